@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up what it needs
+# on a fresh Debian machine (Python 3.11, Node 20): the venv, the package, npm packages.
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+NODE_OK := node_modules/.installed
+
+.PHONY: demo test setup lint clean
+
+demo: setup
+	$(BIN)/fengqiao demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+setup: $(PY_OK) $(NODE_OK)
+
+$(PY_OK): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(NODE_OK): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules var

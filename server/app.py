@@ -1,0 +1,76 @@
+"""The Flask application factory: settings, CouchDB client, blueprints, error handlers.
+
+``create_app(config)`` is the one place where everything is wired; feature modules expose
+a blueprint and/or an ``init_app(app)`` hook. The app never starts CouchDB itself: the CLI
+does that (``sync.embedded``) and passes the URL in ``COUCHDB_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, request
+
+from sync.couch import CouchClient
+
+from . import errors, health
+from .config import ConfigError, load_settings
+
+log = logging.getLogger("fengqiao.request")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment (tests pass a mapping)."""
+    settings = load_settings(config)
+    if not settings["COUCHDB_URL"]:
+        raise ConfigError(
+            "未设置 COUCHDB_URL：请用 `fengqiao serve` 或 `fengqiao demo` 启动（会自动启动内置 CouchDB），"
+            "或设置 COUCHDB_URL=http://admin:密码@127.0.0.1:5984/",
+            "COUCHDB_URL is not set: start with `fengqiao serve` or `fengqiao demo` (they start the "
+            "embedded CouchDB), or set COUCHDB_URL=http://admin:secret@127.0.0.1:5984/",
+        )
+    if settings["FENGQIAO_ENV"] == "production" and urlsplit(settings["COUCHDB_URL"]).password is None:
+        raise ConfigError(
+            "生产环境拒绝连接无管理员凭据的 CouchDB：请在 COUCHDB_URL 中提供用户名和密码",
+            "production refuses a CouchDB without admin credentials: put them in COUCHDB_URL",
+        )
+
+    app = Flask("fengqiao", static_folder=None)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["FENGQIAO_SECRET_KEY"]
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False  # Chinese stays readable in every JSON answer
+    logging.basicConfig(level=settings["FENGQIAO_LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    couch = CouchClient(settings["COUCHDB_URL"])
+    app.extensions["couch"] = couch
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    _init_request_log(app)
+    return app
+
+
+def couch() -> CouchClient:
+    """The app's CouchDB client (one connection pool per process)."""
+    return current_app.extensions["couch"]
+
+
+def _init_request_log(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):  # type: ignore[no-untyped-def]
+        started = g.get("request_started")
+        elapsed_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        user = g.get("username", "-")
+        log.info("%s %s %s %.1fms user=%s", request.method, request.path,
+                 response.status_code, elapsed_ms, user)
+        return response

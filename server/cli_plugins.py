@@ -1,0 +1,14 @@
+"""Commands contributed by the other packages, mounted under ``fengqiao``."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("bench", help="基准测试（与同一运行中的基线对比）/ benchmarks against an in-run baseline.")
+def bench_group() -> None:
+    pass
+
+
+def mount(main: click.Group) -> None:
+    main.add_command(bench_group)

@@ -1,0 +1,87 @@
+"""Settings: each declared once, with its environment variable, default and help.
+
+Read from the environment (``COUCHDB_URL`` and ``FENGQIAO_*``); tests pass a mapping to
+``create_app`` instead, and nothing patches globals. The README's configuration table is
+generated from ``SETTINGS`` and a test checks it stays complete.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("COUCHDB_URL", None,
+            "Apache CouchDB 3.x URL with admin credentials; unset: start the embedded pouchdb-server"),
+    Setting("FENGQIAO_HOME", "./var",
+            "data directory: embedded CouchDB, boundary versions, statistics read model, logs"),
+    Setting("FENGQIAO_ENV", "development",
+            "`production` refuses insecure set-ups (CouchDB without admin credentials, no secret key)"),
+    Setting("FENGQIAO_SECRET_KEY", None,
+            "key that signs session cookies; required in production, random per start otherwise"),
+    Setting("FENGQIAO_COUNTY", "339901",
+            "6-digit county code (GB/T 2260) this installation serves"),
+    Setting("FENGQIAO_DB_PREFIX", "",
+            "prefix for every database name (tests use a random one; several counties may share a server)"),
+    Setting("FENGQIAO_LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
+    Setting("FENGQIAO_HOST", "127.0.0.1", "address `serve` and `demo` listen on"),
+    Setting("FENGQIAO_PORT", 8000, "port `serve` and `demo` listen on", int),
+)
+
+
+class ConfigError(Exception):
+    """A setting has a value that cannot work; ``message_zh``/``message_en`` say which."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting, from defaults < environment < ``overrides``."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = overrides.get(setting.name, environ.get(setting.name, setting.default))
+        if raw is not None and setting.kind is int:
+            try:
+                raw = int(raw)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"配置 {setting.name} 应为整数，实际为 {raw!r}",
+                    f"setting {setting.name} must be an integer, got {raw!r}",
+                ) from exc
+        values[setting.name] = raw
+    for key, value in overrides.items():
+        values.setdefault(key, value)
+    values["FENGQIAO_HOME"] = str(Path(values["FENGQIAO_HOME"]).resolve())
+    county = str(values["FENGQIAO_COUNTY"])
+    if not (county.isdigit() and len(county) == 6):
+        raise ConfigError(
+            f"FENGQIAO_COUNTY 应为 6 位行政区划代码，实际为 {county!r}（例：520381）",
+            f"FENGQIAO_COUNTY must be a 6-digit county code, got {county!r} (e.g. 520381)",
+        )
+    if values["FENGQIAO_ENV"] == "production" and not values["FENGQIAO_SECRET_KEY"]:
+        raise ConfigError(
+            "生产环境必须设置 FENGQIAO_SECRET_KEY",
+            "FENGQIAO_SECRET_KEY must be set in production",
+        )
+    if not values["FENGQIAO_SECRET_KEY"]:
+        values["FENGQIAO_SECRET_KEY"] = secrets.token_hex(32)
+    return values

@@ -1,0 +1,101 @@
+"""The one place where errors become HTTP answers.
+
+Every error answer has the same JSON body: ``code`` (stable, English, for programs),
+``message_zh`` and ``message_en`` (for people) and ``errors`` (field → messages, for
+forms). Never an HTML page, never a stack trace to the client: unexpected exceptions are
+logged with their traceback and answered with a generic 500 body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from sync.errors import CouchError, CouchUnreachable, SyncError
+
+log = logging.getLogger("fengqiao.errors")
+
+# Chinese texts for the HTTP errors werkzeug raises on its own (routing, methods, bodies).
+_HTTP_ZH = {
+    400: "请求格式不正确",
+    401: "需要登录",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持该请求方法",
+    409: "数据冲突",
+    412: "数据已被他人修改，请刷新后重试",
+    413: "请求内容过大",
+    415: "不支持的内容类型",
+    422: "数据校验未通过",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器内部错误",
+    503: "服务暂不可用",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers deliberately: status, code and both messages."""
+
+    def __init__(self, status: int, code: str, message_zh: str, message_en: str,
+                 errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message_en)
+        self.status = status
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.errors = errors or {}
+
+
+def error_response(status: int, code: str, message_zh: str, message_en: str,
+                   errors: dict[str, Any] | None = None) -> Response:
+    response = jsonify(
+        {"code": code, "message_zh": message_zh, "message_en": message_en, "errors": errors or {}}
+    )
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message_zh, exc.message_en, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        # flask-smorest puts marshmallow's field messages under data["messages"].
+        errors = data.get("messages", {}) if isinstance(data, dict) else {}
+        code = (exc.name or "error").lower().replace(" ", "_")
+        zh = _HTTP_ZH.get(status, exc.name or "错误")
+        response = error_response(status, code, zh, exc.description or exc.name or "", errors)
+        for header, value in (exc.get_headers() or []):
+            if header.lower() not in ("content-type", "content-length"):
+                response.headers[header] = value
+        return response
+
+    @app.errorhandler(CouchUnreachable)
+    def _unreachable(exc: CouchUnreachable) -> Response:
+        log.error("%s", exc.message_en)
+        return error_response(503, "couchdb_unreachable", "数据库暂时无法连接，请稍后再试",
+                              "the database cannot be reached, try again later")
+
+    @app.errorhandler(CouchError)
+    def _couch_error(exc: CouchError) -> Response:
+        if exc.status in (404, 409, 412):
+            return error_response(exc.status, exc.error, _HTTP_ZH[exc.status], exc.reason)
+        log.error("CouchDB error: %s", exc.message_en)
+        return error_response(502, "couchdb_error", "数据库返回错误", "the database answered with an error")
+
+    @app.errorhandler(SyncError)
+    def _sync_error(exc: SyncError) -> Response:
+        log.error("%s", exc.message_en)
+        return error_response(503, "sync_error", exc.message_zh, exc.message_en)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", _HTTP_ZH[500], "internal server error")

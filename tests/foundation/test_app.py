@@ -1,0 +1,77 @@
+"""The app factory, /healthz and the JSON error contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.app import create_app
+from server.config import ConfigError
+from sync.embedded import free_port
+
+
+def test_healthz_reports_couchdb_reachable_and_version(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["couchdb"]["reachable"] is True
+    assert body["couchdb"]["version"]
+
+
+def test_healthz_with_unreachable_couchdb_is_503_naming_masked_url(make_app):
+    app = make_app(COUCHDB_URL=f"http://admin:pw@127.0.0.1:{free_port()}/")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["couchdb"]["reachable"] is False
+    assert "admin:***@127.0.0.1" in body["couchdb"]["url"]
+    assert "pw@" not in response.get_data(as_text=True)
+    assert "无法连接" in body["couchdb"]["message_zh"]
+
+
+def test_unknown_route_answers_json_in_both_languages(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.is_json
+    body = response.get_json()
+    assert body["code"] == "not_found"
+    assert body["message_zh"] == "未找到"
+    assert body["message_en"]
+    assert body["errors"] == {}
+
+
+def test_wrong_method_is_json_405(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response.get_json()["code"] == "method_not_allowed"
+
+
+def test_unexpected_exception_is_json_500_without_traceback(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    app.testing = False  # let the handler answer, as in production
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "secret internals" not in text and "Traceback" not in text
+    assert response.get_json()["code"] == "internal_error"
+
+
+def test_production_refuses_couchdb_without_admin_credentials(couch_url):
+    with pytest.raises(ConfigError) as info:
+        create_app({"COUCHDB_URL": "http://127.0.0.1:5984/", "FENGQIAO_ENV": "production",
+                    "FENGQIAO_SECRET_KEY": "k"})
+    assert "admin credentials" in info.value.message_en
+
+
+def test_production_requires_a_secret_key():
+    with pytest.raises(ConfigError) as info:
+        create_app({"COUCHDB_URL": "http://a:b@127.0.0.1:5984/", "FENGQIAO_ENV": "production"})
+    assert "FENGQIAO_SECRET_KEY" in info.value.message_en
+
+
+def test_bad_county_code_is_a_config_error():
+    with pytest.raises(ConfigError, match="6-digit"):
+        create_app({"COUCHDB_URL": "http://127.0.0.1:5984/", "FENGQIAO_COUNTY": "12"})

@@ -1,0 +1,103 @@
+"""The fengqiao command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from server.cli import main
+from sync.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "serve", "db", "bench"):
+        assert command in result.output
+
+
+def test_db_init_creates_databases_and_is_idempotent(couch, couch_url, cleanup_prefix):
+    env = {"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": cleanup_prefix, "FENGQIAO_COUNTY": "339901"}
+    runner = CliRunner()
+    first = runner.invoke(main, ["db", "init", "--townships", "339901001,339901002"], env=env)
+    assert first.exit_code == 0, first.output
+    names = {n for n in couch.all_dbs() if n.startswith(cleanup_prefix)}
+    assert names == {f"{cleanup_prefix}county_339901", f"{cleanup_prefix}tw_339901001",
+                     f"{cleanup_prefix}tw_339901002"}
+    db = couch.db(f"{cleanup_prefix}tw_339901001")
+    assert db.security()["members"]["roles"] == ["_admin"]
+    rev = db.get("_design/fengqiao")["_rev"]
+
+    second = runner.invoke(main, ["db", "init", "--townships", "339901001,339901002"], env=env)
+    assert second.exit_code == 0, second.output
+    assert "unchanged" in second.output
+    assert db.get("_design/fengqiao")["_rev"] == rev
+
+
+def test_design_document_refuses_documents_without_type(couch, couch_url, cleanup_prefix):
+    from sync.errors import Forbidden
+
+    env = {"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": cleanup_prefix}
+    assert CliRunner().invoke(main, ["db", "init"], env=env).exit_code == 0
+    county = couch.db(f"{cleanup_prefix}county_339901")
+    with pytest.raises(Forbidden) as info:
+        county.put({"_id": "case:1", "schema_version": 1})
+    assert "type" in info.value.reason
+    county.put({"_id": "case:1", "type": "case", "schema_version": 1})
+
+
+def test_db_init_rejects_bad_township_code_with_expected_format(couch_url, cleanup_prefix):
+    env = {"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": cleanup_prefix}
+    result = CliRunner().invoke(main, ["db", "init", "--townships", "33990100"], env=env)
+    assert result.exit_code == 2
+    assert "9 digits" in result.output and "9 位" in result.output
+
+
+def test_unreachable_couchdb_is_one_message_not_a_traceback():
+    env = {"COUCHDB_URL": f"http://admin:pw@127.0.0.1:{free_port()}/"}
+    result = CliRunner().invoke(main, ["db", "init"], env=env)
+    assert result.exit_code == 1
+    assert "cannot reach CouchDB" in result.output and "无法连接" in result.output
+    assert "Traceback" not in result.output and "pw@" not in result.output
+
+
+@pytest.mark.skipif(bool(os.environ.get("COUCHDB_URL")), reason="embedded server only")
+def test_demo_serves_healthz_and_ctrl_c_leaves_no_process(tmp_path):
+    port = free_port()
+    env = {**os.environ, "FENGQIAO_HOME": str(tmp_path), "FENGQIAO_PORT": str(port)}
+    env.pop("COUCHDB_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "server", "demo"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        body = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert body is not None, "demo did not answer"
+        assert body["couchdb"]["reachable"] is True
+        pid_record = (tmp_path / "couch" / "pouchdb-server.json").read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert f"http://127.0.0.1:{port}" in output
+    import json
+
+    couch_pid = json.loads(pid_record)["pid"]
+    time.sleep(0.5)
+    assert not Path(f"/proc/{couch_pid}").exists() or "Z" in Path(f"/proc/{couch_pid}/stat").read_text().split(")")[1].split()[0]
+    assert not (tmp_path / "couch" / "pouchdb-server.json").exists()
