@@ -1,0 +1,232 @@
+"""Case events (``event:<case uuid>:<time-sortable id>``): the append-only facts of a case.
+
+One schema per ``kind``; every event has ``case_id``, ``kind``, ``at`` (device time),
+``actor`` (username) and ``area_code`` (repeated from the case, so the sync gateway can
+scope it without reading the case).
+
+双交办双反馈 (assign to a functional department *and* the territorial unit, both report
+back) is **one** ``assigned`` event listing two ``units`` (one ``functional``, one
+``territorial``): the assignment is a single decision, made at one moment, and one
+document cannot be half-replicated. Each unit then reports back with its own ``feedback``
+event naming the unit; the case has pending units until every assigned unit has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, validates_schema
+
+from schemas import vocab
+from schemas.errors import bi
+from schemas.fields import (
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    MAX_NOTE,
+    AreaCode,
+    Bool,
+    Choice,
+    DocRef,
+    DocumentSchema,
+    Int,
+    List,
+    Nested,
+    Strict,
+    Text,
+    Timestamp,
+    Username,
+)
+from schemas.ids import ID_PATTERNS
+
+EVENT_KINDS: dict[str, tuple[str, str]] = {
+    "accepted": ("受理", "accepted"),
+    "declined": ("不予受理", "not accepted"),
+    "assigned": ("交办", "assigned"),
+    "feedback": ("反馈", "unit reported back"),
+    "met": ("见面沟通/双签", "met the petitioner (double sign)"),
+    "mediated": ("调解", "mediated"),
+    "resolved": ("化解", "resolved"),
+    "escalated": ("上交", "escalated"),
+    "returned": ("退回", "returned"),
+    "paused": ("挂起", "paused"),
+    "resumed": ("恢复", "resumed"),
+    "extended": ("延期", "deadline extended"),
+    "closed": ("办结答复", "closed with formal reply"),
+    "followed_up": ("回访", "followed up"),
+    "evaluated": ("评价", "evaluated"),
+    "review_requested": ("申请复查/复核", "review requested"),
+    "review_decided": ("复查/复核意见", "review decided"),
+    "commented": ("备注", "commented"),
+}
+
+
+class UnitSchema(Strict):
+    """A responsible unit an assignment goes to (a department or a territorial unit)."""
+
+    unit = Text(required=True, max_length=MAX_NAME)
+    unit_type = Choice(vocab.UNIT_TYPES, required=True)
+    area_code = AreaCode()  # for territorial units: their area
+
+
+class EventSchema(DocumentSchema):
+    """Fields common to every case event; subclasses add the kind's own fields."""
+
+    doc_type = "event"
+    kind_name = ""
+
+    case_id = DocRef("case", required=True)
+    kind = Text(required=True, max_length=32)
+    at = Timestamp(required=True)
+    actor = Username(required=True)
+    area_code = AreaCode(required=True)
+    received_at = Timestamp()
+    note = Text(max_length=MAX_NOTE)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        doc_id, case_id = data.get("meta_id"), data.get("case_id")
+        if isinstance(doc_id, str) and isinstance(case_id, str):
+            m = ID_PATTERNS["event"].match(doc_id)
+            if m and case_id != f"case:{m.group(1)}":
+                raise ValidationError(bi("case_id 与文档编号中的案件不一致",
+                                         "case_id does not match the case in the document id."),
+                                      "case_id")
+
+
+class AcceptedSchema(EventSchema):
+    kind_name = "accepted"
+
+
+class DeclinedSchema(EventSchema):
+    """不予受理: needs a reason; ``legal_route`` when the matter belongs to a court etc."""
+
+    kind_name = "declined"
+    reason = Text(required=True, max_length=MAX_NOTE)
+    legal_route = Choice(vocab.LEGAL_ROUTES)
+
+
+class AssignedSchema(EventSchema):
+    """交办: one unit, or two (one functional + one territorial) for 双交办."""
+
+    kind_name = "assigned"
+    units = List(Nested(UnitSchema), required=True, min_items=1, max_items=2)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_dual(self, data: dict[str, Any], **kwargs: Any) -> None:
+        units = data.get("units") or []
+        if len(units) == 2:
+            types = sorted(u["unit_type"] for u in units)
+            if types != ["functional", "territorial"]:
+                raise ValidationError(bi("双交办须为一个职能部门和一个属地单位",
+                                         "Dual assignment needs one functional and one "
+                                         "territorial unit."), "units")
+
+
+class FeedbackSchema(EventSchema):
+    """反馈: an assigned unit reports back (first feedback, progress or result)."""
+
+    kind_name = "feedback"
+    unit = Text(required=True, max_length=MAX_NAME)
+    content = Text(required=True, max_length=MAX_DESCRIPTION)
+
+
+class MetSchema(EventSchema):
+    """双签: met the petitioner; both sides signed the two-way commitment (双向承诺书)."""
+
+    kind_name = "met"
+    commitment_signed = Bool(required=True)
+
+
+class MediatedSchema(EventSchema):
+    kind_name = "mediated"
+    outcome = Choice(vocab.MEDIATION_OUTCOMES, required=True)
+    mediator = Text(max_length=MAX_NAME)
+
+
+class ResolvedSchema(EventSchema):
+    """化解: the dispute is settled; ``resolution_level`` feeds 小事不出村 etc."""
+
+    kind_name = "resolved"
+    resolution_level = Choice(vocab.RESOLUTION_LEVELS, required=True)
+    summary = Text(max_length=MAX_DESCRIPTION)
+
+
+class EscalatedSchema(EventSchema):
+    kind_name = "escalated"
+    to_level = Choice(["township", "county", "above"], required=True)
+    reason = Text(required=True, max_length=MAX_NOTE)
+
+
+class ReturnedSchema(EventSchema):
+    """退回: sent back down (e.g. county → township) to be handled there."""
+
+    kind_name = "returned"
+    to_level = Choice(["village", "township", "county"], required=True)
+    reason = Text(required=True, max_length=MAX_NOTE)
+
+
+class PausedSchema(EventSchema):
+    """挂起: the deadline clock stops (e.g. waiting for a forensic appraisal)."""
+
+    kind_name = "paused"
+    reason = Text(required=True, max_length=MAX_NOTE)
+
+
+class ResumedSchema(EventSchema):
+    kind_name = "resumed"
+    reason = Text(max_length=MAX_NOTE)
+
+
+class ExtendedSchema(EventSchema):
+    """延期: a rule's deadline is extended (信访工作条例: handling by at most 30 days)."""
+
+    kind_name = "extended"
+    rule = Text(required=True, max_length=32, pattern=r"[a-z_]{1,32}")
+    days = Int(required=True, min=1, max=90)
+    reason = Text(required=True, max_length=MAX_NOTE)
+
+
+class ClosedSchema(EventSchema):
+    """办结: with the formal reply (答复意见) given to the petitioner."""
+
+    kind_name = "closed"
+    reply = Text(required=True, max_length=MAX_DESCRIPTION)
+
+
+class FollowedUpSchema(EventSchema):
+    kind_name = "followed_up"
+    result = Text(required=True, max_length=MAX_NOTE)
+
+
+class EvaluatedSchema(EventSchema):
+    kind_name = "evaluated"
+    rating = Choice(vocab.EVALUATIONS, required=True)
+    comment = Text(max_length=MAX_NOTE)
+
+
+class ReviewRequestedSchema(EventSchema):
+    kind_name = "review_requested"
+    stage = Choice(vocab.REVIEW_STAGES, required=True)
+
+
+class ReviewDecidedSchema(EventSchema):
+    kind_name = "review_decided"
+    stage = Choice(vocab.REVIEW_STAGES, required=True)
+    decision = Text(required=True, max_length=MAX_DESCRIPTION)
+
+
+class CommentedSchema(EventSchema):
+    kind_name = "commented"
+    text = Text(required=True, max_length=MAX_NOTE)
+
+
+EVENT_SCHEMAS: dict[str, type[EventSchema]] = {
+    cls.kind_name: cls
+    for cls in (
+        AcceptedSchema, DeclinedSchema, AssignedSchema, FeedbackSchema, MetSchema,
+        MediatedSchema, ResolvedSchema, EscalatedSchema, ReturnedSchema, PausedSchema,
+        ResumedSchema, ExtendedSchema, ClosedSchema, FollowedUpSchema, EvaluatedSchema,
+        ReviewRequestedSchema, ReviewDecidedSchema, CommentedSchema,
+    )
+}
+assert set(EVENT_SCHEMAS) == set(EVENT_KINDS)

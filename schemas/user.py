@@ -1,0 +1,51 @@
+"""User profiles (``user:<username>``).
+
+Two shapes of one document: the server-side profile carries ``password_hash`` (argon2) and
+never leaves the server; the public profile (no hash — the field is *refused*, not just
+optional) is what syncs down to tablets. Use :func:`public_profile` to derive one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas import vocab
+from schemas.fields import (
+    MAX_NAME,
+    AreaCode,
+    Bool,
+    Choice,
+    DocumentSchema,
+    List,
+    Phone,
+    Text,
+    Timestamp,
+    Username,
+)
+
+
+class UserPublicSchema(DocumentSchema):
+    """The public profile synced to tablets: no password hash."""
+
+    doc_type = "user"
+    id_field = "username"
+
+    username = Username(required=True)
+    display_name = Text(required=True, max_length=MAX_NAME)
+    role = Choice(vocab.ROLES, required=True)
+    area_codes = List(AreaCode(), required=True, max_items=100, unique=True)
+    active = Bool(required=True)
+    created_at = Timestamp(required=True)
+    phone = Phone()
+
+
+class UserSchema(UserPublicSchema):
+    """The server-side profile: the public fields plus the argon2 ``password_hash``."""
+
+    password_hash = Text(required=True, max_length=512, pattern=r"\$argon2(id|i|d)\$\S+")
+
+
+def public_profile(user_doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a user document without ``password_hash`` (and without ``_rev``: the
+    public copy lives in another database with its own revision history)."""
+    return {k: v for k, v in user_doc.items() if k not in ("password_hash", "_rev", "_revisions")}

@@ -1,0 +1,144 @@
+"""Code lists (the values stored in documents) with their Chinese and English labels.
+
+Codes are stable English identifiers (stored, synced, used in SQL); labels are for people.
+Change a label freely; never rename a code without a schema_version bump.
+"""
+
+from __future__ import annotations
+
+# 来信 / 来访 / 电话 / 网上 / 网格员发现
+CHANNELS: dict[str, tuple[str, str]] = {
+    "letter": ("来信", "letter"),
+    "visit": ("来访", "visit"),
+    "phone": ("电话", "phone"),
+    "online": ("网上", "online"),
+    "grid_worker": ("网格员发现", "found by grid worker"),
+}
+
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "marriage_family": ("婚姻家庭", "marriage and family"),
+    "neighbourhood": ("邻里纠纷", "neighbours"),
+    "land_forest": ("土地山林", "land and forest"),
+    "expropriation": ("征地拆迁", "land expropriation and demolition"),
+    "labour": ("劳动争议", "labour dispute"),
+    "contract_debt": ("合同债务", "contract and debt"),
+    "property_management": ("物业管理", "property management"),
+    "medical": ("医疗纠纷", "medical dispute"),
+    "traffic": ("交通事故", "traffic accident"),
+    "environment": ("环境污染", "environmental pollution"),
+    "other": ("其他", "other"),
+}
+
+# 诉访分离: matters with a legal channel leave the petition track.
+LEGAL_ROUTES: dict[str, tuple[str, str]] = {
+    "none": ("无", "none"),
+    "court": ("诉讼", "court"),
+    "arbitration": ("仲裁", "arbitration"),
+    "administrative_review": ("行政复议", "administrative review"),
+}
+
+PARTY_ROLES: dict[str, tuple[str, str]] = {
+    "applicant": ("申请人/信访人", "applicant / petitioner"),
+    "respondent": ("被申请人", "respondent"),
+    "other": ("其他当事人", "other party"),
+}
+
+# Where a matter was finally resolved (小事不出村、大事不出镇、矛盾不上交).
+RESOLUTION_LEVELS: dict[str, tuple[str, str]] = {
+    "grid": ("网格", "grid"),
+    "village": ("村(社区)", "village"),
+    "township": ("乡镇(街道)", "township"),
+    "county": ("县(市、区)", "county"),
+    "above": ("县级以上", "above county"),
+}
+
+# The level currently handling a case (a grid has no mediation body of its own).
+CASE_LEVELS: dict[str, tuple[str, str]] = {
+    "village": ("村(社区)", "village"),
+    "township": ("乡镇(街道)", "township"),
+    "county": ("县(市、区)", "county"),
+    "above": ("县级以上", "above county"),
+}
+
+UNIT_TYPES: dict[str, tuple[str, str]] = {
+    "functional": ("职能部门", "functional department"),
+    "territorial": ("属地", "territorial unit"),
+}
+
+MEDIATION_OUTCOMES: dict[str, tuple[str, str]] = {
+    "agreement": ("达成协议", "agreement reached"),
+    "partial": ("部分达成", "partial agreement"),
+    "no_agreement": ("未达成", "no agreement"),
+}
+
+EVALUATIONS: dict[str, tuple[str, str]] = {
+    "satisfied": ("满意", "satisfied"),
+    "basically_satisfied": ("基本满意", "basically satisfied"),
+    "dissatisfied": ("不满意", "dissatisfied"),
+}
+
+REVIEW_STAGES: dict[str, tuple[str, str]] = {
+    "review": ("复查", "review"),
+    "re_review": ("复核", "re-review"),
+}
+
+RISK_LEVELS: dict[str, tuple[str, str]] = {
+    "ordinary": ("一般", "ordinary"),
+    "serious": ("较大", "serious"),
+    "major": ("重大", "major"),
+}
+
+# 三级隐患排查: the round (and so the level) that screened a risk.
+SCREENING_ROUNDS: dict[str, tuple[str, str]] = {
+    "village": ("村级排查", "village round"),
+    "township": ("乡镇排查", "township round"),
+    "county": ("县级排查", "county round"),
+}
+
+ROLES: dict[str, tuple[str, str]] = {
+    "grid_worker": ("网格员", "grid worker"),
+    "township_mediator": ("乡镇调解员", "township mediator"),
+    "county_reviewer": ("县级研判员", "county reviewer"),
+    "admin": ("管理员", "administrator"),
+}
+
+AREA_LEVELS: dict[str, tuple[str, str]] = {
+    "county": ("县(市、区)", "county"),
+    "township": ("乡镇(街道)", "township"),
+    "village": ("村(社区)", "village"),
+    "grid": ("网格", "grid"),
+}
+
+# Code length of each area level (GB/T 2260 county + 3 township + 3 village + 3 grid).
+AREA_CODE_LENGTHS: dict[str, int] = {"county": 6, "township": 9, "village": 12, "grid": 15}
+
+CRS: dict[str, tuple[str, str]] = {
+    "wgs84": ("WGS84", "WGS84"),
+    "cgcs2000": ("CGCS2000 国家大地坐标系", "CGCS2000"),
+    "gcj02": ("GCJ-02 火星坐标", "GCJ-02"),
+    "bd09": ("BD-09 百度坐标", "BD-09"),
+}
+
+NOTIFICATION_CHANNELS: dict[str, tuple[str, str]] = {
+    "sms": ("短信", "SMS"),
+    "in_app": ("应用内", "in app"),
+    "wechat": ("微信", "WeChat"),
+    "email": ("邮件", "e-mail"),
+}
+
+NOTIFICATION_STATUSES: dict[str, tuple[str, str]] = {
+    "queued": ("待发送", "queued"),
+    "sent": ("已发送", "sent"),
+    "failed": ("发送失败", "failed"),
+    "cancelled": ("已取消", "cancelled"),
+}
+
+CONFLICT_STATUSES: dict[str, tuple[str, str]] = {
+    "open": ("待处理", "open"),
+    "resolved": ("已处理", "resolved"),
+}
+
+DAY_COUNTS: dict[str, tuple[str, str]] = {
+    "calendar": ("自然日", "calendar days"),
+    "working": ("工作日", "working days"),
+}
