@@ -15,7 +15,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 
+from sync import gateway
 from sync.couch import CouchClient
+from sync.topology import Topology
+from sync.users import Authenticator, UserStore
 
 from . import errors, health
 from .config import ConfigError, load_settings
@@ -52,8 +55,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    gateway.init_app(app, make_gateway(settings, couch))
     _init_request_log(app)
     return app
+
+
+def topology_for(settings: Mapping[str, Any]) -> Topology:
+    """The county's databases (townships are added as accounts and boundaries need them)."""
+    return Topology(settings["FENGQIAO_COUNTY"], (), settings["FENGQIAO_DB_PREFIX"])
+
+
+def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Gateway:
+    from schemas import validate_document
+    from sync.gridcheck import location_check
+
+    topology = topology_for(settings)
+    store = UserStore(client, topology.prefix, topology.county_code)
+    return gateway.Gateway(
+        client=client, topology=topology, users=store, auth=Authenticator(store),
+        validate=validate_document, check_location=location_check(settings),
+        fail_delay=float(settings["FENGQIAO_AUTH_FAIL_DELAY"]),
+    )
 
 
 def couch() -> CouchClient:

@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FENGQIAO_LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
     Setting("FENGQIAO_HOST", "127.0.0.1", "address `serve` and `demo` listen on"),
     Setting("FENGQIAO_PORT", 8000, "port `serve` and `demo` listen on", int),
+    Setting("FENGQIAO_AUTH_FAIL_DELAY", 1.0,
+            "seconds a wrong password waits before its 401 (slows down guessing)", float),
 )
 
 
@@ -59,13 +61,13 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = overrides.get(setting.name, environ.get(setting.name, setting.default))
-        if raw is not None and setting.kind is int:
+        if raw is not None and setting.kind in (int, float):
             try:
-                raw = int(raw)
+                raw = setting.kind(raw)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(
-                    f"配置 {setting.name} 应为整数，实际为 {raw!r}",
-                    f"setting {setting.name} must be an integer, got {raw!r}",
+                    f"配置 {setting.name} 应为数字，实际为 {raw!r}",
+                    f"setting {setting.name} must be a number, got {raw!r}",
                 ) from exc
         values[setting.name] = raw
     for key, value in overrides.items():

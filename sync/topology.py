@@ -1,17 +1,23 @@
-"""Which databases exist, with what security and design documents.
+"""Which databases exist, with what security, design documents and replications.
 
-One database per township (``tw_<9-digit code>``) and one per county
-(``county_<6-digit code>``), every name behind an optional prefix (tests use a random
-prefix; several counties may share one CouchDB server). Creating them is idempotent:
-``db init`` may run any number of times.
+One database per township (``tw_<9-digit code>``), one per county (``county_<6-digit>``)
+and the county's server-only accounts database (``users_<6-digit>``), every name behind an
+optional prefix (tests use a random prefix; several counties may share one server).
+
+Replication is continuous, through ``_replicator`` documents with full URLs (Apache
+CouchDB 3.x refuses bare names): each township up into the county (everything but design
+documents), and the county down into each township (filtered: reference data and the
+decisions taken above for that township). Creating all this is idempotent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from .couch import CouchClient
+from .couch import CouchClient, replication_doc
 from .design import design_documents
+from .errors import CouchError, NotFound
 
 # Only server admins read or write the databases: tablets and people reach data through
 # the gateway and the API, which enforce each user's scope.
@@ -35,19 +41,30 @@ class Topology:
     def township_db(self, township_code: str) -> str:
         return f"{self.prefix}tw_{township_code}"
 
+    def users_db(self) -> str:
+        return f"{self.prefix}users_{self.county_code}"
+
     def all_dbs(self) -> list[str]:
         return [self.county_db(), *(self.township_db(c) for c in self.township_codes)]
 
+    def replication_ids(self, township_code: str) -> tuple[str, str]:
+        """The ``_replicator`` ids (up, down) for one township."""
+        return (f"{self.prefix}up_{township_code}", f"{self.prefix}down_{township_code}")
+
+    def with_townships(self, codes: tuple[str, ...] | list[str]) -> Topology:
+        merged = tuple(sorted(set(self.township_codes) | set(codes)))
+        return Topology(self.county_code, merged, self.prefix)
+
 
 def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[str]]:
-    """Create every database with its ``_security`` and design documents.
+    """Create every database with its ``_security``, design documents and replications.
 
-    Returns what was done per database (``created``, ``design:<name>``), so the CLI can
-    say that a second run changed nothing.
+    Returns what was done per database, so the CLI can say that a second run changed
+    nothing.
     """
     report: dict[str, list[str]] = {}
     existing = set(client.all_dbs())
-    for name in topology.all_dbs():
+    for name in [*topology.all_dbs(), topology.users_db()]:
         done: list[str] = []
         db = client.create_db(name, exist_ok=True)
         if name not in existing:
@@ -55,8 +72,107 @@ def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[st
         if db.security() != ADMIN_ONLY_SECURITY:
             db.set_security(ADMIN_ONLY_SECURITY)
             done.append("security")
-        for ddoc_name, body in design_documents(kind="county" if name == topology.county_db() else "township").items():
-            if db.put_design(ddoc_name, body):
-                done.append(f"design:{ddoc_name}")
+        if name != topology.users_db():
+            kind = "county" if name == topology.county_db() else "township"
+            for ddoc_name, body in design_documents(kind).items():
+                if db.put_design(ddoc_name, body):
+                    done.append(f"design:{ddoc_name}")
         report[name] = done
+    for code in topology.township_codes:
+        report[topology.township_db(code)].extend(ensure_replications(client, topology, code))
     return report
+
+
+def wanted_replications(client: CouchClient, topology: Topology, code: str) -> list[dict[str, Any]]:
+    up_id, down_id = topology.replication_ids(code)
+    township = client.db_url(topology.township_db(code))
+    county = client.db_url(topology.county_db())
+    return [
+        replication_doc(up_id, township, county, filter="fengqiao/up"),
+        replication_doc(down_id, county, township, filter="fengqiao/down",
+                        query_params={"township": code}),
+    ]
+
+
+def ensure_replications(client: CouchClient, topology: Topology, code: str) -> list[str]:
+    """Write the township's two ``_replicator`` documents unless identical ones exist."""
+    replicator = client.create_db("_replicator", exist_ok=True)
+    done = []
+    for wanted in wanted_replications(client, topology, code):
+        current = replicator.get_or_none(wanted["_id"])
+        if current is not None:
+            same = all(current.get(k) == v for k, v in wanted.items())
+            if same:
+                continue
+            wanted["_rev"] = current["_rev"]
+        replicator.put(wanted)
+        done.append(f"replication:{wanted['_id']}")
+    return done
+
+
+def remove_replications(client: CouchClient, topology: Topology) -> None:
+    """Delete this topology's ``_replicator`` documents (tests, and decommissioning)."""
+    replicator = client.db("_replicator")
+    for code in topology.township_codes:
+        for doc_id in topology.replication_ids(code):
+            try:
+                current = replicator.get(doc_id)
+                replicator.delete_doc(doc_id, current["_rev"])
+            except NotFound:
+                pass
+
+
+def replication_status(client: CouchClient, topology: Topology, window: int = 200) -> list[dict[str, Any]]:
+    """Each replication's state, lag and last error, for ``db status``.
+
+    Lag is measured the same way on both servers, from the data itself: the source's
+    newest ``window`` changes that pass the replication's filter are checked against the
+    target with ``_revs_diff``. ``pending`` counts those still missing there, and ``lag``
+    is the distance in sequences from the oldest missing change to the source's head.
+    State and error come from ``_scheduler/docs`` (Apache CouchDB 3.x) or from the
+    ``_replicator`` document itself (pouchdb-server writes them there).
+    """
+    replicator = client.db("_replicator")
+    out = []
+    for code in topology.township_codes:
+        up_id, down_id = topology.replication_ids(code)
+        for doc_id, direction in ((up_id, "up"), (down_id, "down")):
+            doc = replicator.get_or_none(doc_id)
+            source = client.db(topology.township_db(code) if direction == "up" else topology.county_db())
+            target = client.db(topology.county_db() if direction == "up" else topology.township_db(code))
+            state, error = _state(client, doc_id, doc)
+            params: dict[str, Any] = {"descending": True, "limit": window, "style": "all_docs",
+                                      "filter": f"fengqiao/{direction}"}
+            if direction == "down":
+                params["township"] = code
+            recent = source.changes(**params)["results"]
+            head = _seq_number(source.info().get("update_seq"))
+            missing = target.revs_diff({r["id"]: [c["rev"] for c in r["changes"]] for r in recent}) if recent else {}
+            missing_rows = [r for r in recent if r["id"] in missing]
+            oldest = min((_seq_number(r["seq"]) or 0 for r in missing_rows), default=None)
+            out.append({
+                "id": doc_id, "direction": direction, "township": code, "state": state,
+                "pending": len(missing_rows),
+                "lag": 0 if oldest is None or head is None else head - oldest + 1,
+                "error": error,
+            })
+    return out
+
+
+def _state(client: CouchClient, doc_id: str, doc: dict[str, Any] | None) -> tuple[str, str | None]:
+    if doc is None:
+        return "missing", "no _replicator document"
+    try:
+        info = client.json("GET", f"_scheduler/docs/_replicator/{doc_id}")
+        return str(info.get("state")), (info.get("info") or {}).get("error") if isinstance(info.get("info"), dict) else info.get("info")
+    except CouchError:
+        pass
+    return str(doc.get("_replication_state", "unknown")), doc.get("_replication_state_reason")
+
+
+def _seq_number(seq: Any) -> int | None:
+    """The leading integer of a sequence: comparable on CouchDB and pouchdb-server."""
+    if seq is None:
+        return None
+    head = str(seq).split("-", 1)[0]
+    return int(head) if head.isdigit() else None

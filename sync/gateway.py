@@ -1,0 +1,537 @@
+"""The sync gateway: ``{server}/sync/<username>`` behaves as a CouchDB database holding
+exactly that user's scope, backed by their township's database.
+
+The routes below are the routing table: every replication endpoint PouchDB uses, each a
+thin controller over a service (``sync.push`` decides writes, ``sync.scope`` decides
+reads, ``sync.scope_index`` makes reads cheap). Anything not listed is refused. Every
+route authenticates first: no credentials or wrong ones → 401 (after a delay, against
+guessing), another user's URL → 403.
+
+Answers use CouchDB's own shapes (``{"error", "reason"}``), because the client is PouchDB.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+
+from .couch import CouchClient, Database
+from .errors import CouchError, CouchUnreachable
+from .push import LocationCheck, Stored, Validator, decide, merge_results
+from .scope import scope_fingerprint, scope_key, sees
+from .scope_index import ScopeIndexes
+from .topology import Topology
+from .users import Authenticator, User, UserStore
+
+log = logging.getLogger("fengqiao.sync")
+
+bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+CHANGES_PAGE = 1000  # rows read from the township feed per round trip
+MAX_LONGPOLL_MS = 60_000
+LOCAL_PREFIX = "_local/fq_"
+
+
+@dataclass
+class Gateway:
+    """What the controllers need, built once per process by ``init_app``."""
+
+    client: CouchClient
+    topology: Topology
+    users: UserStore
+    auth: Authenticator
+    validate: Validator
+    check_location: LocationCheck | None = None
+    fail_delay: float = 1.0
+    indexes: ScopeIndexes = field(default_factory=ScopeIndexes)
+    server_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def backing_db(self, user: User) -> Database:
+        if user.role == "county_reviewer":
+            return self.client.db(self.topology.county_db())
+        assert user.township_code is not None
+        return self.client.db(self.topology.township_db(user.township_code))
+
+
+def init_app(app: Flask, gateway: Gateway) -> None:
+    app.extensions["sync_gateway"] = gateway
+    app.register_blueprint(bp)
+
+
+def _gw() -> Gateway:
+    return current_app.extensions["sync_gateway"]
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def couch_json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status,
+                    mimetype="application/json")
+
+
+def couch_error(status: int, error: str, reason_zh: str, reason_en: str) -> Response:
+    return couch_json({"error": error, "reason": f"{reason_zh} / {reason_en}"}, status)
+
+
+def _body() -> Any:
+    """The request's JSON body; a malformed one is a 400, never a 500."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadBody(f"请求体不是合法的 JSON：{exc}", f"request body is not valid JSON: {exc}") from exc
+
+
+class BadBody(Exception):
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh, self.en = zh, en
+
+
+@bp.errorhandler(BadBody)
+def _bad_body(exc: BadBody) -> Response:
+    return couch_error(400, "bad_request", exc.zh, exc.en)
+
+
+@bp.errorhandler(CouchUnreachable)
+def _unreachable(exc: CouchUnreachable) -> Response:
+    log.error("%s", exc.message_en)
+    return couch_error(503, "service_unavailable", "数据库暂时无法连接", "database unreachable")
+
+
+@bp.errorhandler(CouchError)
+def _couch_failed(exc: CouchError) -> Response:
+    if exc.status in (400, 404, 409, 412):
+        return couch_json({"error": exc.error, "reason": exc.reason}, exc.status)
+    log.error("CouchDB error in gateway: %s", exc.message_en)
+    return couch_error(502, "bad_gateway", "数据库返回错误", "the database answered with an error")
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+def _credentials() -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return name, password
+
+
+def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
+    """401 without valid credentials, 403 on another user's URL; sets ``g.user``."""
+
+    @wraps(view)
+    def wrapper(username: str, *args: Any, **kwargs: Any) -> Response:
+        gw = _gw()
+        creds = _credentials()
+        if creds is None:
+            return couch_error(401, "unauthorized", "需要用户名和密码", "credentials required")
+        user = gw.auth.authenticate(*creds)
+        if user is None:
+            time.sleep(gw.fail_delay)
+            return couch_error(401, "unauthorized", "用户名或密码错误", "name or password is incorrect")
+        g.username = user.username
+        if user.username != username:
+            return couch_error(403, "forbidden", "不能访问其他用户的数据", "this is another user's database")
+        if user.role == "admin":
+            return couch_error(403, "forbidden", "管理员账号不能同步", "admin accounts do not sync")
+        g.user = user
+        return view(user, *args, **kwargs)
+
+    return wrapper
+
+
+# -- server and database ----------------------------------------------------------------------
+
+
+@bp.get("/")
+def server_root() -> Response:
+    """Like CouchDB's ``GET /``: PouchDB derives a stable database id from ``uuid``."""
+    return couch_json({"couchdb": "Welcome", "vendor": {"name": "fengqiao sync gateway"},
+                       "version": "3.3.0", "uuid": _gw().server_uuid})
+
+
+@bp.route("/<username>/", methods=["GET", "HEAD"])
+@bp.route("/<username>", methods=["GET", "HEAD"])
+@authenticated
+def db_info(user: User) -> Response:
+    gw = _gw()
+    db = gw.backing_db(user)
+    info = db.info()
+    index = gw.indexes.for_db(db)
+    index.refresh()
+    visible = sum(1 for key in list(index.keys.values()) if sees(user, key))
+    return couch_json({"db_name": user.username, "doc_count": visible,
+                       "update_seq": info.get("update_seq"), "instance_start_time": "0"})
+
+
+@bp.route("/<username>/", methods=["PUT"])
+@bp.route("/<username>", methods=["PUT"])
+@authenticated
+def db_create(user: User) -> Response:
+    """PouchDB without ``skip_setup`` tries to create the database: it exists already."""
+    return couch_json({"error": "file_exists", "reason": "The database could not be created, the file already exists."}, 412)
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def _local_id(user: User, local: str) -> str:
+    return f"{LOCAL_PREFIX}{user.username}_{local}"
+
+
+@bp.route("/<username>/_local/<path:local>", methods=["GET"])
+@authenticated
+def local_get(user: User, local: str) -> Response:
+    """A checkpoint written under another scope is reported missing, so a tablet whose
+    areas changed starts a fresh pull and receives the newly covered documents."""
+    db = _gw().backing_db(user)
+    doc = db.get_or_none(_local_id(user, local))
+    if doc is None or doc.pop("fengqiao_scope", None) != scope_fingerprint(user):
+        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+    doc["_id"] = f"_local/{local}"
+    return couch_json(doc)
+
+
+@bp.route("/<username>/_local/<path:local>", methods=["PUT"])
+@authenticated
+def local_put(user: User, local: str) -> Response:
+    body = _body()
+    if not isinstance(body, dict):
+        raise BadBody("检查点须为 JSON 对象", "a checkpoint must be a JSON object")
+    db = _gw().backing_db(user)
+    body["_id"] = _local_id(user, local)
+    body["fengqiao_scope"] = scope_fingerprint(user)
+    result = db.put(body)
+    return couch_json({"ok": True, "id": f"_local/{local}", "rev": result["rev"]}, 201)
+
+
+@bp.route("/<username>/_local/<path:local>", methods=["DELETE"])
+@authenticated
+def local_delete(user: User, local: str) -> Response:
+    db = _gw().backing_db(user)
+    result = db.delete_doc(_local_id(user, local), request.args.get("rev", ""))
+    return couch_json({"ok": True, "id": f"_local/{local}", "rev": result["rev"]})
+
+
+# -- pull -------------------------------------------------------------------------------------
+
+
+def _flag(name: str, args: Mapping[str, Any]) -> bool:
+    return str(args.get(name, "false")).lower() == "true"
+
+
+@bp.route("/<username>/_changes", methods=["GET", "POST"])
+@authenticated
+def changes(user: User) -> Response:
+    args = request.args
+    body = _body() if request.method == "POST" else {}
+    doc_ids = None
+    if args.get("filter") == "_doc_ids":
+        raw = body.get("doc_ids") if isinstance(body, dict) else None
+        if raw is None and "doc_ids" in args:
+            try:
+                raw = json.loads(args["doc_ids"])
+            except ValueError as exc:
+                raise BadBody("doc_ids 不是合法的 JSON", "doc_ids is not valid JSON") from exc
+        if not isinstance(raw, list):
+            raise BadBody("doc_ids 须为列表", "doc_ids must be a list")
+        doc_ids = {str(i) for i in raw}
+    elif args.get("filter"):
+        return couch_error(400, "bad_request", "网关不支持自定义过滤器", "the gateway supports no filter but _doc_ids")
+    try:
+        limit = int(args["limit"]) if "limit" in args else None
+        timeout = min(int(args.get("timeout", MAX_LONGPOLL_MS)), MAX_LONGPOLL_MS)
+    except ValueError as exc:
+        raise BadBody("limit/timeout 须为整数", "limit and timeout must be integers") from exc
+    gw = _gw()
+    db = gw.backing_db(user)
+    result = scoped_changes(
+        user, db, gw.indexes.for_db(db),
+        since=args.get("since", "0"), limit=limit, style=args.get("style"),
+        longpoll=args.get("feed") in ("longpoll", "continuous"), timeout_ms=timeout,
+        include_docs=_flag("include_docs", args), doc_ids=doc_ids,
+        conflicts=_flag("conflicts", args),
+    )
+    return couch_json(result)
+
+
+def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: int | None,
+                   style: str | None, longpoll: bool, timeout_ms: int, include_docs: bool,
+                   doc_ids: set[str] | None, conflicts: bool = False) -> dict[str, Any]:
+    """The township's feed since ``since``, keeping the rows the user sees.
+
+    Reads pages of ids and revisions until ``limit`` visible rows are found or the feed
+    ends; ``last_seq`` is where reading stopped, so the next request continues there
+    (PouchDB stops asking once a page comes back empty).
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    cursor = since
+    results: list[dict[str, Any]] = []
+    while True:
+        page = db.changes(since=cursor, limit=CHANGES_PAGE, style=style)
+        rows = page.get("results", [])
+        if rows:
+            index.refresh()
+        stopped_early = False
+        for row in rows:
+            cursor = row["seq"]
+            if (doc_ids is None or row["id"] in doc_ids) and sees(user, index.key(row["id"])):
+                results.append(row)
+                if limit is not None and len(results) >= limit:
+                    stopped_early = True
+                    break
+        if stopped_early:
+            break
+        cursor = page.get("last_seq", cursor)
+        if len(rows) >= CHANGES_PAGE:
+            continue
+        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        if results or not longpoll or remaining_ms <= 0:
+            break
+        # Nothing visible yet: wait for the township's next change, then look again.
+        db.changes(since=cursor, feed="longpoll", timeout=remaining_ms, limit=1)
+    if include_docs and results:
+        _attach_docs(user, db, results, conflicts)
+    return {"results": results, "last_seq": cursor, "pending": 0}
+
+
+def _attach_docs(user: User, db: Database, rows: list[dict[str, Any]], conflicts: bool) -> None:
+    found = db.all_docs(keys=[r["id"] for r in rows], include_docs=True, conflicts=conflicts)
+    docs = {row["key"]: row.get("doc") for row in found["rows"] if "key" in row}
+    for row in rows:
+        doc = docs.get(row["id"])
+        if doc is not None and not doc.get("_deleted") and not sees(user, scope_key(doc)):
+            doc = None
+        row["doc"] = doc
+
+
+@bp.route("/<username>/_bulk_get", methods=["POST"])
+@authenticated
+def bulk_get(user: User) -> Response:
+    body = _body()
+    wanted = body.get("docs") if isinstance(body, dict) else None
+    if not isinstance(wanted, list) or not all(isinstance(d, dict) and isinstance(d.get("id"), str) for d in wanted):
+        raise BadBody("docs 须为 [{id, rev}] 列表", "docs must be a list of {id, rev}")
+    gw = _gw()
+    db = gw.backing_db(user)
+    index = gw.indexes.for_db(db)
+    if any(not index.known(d["id"]) for d in wanted):
+        index.refresh()
+    allowed = [d for d in wanted if sees(user, index.key(d["id"]))]
+    fetched = db.bulk_get(allowed, **{k: v for k, v in request.args.items()}) if allowed else {"results": []}
+    by_position = iter(fetched.get("results", []))
+    results = []
+    for item in wanted:
+        if sees(user, index.key(item["id"])):
+            result = next(by_position)
+            result["docs"] = [_checked(user, entry, item) for entry in result.get("docs", [])]
+            results.append(result)
+        else:
+            results.append(_missing(item))
+    return couch_json({"results": results})
+
+
+def _missing(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": item["id"], "docs": [{"error": {"id": item["id"], "rev": item.get("rev", "undefined"),
+                                                   "error": "not_found", "reason": "missing"}}]}
+
+
+def _checked(user: User, entry: dict[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    """Defence in depth: the content of every document read is checked against the scope
+    rule, not only the id the index knows."""
+    doc = entry.get("ok")
+    if doc is not None and not doc.get("_deleted") and not sees(user, scope_key(doc)):
+        return _missing(item)["docs"][0]
+    return entry
+
+
+@bp.route("/<username>/_all_docs", methods=["GET", "POST"])
+@authenticated
+def all_docs(user: User) -> Response:
+    args = request.args
+    body = _body() if request.method == "POST" else {}
+    keys = body.get("keys") if isinstance(body, dict) else None
+    if keys is None and "keys" in args:
+        try:
+            keys = json.loads(args["keys"])
+        except ValueError as exc:
+            raise BadBody("keys 不是合法的 JSON", "keys is not valid JSON") from exc
+    if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        raise BadBody("keys 须为字符串列表", "keys must be a list of strings")
+    include_docs = _flag("include_docs", args)
+    try:
+        limit = int(args["limit"]) if "limit" in args else None
+        skip = int(args.get("skip", 0))
+    except ValueError as exc:
+        raise BadBody("limit/skip 须为整数", "limit and skip must be integers") from exc
+    gw = _gw()
+    db = gw.backing_db(user)
+    index = gw.indexes.for_db(db)
+    index.refresh()
+    if keys is not None:
+        rows = []
+        allowed = [k for k in keys if sees(user, index.key(k))]
+        fetched = {r["key"]: r for r in db.all_docs(keys=allowed, include_docs=include_docs)["rows"]} if allowed else {}
+        for key in keys:
+            row = fetched.get(key) if sees(user, index.key(key)) else None
+            rows.append(row if row is not None else {"key": key, "error": "not_found"})
+    else:
+        params = {k: json.loads(v) if k in ("startkey", "endkey", "start_key", "end_key") else v
+                  for k, v in args.items() if k in ("startkey", "endkey", "start_key", "end_key", "descending", "inclusive_end")}
+        all_rows = db.all_docs(**params)["rows"]
+        visible = [r for r in all_rows if sees(user, index.key(r["id"]))]
+        rows = visible[skip: skip + limit if limit is not None else None]
+        if include_docs and rows:
+            docs = {r["key"]: r.get("doc") for r in db.all_docs(keys=[r["id"] for r in rows], include_docs=True)["rows"]}
+            for row in rows:
+                row["doc"] = docs.get(row["id"])
+    for row in rows:
+        doc = row.get("doc")
+        if doc and not sees(user, scope_key(doc)):
+            row.clear()
+            row.update({"key": doc["_id"], "error": "not_found"})
+    total = sum(1 for key in list(index.keys.values()) if sees(user, key))
+    return couch_json({"total_rows": total, "offset": skip, "rows": rows})
+
+
+@bp.route("/<username>/_revs_diff", methods=["POST"])
+@authenticated
+def revs_diff(user: User) -> Response:
+    body = _body()
+    if not isinstance(body, dict) or not all(isinstance(v, list) for v in body.values()):
+        raise BadBody("须为 {id: [rev]} 对象", "body must be an object {id: [rev, …]}")
+    gw = _gw()
+    db = gw.backing_db(user)
+    index = gw.indexes.for_db(db)
+    if any(not index.known(doc_id) for doc_id in body):
+        index.refresh()
+    # Ids the user may not see are answered "missing", exactly as for ids nobody has
+    # written: a push of them is then refused per document, and nothing leaks.
+    visible = {k: v for k, v in body.items() if not index.known(k) or sees(user, index.key(k))}
+    answer = db.revs_diff(visible) if visible else {}
+    for doc_id, revs in body.items():
+        if doc_id not in visible:
+            answer[doc_id] = {"missing": revs}
+    return couch_json(answer)
+
+
+@bp.route("/<username>/<docid>", methods=["GET", "HEAD"])
+@authenticated
+def get_doc(user: User, docid: str) -> Response:
+    gw = _gw()
+    db = gw.backing_db(user)
+    index = gw.indexes.for_db(db)
+    if not index.known(docid):
+        index.refresh()
+    if docid.startswith("_") or not sees(user, index.key(docid)):
+        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+    params = dict(request.args.items())
+    if "open_revs" in params:
+        if params["open_revs"] != "all":
+            try:
+                params["open_revs"] = json.loads(params["open_revs"])
+            except ValueError as exc:
+                raise BadBody("open_revs 不是合法的 JSON", "open_revs is not valid JSON") from exc
+        answer = db.get(docid, **params)
+        checked = [_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer]
+        return couch_json(checked)
+    doc = db.get(docid, **params)
+    if not doc.get("_deleted") and not sees(user, scope_key(doc)):
+        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+    return couch_json(doc)
+
+
+# -- push -------------------------------------------------------------------------------------
+
+
+@bp.route("/<username>/_bulk_docs", methods=["POST"])
+@authenticated
+def bulk_docs(user: User) -> Response:
+    body = _body()
+    docs = body.get("docs") if isinstance(body, dict) else None
+    if not isinstance(docs, list):
+        raise BadBody("请求体须为 {\"docs\": [...]}", "body must be {\"docs\": [...]}")
+    new_edits = body.get("new_edits", True) is not False
+    return couch_json(push(user, docs, new_edits=new_edits), 201)
+
+
+@bp.route("/<username>/<docid>", methods=["PUT"])
+@authenticated
+def put_doc(user: User, docid: str) -> Response:
+    doc = _body()
+    if not isinstance(doc, dict):
+        raise BadBody("文档须为 JSON 对象", "a document must be a JSON object")
+    doc["_id"] = docid
+    if "rev" in request.args:
+        doc["_rev"] = request.args["rev"]
+    [result] = push(user, [doc], new_edits=True)
+    if result.get("error") == "forbidden":
+        return couch_json(result, 403)
+    if result.get("error"):
+        return couch_json(result, 409 if result["error"] == "conflict" else 400)
+    return couch_json({"ok": True, "id": result["id"], "rev": result["rev"]}, 201)
+
+
+def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]]:
+    """Decide each document, write the allowed ones in one request, answer for all."""
+    gw = _gw()
+    db = gw.backing_db(user)
+    ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
+           and not d["_id"].startswith("_")]
+    stored = _stored(db, ids)
+    refusals = [decide(user, doc, stored.get(doc.get("_id")) if isinstance(doc, dict) else None,
+                       new_edits=new_edits, validate=gw.validate, check_location=gw.check_location)
+                for doc in docs]
+    allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
+    written = db.bulk_docs(allowed, new_edits=new_edits) if allowed else []
+    index = gw.indexes.for_db(db)
+    for doc in allowed:
+        index.note(doc["_id"], scope_key(doc))
+    for doc, refusal in zip(docs, refusals, strict=True):
+        if refusal is not None:
+            log.info("refused %s from %s: %s", doc.get("_id") if isinstance(doc, dict) else "?",
+                     user.username, refusal.reason_en)
+    return merge_results(docs, refusals, written, new_edits=new_edits)
+
+
+def _stored(db: Database, ids: list[str]) -> dict[str, Stored]:
+    if not ids:
+        return {}
+    from .push import AUTHOR_FIELD
+
+    out: dict[str, Stored] = {}
+    for row in db.all_docs(keys=ids, include_docs=True)["rows"]:
+        if "error" in row or "value" not in row:
+            continue
+        doc = row.get("doc") or {}
+        deleted = bool(row["value"].get("deleted"))
+        author = doc.get(AUTHOR_FIELD.get(doc.get("type", ""), ""), None) if not deleted else None
+        out[row["id"]] = Stored(rev=row["value"]["rev"], key=scope_key(doc) if not deleted else None,
+                                deleted=deleted, author=author)
+    return out
+
+
+# -- everything else is refused ---------------------------------------------------------------
+
+
+@bp.route("/<username>/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "COPY"])
+@authenticated
+def not_served(user: User, rest: str) -> Response:
+    return couch_error(404, "not_found", "同步网关不提供此接口", f"the sync gateway does not serve {rest!r}")

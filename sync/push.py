@@ -1,0 +1,160 @@
+"""What a tablet may write: the decision for each document of a pushed batch.
+
+The service never sees the HTTP request. It gets the user, the documents, what is stored
+now, and two checks passed in by the gateway (schema validation and the grid check), and
+answers, per document, either "write it" or a refusal with a reason in Chinese and English.
+The gateway stores the allowed rest of the batch and reports each refusal as CouchDB's
+per-document ``{"error": "forbidden", "reason": …}``, so PouchDB keeps replicating and
+shows the user which record was refused and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .scope import may_write_key, scope_key, sees
+from .users import User
+
+
+class FieldProblem(Protocol):
+    field: str
+    message_zh: str
+    message_en: str
+
+
+# (doc) -> the problems with its fields (``schemas.validate_document``); empty when valid.
+Validator = Callable[[Mapping[str, Any]], Sequence[FieldProblem]]
+# (doc) -> None when the location agrees with the claimed area, else (reason_zh, reason_en).
+LocationCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
+
+# The author field of each type a tablet may write.
+AUTHOR_FIELD = {"case": "reported_by", "event": "actor", "risk": "reported_by", "riskevent": "actor"}
+# Append-only facts: written once, never edited.
+IMMUTABLE_TYPES = frozenset({"event", "riskevent"})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason_zh: str
+    reason_en: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.reason_zh} / {self.reason_en}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds now for a pushed id: current winning rev and scope key."""
+
+    rev: str | None
+    key: str | None
+    deleted: bool = False
+    author: str | None = None
+
+
+def decide(
+    user: User,
+    doc: Any,
+    stored: Stored | None,
+    *,
+    new_edits: bool,
+    validate: Validator,
+    check_location: LocationCheck | None,
+) -> Refusal | None:
+    """None if ``user`` may write ``doc``; else why not. Checks run cheapest first."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str) or not doc["_id"]:
+        return Refusal("文档缺少 _id", "document has no _id")
+    doc_id = doc["_id"]
+    if doc_id.startswith("_design/"):
+        return Refusal("平板不能写入设计文档", "design documents cannot be written from a tablet")
+    if doc_id.startswith("_"):
+        return Refusal("非法的文档 id", f"invalid document id {doc_id!r}")
+    if doc.get("_deleted"):
+        return Refusal("不能删除记录：请用办结、撤回等事件", "records cannot be deleted: add an event instead")
+    kind = doc.get("type")
+    if kind not in AUTHOR_FIELD:
+        return Refusal(f"平板不能写入此类文档（{kind}）", f"tablets cannot write documents of type {kind!r}")
+
+    errors = validate(doc)
+    if errors:
+        first = errors[0]
+        field, zh, en = first.field or "(文档)", first.message_zh, first.message_en
+        more = f"（另有 {len(errors) - 1} 处错误）" if len(errors) > 1 else ""
+        more_en = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return Refusal(f"字段 {field}：{zh}{more}", f"field {field}: {en}{more_en}")
+
+    key = scope_key(doc)
+    if not may_write_key(user, key):
+        return Refusal(f"区域 {doc.get('area_code')} 不在您的负责范围内",
+                       f"area {doc.get('area_code')} is outside your scope")
+    author_field = AUTHOR_FIELD[kind]
+    author = doc.get(author_field)
+
+    if stored is not None and stored.rev is not None:
+        if not sees(user, stored.key):
+            return Refusal("无权修改此记录", "you may not change this record")
+        if kind in IMMUTABLE_TYPES and stored.rev != doc.get("_rev") and not stored.deleted:
+            return Refusal("事件一经记录不能修改", "events are never edited once written")
+        if stored.author is not None and author != stored.author:
+            return Refusal(f"不能更改 {author_field}", f"{author_field} cannot be changed")
+    else:
+        if author != user.username:
+            return Refusal(f"{author_field} 必须是当前用户 {user.username}",
+                           f"{author_field} must be the signed-in user {user.username}")
+    if kind in IMMUTABLE_TYPES and not new_edits and not str(doc.get("_rev", "1-")).startswith("1-"):
+        return Refusal("事件一经记录不能修改", "events are never edited once written")
+
+    if kind == "case" and check_location is not None:
+        problem = check_location(doc)
+        if problem is not None:
+            return Refusal(*problem)
+    return None
+
+
+def merge_results(
+    docs: Sequence[Any],
+    refusals: Sequence[Refusal | None],
+    written: list[dict[str, Any]],
+    *,
+    new_edits: bool,
+) -> list[dict[str, Any]]:
+    """CouchDB's ``_bulk_docs`` answer for the whole batch, refusals in their places.
+
+    With ``new_edits`` CouchDB answers one entry per written document, in order; without,
+    Apache CouchDB lists only failures (pouchdb-server lists every document), so entries
+    are matched back by id.
+    """
+    out: list[dict[str, Any]] = []
+    if new_edits:
+        it = iter(written)
+        for doc, refusal in zip(docs, refusals, strict=True):
+            if refusal is None:
+                out.append(next(it))
+            else:
+                out.append(_forbidden(doc, refusal))
+        return out
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for entry in written:
+        by_id.setdefault(entry.get("id", ""), []).append(entry)
+    for doc, refusal in zip(docs, refusals, strict=True):
+        if refusal is not None:
+            out.append(_forbidden(doc, refusal))
+            continue
+        doc_id = doc.get("_id", "") if isinstance(doc, dict) else ""
+        entries = by_id.get(doc_id)
+        if entries:
+            out.append(entries.pop(0))
+    return out
+
+
+def _forbidden(doc: Any, refusal: Refusal) -> dict[str, Any]:
+    entry: dict[str, Any] = {"error": "forbidden", "reason": refusal.reason}
+    if isinstance(doc, dict):
+        if isinstance(doc.get("_id"), str):
+            entry["id"] = doc["_id"]
+        if isinstance(doc.get("_rev"), str):
+            entry["rev"] = doc["_rev"]
+    return entry

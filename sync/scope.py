@@ -1,0 +1,89 @@
+"""The one rule that decides what a user may see and write.
+
+Every document reduces to a *scope key*, a short string computed from its content alone:
+
+    a:<area code>     cases, events, risks, risk events: the area they belong to
+    g:<area code>     area (boundary) documents
+    u:<username>      a user's public profile, receipts and notifications
+    c:<area code>     conflict records (for mediators and reviewers)
+    p                 reference data for everyone (deadline policies)
+    None              nothing a tablet sees (design documents, unknown types)
+
+Area codes nest by prefix (``grid/codes``), so "in my area" is a prefix test. A user sees
+a key when:
+
+    a:X  X starts with one of the user's area codes
+    g:X  X is one of the user's areas, an ancestor of one, or (above grid level) inside one
+    u:N  N is the user
+    c:X  the user is a mediator or reviewer and X is in their area
+    p    always
+
+A write passes only if the user may see both the stored document and the new version,
+and the new version is of a type the user may write (see ``sync.push``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .users import User
+
+AREA_SCOPED_TYPES = frozenset({"case", "event", "risk", "riskevent"})
+USER_SCOPED = {"user": "username", "receipt": "username", "notification": "recipient"}
+PUBLIC_TYPES = frozenset({"policy"})
+
+
+def scope_key(doc: Mapping[str, Any]) -> str | None:
+    """The scope key of a document (see the module docstring); None: nobody via sync."""
+    doc_id = doc.get("_id", "")
+    if doc_id.startswith(("_design/", "_local/")):
+        return None
+    kind = doc.get("type")
+    if kind in AREA_SCOPED_TYPES:
+        code = doc.get("area_code")
+        return f"a:{code}" if isinstance(code, str) and code.isdigit() else None
+    if kind == "area":
+        code = doc.get("code")
+        return f"g:{code}" if isinstance(code, str) and code.isdigit() else None
+    if kind in USER_SCOPED:
+        name = doc.get(USER_SCOPED[kind])
+        return f"u:{name}" if isinstance(name, str) and name else None
+    if kind == "conflict":
+        code = doc.get("area_code")
+        return f"c:{code}" if isinstance(code, str) else None
+    if kind in PUBLIC_TYPES:
+        return "p"
+    return None
+
+
+def sees(user: User, key: str | None) -> bool:
+    """May ``user`` read documents with this scope key?"""
+    if key is None:
+        return False
+    if key == "p":
+        return True
+    kind, _, value = key.partition(":")
+    if kind == "a":
+        return any(value.startswith(code) for code in user.area_codes)
+    if kind == "g":
+        if user.role == "grid_worker":
+            return any(code.startswith(value) or value == code for code in user.area_codes)
+        return any(code.startswith(value) or value.startswith(code) for code in user.area_codes)
+    if kind == "u":
+        return value == user.username
+    if kind == "c":
+        return user.role != "grid_worker" and any(value.startswith(c) for c in user.area_codes)
+    return False
+
+
+def may_write_key(user: User, key: str | None) -> bool:
+    """May ``user`` write a document with this scope key through sync? Only area-scoped
+    work documents; reference data, profiles and conflicts are written by the server."""
+    return key is not None and key.startswith("a:") and sees(user, key)
+
+
+def scope_fingerprint(user: User) -> str:
+    """Changes when the user's scope changes; stored with their replication checkpoints so
+    a changed scope makes the tablet start a fresh pull (see ``sync.gateway``)."""
+    return f"{user.role}|{','.join(sorted(user.area_codes))}"

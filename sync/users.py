@@ -1,0 +1,238 @@
+"""Accounts: who may sync, with which role and areas.
+
+Credentials live in one server-only database (``users_<county>``): ``user:<name>`` with
+an argon2 hash. The same user's *public* profile (no hash) is written into the database
+that backs their sync scope, so it reaches their tablet like any other document.
+
+Roles and the areas they hold (area codes are the scope; ``grid/codes`` defines them)::
+
+    grid_worker        one or more 15-digit grid codes, all in one township
+    township_mediator  one 9-digit township code
+    county_reviewer    one 6-digit county code
+    admin              one 6-digit county code (manages users and boundaries; no sync)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .couch import CouchClient, Database
+from .errors import NotFound, SyncError
+
+ROLES = ("grid_worker", "township_mediator", "county_reviewer", "admin")
+ROLE_ZH = {"grid_worker": "网格员", "township_mediator": "乡镇调解员",
+           "county_reviewer": "县级研判人员", "admin": "管理员"}
+CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, "admin": 6}
+USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
+MIN_PASSWORD_LENGTH = 8
+
+# OWASP's argon2id minimum (19 MiB, t=2): tablets authenticate on every sync request, so
+# verifications are cached (see Authenticator) rather than made cheaper still.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class UserError(SyncError):
+    """A user record or password that cannot be accepted; names the field."""
+
+    def __init__(self, field: str, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{field}：{message_zh}", f"{field}: {message_en}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated account: what the gateway and the API need to decide on scope."""
+
+    username: str
+    role: str
+    area_codes: tuple[str, ...]
+    display_name: str = ""
+    active: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def township_code(self) -> str | None:
+        """The township whose database backs this user's sync (None above township)."""
+        if self.role in ("grid_worker", "township_mediator"):
+            return self.area_codes[0][:9]
+        return None
+
+    @property
+    def county_code(self) -> str:
+        return self.area_codes[0][:6]
+
+    def public_profile(self) -> dict[str, Any]:
+        """The profile document synced to tablets: never the password hash."""
+        return {
+            "_id": f"user:{self.username}",
+            "type": "user",
+            "schema_version": 1,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "area_codes": list(self.area_codes),
+            "active": self.active,
+        }
+
+
+def users_db_name(prefix: str, county_code: str) -> str:
+    return f"{prefix}users_{county_code}"
+
+
+def check_password_strength(password: str) -> None:
+    """At least 8 characters with letters and digits (MLPS 2.0 asks for complexity)."""
+    if len(password) < MIN_PASSWORD_LENGTH or not re.search(r"[A-Za-z]", password) \
+            or not re.search(r"\d", password):
+        raise UserError("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位，且须同时包含字母和数字",
+                        f"must be at least {MIN_PASSWORD_LENGTH} characters with letters and digits")
+
+
+def validate_user(username: str, role: str, area_codes: Iterable[str], county_code: str) -> tuple[str, ...]:
+    """Check name, role and areas against each other; returns the area codes as a tuple."""
+    if not USERNAME_RE.match(username):
+        raise UserError("username", "用户名须以小写字母开头，3–32 位小写字母、数字、_ . -",
+                        "must start with a lower-case letter: 3–32 of a-z 0-9 _ . -")
+    if role not in ROLES:
+        raise UserError("role", f"角色须为 {', '.join(ROLES)} 之一", f"must be one of {', '.join(ROLES)}")
+    codes = tuple(c.strip() for c in area_codes if c.strip())
+    if not codes:
+        raise UserError("area_codes", "至少需要一个区域代码", "at least one area code is needed")
+    want = CODE_LENGTH[role]
+    for code in codes:
+        if not (code.isdigit() and len(code) == want):
+            raise UserError("area_codes", f"{ROLE_ZH[role]}的区域代码应为 {want} 位数字：{code!r}",
+                            f"a {role} needs {want}-digit area codes, got {code!r}")
+        if not code.startswith(county_code):
+            raise UserError("area_codes", f"区域 {code} 不在本县 {county_code}",
+                            f"area {code} is not in county {county_code}")
+    if role != "grid_worker" and len(codes) != 1:
+        raise UserError("area_codes", "该角色只能有一个区域", f"a {role} has exactly one area")
+    if len({c[:9] for c in codes}) > 1:
+        raise UserError("area_codes", "网格员的网格须在同一乡镇", "a grid worker's grids must be in one township")
+    return codes
+
+
+class UserStore:
+    """Reads and writes accounts in the users database."""
+
+    def __init__(self, client: CouchClient, prefix: str, county_code: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.county_code = county_code
+        self.db: Database = client.db(users_db_name(prefix, county_code))
+
+    def ensure_db(self) -> None:
+        self.client.create_db(self.db.name)
+
+    def get(self, username: str) -> dict[str, Any] | None:
+        return self.db.get_or_none(f"user:{username}")
+
+    def add(self, username: str, role: str, area_codes: Iterable[str], password: str, *,
+            display_name: str = "", phone: str | None = None, replace: bool = False) -> User:
+        """Create (or with ``replace`` update) an account, then publish its profile."""
+        codes = validate_user(username, role, area_codes, self.county_code)
+        check_password_strength(password)
+        existing = self.get(username)
+        if existing is not None and not replace:
+            raise UserError("username", f"用户 {username} 已存在", f"user {username} exists already")
+        doc: dict[str, Any] = {
+            "_id": f"user:{username}", "type": "user", "schema_version": 1,
+            "username": username, "display_name": display_name or username, "role": role,
+            "area_codes": list(codes), "password_hash": _hasher.hash(password),
+            "active": True, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if phone:
+            doc["phone"] = phone
+        if existing is not None:
+            doc["_rev"] = existing["_rev"]
+            doc["created_at"] = existing.get("created_at", doc["created_at"])
+        self.db.put(doc)
+        return _user_from(doc)
+
+    def all(self) -> list[User]:
+        rows = self.db.all_docs(include_docs=True, startkey="user:", endkey="user:\ufff0")["rows"]
+        return [_user_from(r["doc"]) for r in rows]
+
+
+def _user_from(doc: dict[str, Any]) -> User:
+    return User(username=doc["username"], role=doc["role"], area_codes=tuple(doc["area_codes"]),
+                display_name=doc.get("display_name", ""), active=doc.get("active", True))
+
+
+class Authenticator:
+    """Checks HTTP Basic credentials against the users database.
+
+    argon2 is deliberately slow (~20 ms), and a syncing tablet sends several requests per
+    session, so a successful check is remembered for ``ttl`` seconds as an HMAC of the
+    password under a per-process key (never the password itself). A role or area change
+    takes effect within ``ttl``.
+    """
+
+    def __init__(self, store: UserStore, ttl: float = 60.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._key = secrets.token_bytes(32)
+        self._cache: dict[str, tuple[bytes, float, User]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        digest = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(username)
+        if cached and cached[1] > now and hmac.compare_digest(cached[0], digest):
+            return cached[2]
+        try:
+            doc = self.store.get(username)
+        except NotFound:
+            doc = None
+        if doc is None or not doc.get("active", True):
+            _hasher.hash(password)  # same work as a real check: no user enumeration by timing
+            return None
+        try:
+            _hasher.verify(doc["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        user = _user_from(doc)
+        with self._lock:
+            self._cache[username] = (digest, now + self.ttl, user)
+        return user
+
+    def forget(self, username: str) -> None:
+        with self._lock:
+            self._cache.pop(username, None)
+
+
+def provision(client: CouchClient, topology: Any, store: UserStore, username: str, role: str,
+              area_codes: Iterable[str], password: str, **fields: Any) -> User:
+    """Add (or replace) an account and make it usable at once: its township's databases
+    and replications exist, and its public profile is in the database that backs it."""
+    from .topology import init_databases
+
+    store.ensure_db()
+    user = store.add(username, role, area_codes, password, **fields)
+    if user.township_code is not None:
+        topology = topology.with_townships([user.township_code])
+        init_databases(client, topology)
+        backing = client.db(topology.township_db(user.township_code))
+    else:
+        init_databases(client, topology)
+        backing = client.db(topology.county_db())
+    profile = user.public_profile()
+    current = backing.get_or_none(profile["_id"])
+    if current is not None:
+        profile["_rev"] = current["_rev"]
+    backing.put(profile)
+    return user

@@ -1,0 +1,65 @@
+"""Sync fixtures: accounts of every role, a live gateway over HTTP, real PouchDB clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1
+from live import LiveServer
+from pouch import PouchNode
+
+from sync.topology import Topology, remove_replications
+from sync.users import UserStore, provision
+
+ACCOUNTS = {
+    "alice": ("grid_worker", [GRID_A]),
+    "bob": ("grid_worker", [GRID_B]),
+    "carol": ("grid_worker", [GRID_C]),
+    "mia": ("township_mediator", [TOWNSHIP_1]),
+    "rex": ("county_reviewer", [COUNTY]),
+    "root": ("admin", [COUNTY]),
+}
+
+
+@pytest.fixture
+def sync_app(make_app):  # type: ignore[no-untyped-def]
+    return make_app(FENGQIAO_AUTH_FAIL_DELAY=0.2, FENGQIAO_COUNTY=COUNTY)
+
+
+@pytest.fixture
+def topology(sync_app) -> Topology:  # type: ignore[no-untyped-def]
+    return Topology(COUNTY, (), sync_app.config["FENGQIAO_DB_PREFIX"])
+
+
+@pytest.fixture
+def accounts(sync_app, couch, topology) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    store = UserStore(couch, topology.prefix, COUNTY)
+    users = {name: provision(couch, topology, store, name, role, codes, PASSWORD)
+             for name, (role, codes) in ACCOUNTS.items()}
+    yield users
+    remove_replications(couch, topology.with_townships(["339901001", "339901002"]))
+
+
+@pytest.fixture
+def live(sync_app, accounts) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    with LiveServer(sync_app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pouch() -> Iterator[PouchNode]:
+    node = PouchNode()
+    yield node
+    node.close()
+
+
+@pytest.fixture
+def township_db(couch, topology):  # type: ignore[no-untyped-def]
+    return couch.db(topology.township_db(TOWNSHIP_1))
+
+
+@pytest.fixture
+def county_db(couch, topology):  # type: ignore[no-untyped-def]
+    return couch.db(topology.county_db())
