@@ -1,0 +1,335 @@
+"""Quality check of boundaries: what must be fixed (errors) and what to know (warnings).
+
+Concept
+-------
+A boundary version is loaded inactive, checked, then activated (MapIt's generations);
+this module is the "checked" step. It never changes the input: it returns a
+:class:`CheckReport` of :class:`Issue` s, and offers repaired geometries
+(``shapely.make_valid``, polygonal parts only) for the caller to write out.
+
+What is found, all areas in m² in a Lambert equal-area projection centred on the data:
+
+* ``invalid_geometry`` — self-intersections (bowties), bad rings; reason from GEOS.
+* ``duplicate_code`` — two areas with one code.
+* ``missing_parent`` — a township/village/grid whose parent code is absent from a level
+  that is present.
+* ``overlap`` — two areas of one level sharing area.
+* ``gap`` — area of a parent not covered by its children (parent minus union of
+  children), or, where the parent level is absent, holes inside the union of siblings
+  that no other area fills.
+* ``outside_parent`` — a child's area outside its parent.
+* ``uncovered`` / ``outside_outline`` — against an outline given by the caller: pieces of
+  the outline covered by no area, and area beyond the outline. Real data is untidy along
+  the edge, so these are always warnings — reported with their areas, never hidden.
+* ``skipped`` — features the import left out on purpose (``--missing-code skip``).
+
+Overlaps, gaps and outside-parent pieces smaller than ``sliver_m2`` are warnings
+(digitising slivers); larger ones are errors. Pieces below ``ignore_m2`` (floating-point
+noise, default 0.01 m²) are not reported at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from .boundaries import Boundaries
+from .codes import LENGTHS, LEVEL_ZH, LEVELS
+from .frame import equal_area_crs
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass
+class Issue:
+    """One finding: what, how bad, which codes, how big, and where (lon/lat)."""
+
+    kind: str
+    severity: Severity
+    level: str | None
+    codes: list[str]
+    message_zh: str
+    message_en: str
+    area_m2: float | None = None
+    location: tuple[float, float] | None = None  # a point inside the problem, lon/lat
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "severity": self.severity, "level": self.level,
+            "codes": self.codes, "area_m2": None if self.area_m2 is None else round(self.area_m2, 3),
+            "location": None if self.location is None else [round(v, 7) for v in self.location],
+            "message_zh": self.message_zh, "message_en": self.message_en,
+        }
+
+
+@dataclass
+class CheckReport:
+    """All issues of one check, plus the settings used and the repaired boundaries."""
+
+    issues: list[Issue]
+    counts: dict[str, int]
+    sliver_m2: float
+    ignore_m2: float
+    source: str | None = None
+    repaired: Boundaries | None = field(default=None, repr=False)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing must be fixed (warnings allowed)."""
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by kind and severity, with total areas — stored in a version's meta.json."""
+        by_kind: dict[str, dict[str, Any]] = {}
+        for i in self.issues:
+            entry = by_kind.setdefault(i.kind, {"errors": 0, "warnings": 0, "area_m2": 0.0,
+                                                "largest_m2": 0.0})
+            entry["errors" if i.severity == "error" else "warnings"] += 1
+            if i.area_m2 is not None:
+                entry["area_m2"] = round(entry["area_m2"] + i.area_m2, 3)
+                entry["largest_m2"] = round(max(entry["largest_m2"], i.area_m2), 3)
+        return {"ok": self.ok, "errors": len(self.errors), "warnings": len(self.warnings),
+                "areas": self.counts, "sliver_m2": self.sliver_m2, "by_kind": by_kind}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, **self.summary(),
+                "issues": [i.to_dict() for i in self.issues]}
+
+
+def _severity(area: float, sliver_m2: float) -> Severity:
+    return "warning" if area < sliver_m2 else "error"
+
+
+def _pieces(geom: Any, ignore_m2: float) -> list[Any]:
+    """Polygonal parts of ``geom`` larger than the noise floor."""
+    if geom is None or geom.is_empty:
+        return []
+    parts = shapely.get_parts(geom)
+    parts = [p for p in parts if shapely.get_type_id(p) in (3, 6)] if len(parts) else []
+    out = []
+    for p in parts:
+        for q in shapely.get_parts(p):
+            if q.area >= ignore_m2:
+                out.append(q)
+    return out
+
+
+class _Ctx:
+    """Layers projected once to equal area, repaired where invalid."""
+
+    def __init__(self, b: Boundaries) -> None:
+        allg = np.concatenate([b.layer(lvl).geometry.values for lvl in b.levels]) if b.levels else []
+        self.crs = equal_area_crs(allg) if len(allg) else None
+        self.ea: dict[str, np.ndarray] = {}
+        for lvl in b.levels:
+            geoms = shapely.make_valid(b.layer(lvl).geometry.values)
+            self.ea[lvl] = gpd.GeoSeries(geoms, crs="EPSG:4490").to_crs(self.crs).values
+
+        self._back = Transformer.from_crs(self.crs, "EPSG:4490", always_xy=True) if self.crs else None
+
+    def lonlat(self, geom: Any) -> tuple[float, float]:
+        """A point inside ``geom`` (equal-area) in lon/lat, to find the problem on a map."""
+        p = shapely.point_on_surface(geom)
+        lon, lat = self._back.transform(p.x, p.y)  # type: ignore[union-attr]
+        return (float(lon), float(lat))
+
+
+def check_boundaries(
+    b: Boundaries,
+    *,
+    sliver_m2: float = 10.0,
+    ignore_m2: float = 0.01,
+    outline: Any = None,
+) -> CheckReport:
+    """Check ``b`` and return the report (see the module docstring for what is found).
+
+    ``outline`` is an optional (multi)polygon in storage lon/lat (e.g. from
+    :func:`grid.boundaries.read_outline`) to compare the finest level's union against.
+    """
+    issues: list[Issue] = []
+    for s in b.skipped:
+        issues.append(Issue("skipped", "warning", None, [], f"第 {s.feature} 个要素（{s.name}）："
+                            f"{s.reason_zh}", f"feature {s.feature} ({s.name}): {s.reason_en}"))
+    ctx = _Ctx(b)
+    repaired_layers = {}
+    for lvl in b.levels:
+        layer = b.layer(lvl)
+        codes = layer["code"].tolist()
+        geoms = layer.geometry.values
+        valid = shapely.is_valid(geoms)
+        for i in np.flatnonzero(~valid):
+            reason = shapely.is_valid_reason(geoms[i])
+            issues.append(Issue(
+                "invalid_geometry", "error", lvl, [codes[i]],
+                f"{LEVEL_ZH[lvl]} {codes[i]}（{layer['name'].iloc[i]}）几何无效：{reason}；"
+                "可用 --fix 输出修复结果",
+                f"{lvl} {codes[i]} ({layer['name'].iloc[i]}) has invalid geometry: {reason}; "
+                "--fix writes a repaired copy",
+                location=(float(shapely.point_on_surface(shapely.make_valid(geoms[i])).x),
+                          float(shapely.point_on_surface(shapely.make_valid(geoms[i])).y)),
+            ))
+        repaired = layer.copy()
+        repaired["geometry"] = [_polygonal(g) for g in shapely.make_valid(geoms)]
+        repaired_layers[lvl] = gpd.GeoDataFrame(repaired, geometry="geometry", crs="EPSG:4490")
+        seen: dict[str, int] = {}
+        for c in codes:
+            seen[c] = seen.get(c, 0) + 1
+        for c, n in seen.items():
+            if n > 1:
+                issues.append(Issue("duplicate_code", "error", lvl, [c],
+                                    f"{LEVEL_ZH[lvl]}编码 {c} 出现 {n} 次",
+                                    f"{lvl} code {c} occurs {n} times"))
+        issues += _overlaps(lvl, codes, ctx.ea[lvl], ctx, sliver_m2, ignore_m2)
+    issues += _hierarchy(b, ctx, sliver_m2, ignore_m2)
+    if outline is not None and b.levels:
+        issues += _outline(b, ctx, outline, ignore_m2)
+    return CheckReport(
+        issues=issues, counts=b.counts(), sliver_m2=sliver_m2, ignore_m2=ignore_m2,
+        source=b.source, repaired=Boundaries(repaired_layers, b.source, list(b.skipped)),
+    )
+
+
+def _polygonal(g: Any) -> Any:
+    """Keep only the polygonal part of a make_valid result."""
+    if shapely.get_type_id(g) in (3, 6):
+        return g
+    polys = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+def _overlaps(lvl: str, codes: list[str], ea: np.ndarray, ctx: _Ctx, sliver_m2: float,
+              ignore_m2: float) -> list[Issue]:
+    tree = shapely.STRtree(ea)
+    left, right = tree.query(ea, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return []
+    inter = shapely.intersection(ea[left], ea[right])
+    areas = shapely.area(inter)
+    out = []
+    for k in np.flatnonzero(areas >= ignore_m2):
+        a, b2, area = codes[left[k]], codes[right[k]], float(areas[k])
+        sev = _severity(area, sliver_m2)
+        out.append(Issue(
+            "overlap", sev, lvl, sorted([a, b2]),
+            f"{LEVEL_ZH[lvl]} {a} 与 {b2} 重叠 {area:.1f} m²",
+            f"{lvl}s {a} and {b2} overlap by {area:.1f} m²",
+            area_m2=area, location=ctx.lonlat(inter[k]),
+        ))
+    return out
+
+
+def _hierarchy(b: Boundaries, ctx: _Ctx, sliver_m2: float, ignore_m2: float) -> list[Issue]:
+    out: list[Issue] = []
+    levels = b.levels
+    for lvl in levels:
+        if lvl == "county":
+            continue
+        layer = b.layer(lvl)
+        parent_lvl = LEVELS[LEVELS.index(lvl) - 1]
+        if parent_lvl in levels:
+            parents = b.layer(parent_lvl)
+            p_codes = parents["code"].tolist()
+            known = set(p_codes)
+            for c in layer["code"]:
+                if c[:-3] not in known:
+                    out.append(Issue(
+                        "missing_parent", "error", lvl, [c],
+                        f"{LEVEL_ZH[lvl]} {c} 的上级 {c[:-3]} 不在{LEVEL_ZH[parent_lvl]}图层中",
+                        f"{lvl} {c}: its parent {c[:-3]} is not in the {parent_lvl} layer",
+                    ))
+            child_parent = layer["code"].str[: LENGTHS[parent_lvl]].to_numpy()
+            for j, pc in enumerate(p_codes):
+                members = np.flatnonzero(child_parent == pc)
+                pgeom = ctx.ea[parent_lvl][j]
+                if not len(members):
+                    continue  # a parent without children in this file: nothing to compare
+                union = shapely.union_all(ctx.ea[lvl][members])
+                for piece in _pieces(shapely.difference(pgeom, union), ignore_m2):
+                    out.append(Issue(
+                        "gap", _severity(piece.area, sliver_m2), parent_lvl, [pc],
+                        f"{LEVEL_ZH[parent_lvl]} {pc} 内有 {piece.area:.1f} m² 未被{LEVEL_ZH[lvl]}覆盖",
+                        f"{piece.area:.1f} m² of {parent_lvl} {pc} is covered by none of its {lvl}s",
+                        area_m2=piece.area, location=ctx.lonlat(piece),
+                    ))
+                for m in members:
+                    for piece in _pieces(shapely.difference(ctx.ea[lvl][m], pgeom), ignore_m2):
+                        c = layer["code"].iloc[m]
+                        out.append(Issue(
+                            "outside_parent", _severity(piece.area, sliver_m2), lvl, [c, pc],
+                            f"{LEVEL_ZH[lvl]} {c} 有 {piece.area:.1f} m² 在上级 {pc} 之外",
+                            f"{piece.area:.1f} m² of {lvl} {c} lies outside its parent {pc}",
+                            area_m2=piece.area, location=ctx.lonlat(piece),
+                        ))
+        else:
+            groups = layer["code"].str[: LENGTHS[parent_lvl]].to_numpy()
+            out += _holes(lvl, ctx.ea[lvl], groups, ctx, sliver_m2, ignore_m2, parent_lvl)
+    top = levels[0] if levels else None
+    # with the township level present, the per-level pass above already looked at the
+    # whole county (one group); below that, holes between groups need one more look
+    if top is not None and top not in ("county", "township"):
+        ea = ctx.ea[top]
+        out += _holes(top, ea, np.array(["*"] * len(ea)), ctx, sliver_m2, ignore_m2, "county")
+    return out
+
+
+def _holes(lvl: str, ea: np.ndarray, groups: np.ndarray, ctx: _Ctx, sliver_m2: float,
+           ignore_m2: float, parent_lvl: str) -> list[Issue]:
+    """Holes in the union of each group of siblings that no area of the level fills."""
+    out: list[Issue] = []
+    everything = shapely.union_all(ea)
+    for g in np.unique(groups):
+        union = shapely.union_all(ea[groups == g])
+        rings = [shapely.Polygon(r) for p in shapely.get_parts(union)
+                 if shapely.get_type_id(p) == 3 for r in p.interiors]
+        for ring in rings:
+            for piece in _pieces(shapely.difference(ring, everything), ignore_m2):
+                where_zh = f"{LEVEL_ZH[parent_lvl]} {g} 内" if g != "*" else "县域内"
+                where_en = f"inside {parent_lvl} {g}" if g != "*" else "inside the county"
+                out.append(Issue(
+                    "gap", _severity(piece.area, sliver_m2), parent_lvl, [] if g == "*" else [str(g)],
+                    f"{where_zh}{LEVEL_ZH[lvl]}之间有 {piece.area:.1f} m² 空隙",
+                    f"gap of {piece.area:.1f} m² between {lvl}s {where_en}",
+                    area_m2=piece.area, location=ctx.lonlat(piece),
+                ))
+    return out
+
+
+def _outline(b: Boundaries, ctx: _Ctx, outline: Any, ignore_m2: float) -> list[Issue]:
+    ea_outline = gpd.GeoSeries([shapely.make_valid(outline)], crs="EPSG:4490").to_crs(ctx.crs).iloc[0]
+    finest = b.finest_level
+    union = shapely.union_all(ctx.ea[finest])
+    out: list[Issue] = []
+    for piece in _pieces(shapely.difference(ea_outline, union), ignore_m2):
+        out.append(Issue(
+            "uncovered", "warning", finest, [],
+            f"县界内有 {piece.area:.1f} m² 不属于任何{LEVEL_ZH[finest]}",
+            f"{piece.area:.1f} m² inside the outline belongs to no {finest}",
+            area_m2=piece.area, location=ctx.lonlat(piece),
+        ))
+    codes = b.layer(finest)["code"].tolist()
+    tree = shapely.STRtree(ctx.ea[finest])
+    for piece in _pieces(shapely.difference(union, ea_outline), ignore_m2):
+        hit = [codes[k] for k in tree.query(piece, predicate="intersects")]
+        out.append(Issue(
+            "outside_outline", "warning", finest, sorted(hit)[:3],
+            f"{'、'.join(sorted(hit)[:3])} 有 {piece.area:.1f} m² 在县界之外",
+            f"{piece.area:.1f} m² of {', '.join(sorted(hit)[:3])} lies outside the outline",
+            area_m2=piece.area, location=ctx.lonlat(piece),
+        ))
+    return out
+

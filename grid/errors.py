@@ -1,0 +1,120 @@
+"""Errors of the grid family: codes, boundary files, versions, coordinates.
+
+Every error carries a message in Chinese and in English (a person reads them: an admin at
+the CLI, a mediator behind the API) and, where it concerns an input file, a structured
+location: ``file``, ``feature`` (0-based feature index, or 1-based CSV line for point
+files: ``row``) and ``field``. Errors raised by shapely, pyproj or pyogrio are translated
+into these at the boundary with ``raise ... from exc`` so the cause is kept. The hierarchy::
+
+    GridError                       base of everything raised by grid/
+    ├── CodeError                   a code breaks the GB/T 2260 + township/village/grid rules
+    ├── InputError                  an input file cannot be used as given
+    │   ├── FileReadError           missing, unreadable or unsupported file
+    │   ├── UnknownCRS              no CRS, or one pyproj does not know
+    │   ├── MissingColumn           a configured column is not in the file
+    │   ├── BadCode                 a feature's code is empty or invalid (cause: CodeError)
+    │   ├── BadGeometry             empty, missing or non-polygon geometry
+    │   ├── EncodingError           text that is not UTF-8 (and no encoding was given)
+    │   └── BadPoint                a point row with a missing or non-numeric lon/lat
+    ├── VersionError                no such boundary version, none active, or refused change
+    └── CoordinateError             unknown coordinate system name for points
+
+This module imports nothing else from the project.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GridError(Exception):
+    """Base class of grid errors; ``message_zh`` and ``message_en`` are for people."""
+
+    def __init__(
+        self,
+        message_zh: str,
+        message_en: str,
+        *,
+        file: str | None = None,
+        feature: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        where_zh, where_en = _where(file, feature, field)
+        self.message_zh = f"{where_zh}{message_zh}"
+        self.message_en = f"{where_en}{message_en}"
+        self.file = file
+        self.feature = feature
+        self.field = field
+        super().__init__(f"{self.message_zh} / {self.message_en}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (for ``--json`` output and API error payloads)."""
+        return {
+            "error": type(self).__name__,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "file": self.file,
+            "feature": self.feature,
+            "field": self.field,
+        }
+
+
+def _where(file: str | None, feature: int | None, field: str | None) -> tuple[str, str]:
+    parts_zh: list[str] = []
+    parts_en: list[str] = []
+    if file is not None:
+        parts_zh.append(f"文件 {file}")
+        parts_en.append(f"file {file}")
+    if feature is not None:
+        parts_zh.append(f"第 {feature} 个要素")
+        parts_en.append(f"feature {feature}")
+    if field is not None:
+        parts_zh.append(f"字段 {field}")
+        parts_en.append(f"field {field}")
+    if not parts_zh:
+        return "", ""
+    return "，".join(parts_zh) + "：", ", ".join(parts_en) + ": "
+
+
+class CodeError(GridError):
+    """A code breaks the county/township/village/grid code rules."""
+
+
+class InputError(GridError):
+    """An input file (boundaries or points) cannot be used as given."""
+
+
+class FileReadError(InputError):
+    """The file is missing, unreadable, or not a format we read."""
+
+
+class UnknownCRS(InputError):
+    """The file declares no CRS, or one that pyproj does not know."""
+
+
+class MissingColumn(InputError):
+    """A configured column (code, name, lon, lat) is not in the file."""
+
+
+class BadCode(InputError):
+    """A feature's code is empty or invalid; ``__cause__`` is the CodeError."""
+
+
+class BadGeometry(InputError):
+    """A feature's geometry is missing, empty, or not a (multi)polygon."""
+
+
+class EncodingError(InputError):
+    """Text in the file is not UTF-8 and no other encoding was given."""
+
+
+class BadPoint(InputError):
+    """A row of a points file has a missing or non-numeric coordinate."""
+
+
+class VersionError(GridError):
+    """No such boundary version, no active one, or a refused activation."""
+
+
+class CoordinateError(GridError):
+    """An unknown coordinate system name was given for points."""

@@ -1,0 +1,192 @@
+"""Boundary versions on disk: loaded inactive, checked, then activated.
+
+Concept: version
+----------------
+Like MapIt's *generations*: boundaries change (a village merges, a grid is redrawn), and
+every case keeps the version it was assigned under, so an old assignment can always be
+explained. Each import becomes a new numbered :class:`Version`, stored under the grid home
+directory the caller gives (the app passes ``FENGQIAO_HOME/grid``)::
+
+    <home>/versions/<n>/boundaries.gpkg   one layer per level (county, township, village, grid)
+    <home>/versions/<n>/meta.json         status, source file, created time, counts,
+                                          check summary, skipped features
+    <home>/versions/<n>/report.json       the full check report
+    <home>/active.json                    {"version": n}: the one lookups default to
+
+A new version is ``inactive``. :meth:`GridStore.activate` makes it ``active`` (the
+previous active one becomes ``retired``) and refuses a version whose check found errors
+unless forced. Writes go to a temporary name first and are renamed into place, so a
+crash never leaves half a version. The commands that change data are dry runs unless
+given ``--commit``; this module does what it is told.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .assign import GridIndex
+from .boundaries import Boundaries
+from .check import CheckReport
+from .errors import VersionError
+
+INACTIVE, ACTIVE, RETIRED = "inactive", "active", "retired"
+
+
+def default_home() -> Path:
+    """``$FENGQIAO_HOME/grid`` (``./var/grid`` when unset) — the CLI's default store."""
+    return Path(os.environ.get("FENGQIAO_HOME", "./var")) / "grid"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass
+class Version:
+    """One stored boundary version; see the module docstring."""
+
+    number: int
+    path: Path
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
+
+    @property
+    def status(self) -> str:
+        return str(self.meta["status"])
+
+    @cached_property
+    def boundaries(self) -> Boundaries:
+        """The stored areas (read once per Version object)."""
+        return Boundaries.from_gpkg(self.path / "boundaries.gpkg", source=self.meta.get("source"))
+
+    def index(self, *, near_m: float = 30.0) -> GridIndex:
+        """A :class:`~grid.assign.GridIndex` whose answers carry this version number."""
+        key = f"_index_{near_m}"
+        if key not in self.__dict__:
+            self.__dict__[key] = GridIndex(self.boundaries, version=self.number, near_m=near_m)
+        return self.__dict__[key]  # type: ignore[no-any-return]
+
+
+class GridStore:
+    """The versions under one grid home directory."""
+
+    def __init__(self, home: str | Path) -> None:
+        self.home = Path(home)
+        self.versions_dir = self.home / "versions"
+
+    def versions(self) -> list[Version]:
+        """Every stored version, oldest first."""
+        if not self.versions_dir.is_dir():
+            return []
+        nums = sorted(int(p.name) for p in self.versions_dir.iterdir()
+                      if p.name.isdigit() and (p / "meta.json").exists())
+        return [Version(n, self.versions_dir / str(n)) for n in nums]
+
+    def get(self, number: int) -> Version:
+        """Version ``number``; raises VersionError listing the ones that exist."""
+        path = self.versions_dir / str(int(number))
+        if not (path / "meta.json").exists():
+            have = ", ".join(str(v.number) for v in self.versions()) or "无 none"
+            raise VersionError(
+                f"边界版本 {number} 不存在（{self.home}）；现有版本：{have}",
+                f"boundary version {number} does not exist in {self.home}; versions: {have}",
+            )
+        return Version(int(number), path)
+
+    def active_number(self) -> int | None:
+        f = self.home / "active.json"
+        if not f.exists():
+            return None
+        return int(json.loads(f.read_text(encoding="utf-8"))["version"])
+
+    def current(self) -> Version:
+        """The active version (what lookups use unless told otherwise)."""
+        n = self.active_number()
+        if n is None:
+            raise VersionError(
+                f"没有已启用的边界版本（{self.home}）；请先 grid import --commit，再 grid activate N --commit",
+                f"no active boundary version in {self.home}; run grid import --commit, then "
+                "grid activate N --commit",
+            )
+        return self.get(n)
+
+    def next_number(self) -> int:
+        vs = self.versions()
+        return vs[-1].number + 1 if vs else 1
+
+    def add(self, boundaries: Boundaries, report: CheckReport, *, source: str | None = None,
+            options: dict[str, Any] | None = None) -> Version:
+        """Store ``boundaries`` as a new inactive version with its check report."""
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.versions_dir))
+        try:
+            boundaries.write_gpkg(tmp / "boundaries.gpkg")
+            _write_json(tmp / "report.json", report.to_dict())
+            number = self.next_number()
+            meta = {
+                "version": number,
+                "status": INACTIVE,
+                "source": source or boundaries.source,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "activated": None,
+                "counts": boundaries.counts(),
+                "finest_level": boundaries.finest_level,
+                "check": report.summary(),
+                "skipped": [s.to_dict() for s in boundaries.skipped],
+                "options": options or {},
+            }
+            _write_json(tmp / "meta.json", meta)
+            os.rename(tmp, self.versions_dir / str(number))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self.get(number)
+
+    def activate(self, number: int, *, force: bool = False) -> Version:
+        """Make version ``number`` the active one; the previous one becomes retired.
+
+        Refuses (VersionError) when its check found errors, unless ``force``.
+        """
+        version = self.get(number)
+        meta = version.meta
+        if not meta["check"]["ok"] and not force:
+            raise VersionError(
+                f"版本 {number} 的检查发现 {meta['check']['errors']} 个错误，不能启用；"
+                "修复后重新导入，或用 --force 强制启用",
+                f"version {number} failed its check with {meta['check']['errors']} errors; fix "
+                "and re-import, or pass --force",
+            )
+        previous = self.active_number()
+        if previous is not None and previous != version.number:
+            old = self.get(previous)
+            old_meta = old.meta
+            old_meta["status"] = RETIRED
+            _write_json(old.path / "meta.json", old_meta)
+        meta["status"] = ACTIVE
+        meta["activated"] = datetime.now(UTC).isoformat(timespec="seconds")
+        _write_json(version.path / "meta.json", meta)
+        self.home.mkdir(parents=True, exist_ok=True)
+        _write_json(self.home / "active.json", {"version": version.number})
+        return version
+
+    def resolve(self, spec: str | int | None) -> Version:
+        """A version from CLI text: a number, ``active``/``current``, or None (= active)."""
+        if spec is None or str(spec).lower() in ("active", "current"):
+            return self.current()
+        text = str(spec).lstrip("vV")
+        if not text.isdigit():
+            raise VersionError(f"版本号 {spec!r} 无效（应为整数或 active）",
+                               f"invalid version {spec!r} (a number or 'active')")
+        return self.get(int(text))
