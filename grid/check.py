@@ -36,11 +36,10 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from .boundaries import Boundaries
 from .codes import LENGTHS, LEVEL_ZH, LEVELS
-from .frame import equal_area_crs
+from .frame import areas_m2, equal_area_crs
 
 Severity = Literal["error", "warning"]
 
@@ -113,38 +112,38 @@ def _severity(area: float, sliver_m2: float) -> Severity:
     return "warning" if area < sliver_m2 else "error"
 
 
-def _pieces(geom: Any, ignore_m2: float) -> list[Any]:
-    """Polygonal parts of ``geom`` larger than the noise floor."""
-    if geom is None or geom.is_empty:
-        return []
-    parts = shapely.get_parts(geom)
-    parts = [p for p in parts if shapely.get_type_id(p) in (3, 6)] if len(parts) else []
-    out = []
-    for p in parts:
-        for q in shapely.get_parts(p):
-            if q.area >= ignore_m2:
-                out.append(q)
-    return out
-
-
 class _Ctx:
-    """Layers projected once to equal area, repaired where invalid."""
+    """Geometry work happens in storage lon/lat, exactly as stored (a straight edge in lon/lat
+    is what assignment uses; projecting first would bend edges differently on two sides of
+    a shared border and invent slivers). Only the *results* are projected to equal area to
+    measure them, after densifying so that long edges follow the projection."""
 
     def __init__(self, b: Boundaries) -> None:
         allg = np.concatenate([b.layer(lvl).geometry.values for lvl in b.levels]) if b.levels else []
         self.crs = equal_area_crs(allg) if len(allg) else None
-        self.ea: dict[str, np.ndarray] = {}
+        self.ll: dict[str, np.ndarray] = {}
         for lvl in b.levels:
-            geoms = shapely.make_valid(b.layer(lvl).geometry.values)
-            self.ea[lvl] = gpd.GeoSeries(geoms, crs="EPSG:4490").to_crs(self.crs).values
+            self.ll[lvl] = shapely.make_valid(b.layer(lvl).geometry.values)
 
-        self._back = Transformer.from_crs(self.crs, "EPSG:4490", always_xy=True) if self.crs else None
+    def area(self, geoms: Any) -> Any:
+        """Area in m² (equal-area projection) of lon/lat geometries."""
+        return areas_m2(geoms, self.crs)
 
     def lonlat(self, geom: Any) -> tuple[float, float]:
-        """A point inside ``geom`` (equal-area) in lon/lat, to find the problem on a map."""
+        """A point inside ``geom`` (lon/lat), to find the problem on a map."""
         p = shapely.point_on_surface(geom)
-        lon, lat = self._back.transform(p.x, p.y)  # type: ignore[union-attr]
-        return (float(lon), float(lat))
+        return (float(p.x), float(p.y))
+
+    def pieces(self, geom: Any, ignore_m2: float) -> list[tuple[Any, float]]:
+        """Polygonal parts of ``geom`` with their areas, above the noise floor."""
+        if geom is None or geom.is_empty:
+            return []
+        parts = [q for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)
+                 for q in shapely.get_parts(p)]
+        if not parts:
+            return []
+        areas = self.area(np.array(parts, dtype=object))
+        return [(q, float(a)) for q, a in zip(parts, areas, strict=True) if a >= ignore_m2]
 
 
 def check_boundaries(
@@ -192,7 +191,7 @@ def check_boundaries(
                 issues.append(Issue("duplicate_code", "error", lvl, [c],
                                     f"{LEVEL_ZH[lvl]}编码 {c} 出现 {n} 次",
                                     f"{lvl} code {c} occurs {n} times"))
-        issues += _overlaps(lvl, codes, ctx.ea[lvl], ctx, sliver_m2, ignore_m2)
+        issues += _overlaps(lvl, codes, ctx.ll[lvl], ctx, sliver_m2, ignore_m2)
     issues += _hierarchy(b, ctx, sliver_m2, ignore_m2)
     if outline is not None and b.levels:
         issues += _outline(b, ctx, outline, ignore_m2)
@@ -219,7 +218,7 @@ def _overlaps(lvl: str, codes: list[str], ea: np.ndarray, ctx: _Ctx, sliver_m2: 
     if not len(left):
         return []
     inter = shapely.intersection(ea[left], ea[right])
-    areas = shapely.area(inter)
+    areas = ctx.area(inter)
     out = []
     for k in np.flatnonzero(areas >= ignore_m2):
         a, b2, area = codes[left[k]], codes[right[k]], float(areas[k])
@@ -255,34 +254,34 @@ def _hierarchy(b: Boundaries, ctx: _Ctx, sliver_m2: float, ignore_m2: float) -> 
             child_parent = layer["code"].str[: LENGTHS[parent_lvl]].to_numpy()
             for j, pc in enumerate(p_codes):
                 members = np.flatnonzero(child_parent == pc)
-                pgeom = ctx.ea[parent_lvl][j]
+                pgeom = ctx.ll[parent_lvl][j]
                 if not len(members):
                     continue  # a parent without children in this file: nothing to compare
-                union = shapely.union_all(ctx.ea[lvl][members])
-                for piece in _pieces(shapely.difference(pgeom, union), ignore_m2):
+                union = shapely.union_all(ctx.ll[lvl][members])
+                for piece, area in ctx.pieces(shapely.difference(pgeom, union), ignore_m2):
                     out.append(Issue(
-                        "gap", _severity(piece.area, sliver_m2), parent_lvl, [pc],
-                        f"{LEVEL_ZH[parent_lvl]} {pc} 内有 {piece.area:.1f} m² 未被{LEVEL_ZH[lvl]}覆盖",
-                        f"{piece.area:.1f} m² of {parent_lvl} {pc} is covered by none of its {lvl}s",
-                        area_m2=piece.area, location=ctx.lonlat(piece),
+                        "gap", _severity(area, sliver_m2), parent_lvl, [pc],
+                        f"{LEVEL_ZH[parent_lvl]} {pc} 内有 {area:.1f} m² 未被{LEVEL_ZH[lvl]}覆盖",
+                        f"{area:.1f} m² of {parent_lvl} {pc} is covered by none of its {lvl}s",
+                        area_m2=area, location=ctx.lonlat(piece),
                     ))
                 for m in members:
-                    for piece in _pieces(shapely.difference(ctx.ea[lvl][m], pgeom), ignore_m2):
+                    for piece, area in ctx.pieces(shapely.difference(ctx.ll[lvl][m], pgeom), ignore_m2):
                         c = layer["code"].iloc[m]
                         out.append(Issue(
-                            "outside_parent", _severity(piece.area, sliver_m2), lvl, [c, pc],
-                            f"{LEVEL_ZH[lvl]} {c} 有 {piece.area:.1f} m² 在上级 {pc} 之外",
-                            f"{piece.area:.1f} m² of {lvl} {c} lies outside its parent {pc}",
-                            area_m2=piece.area, location=ctx.lonlat(piece),
+                            "outside_parent", _severity(area, sliver_m2), lvl, [c, pc],
+                            f"{LEVEL_ZH[lvl]} {c} 有 {area:.1f} m² 在上级 {pc} 之外",
+                            f"{area:.1f} m² of {lvl} {c} lies outside its parent {pc}",
+                            area_m2=area, location=ctx.lonlat(piece),
                         ))
         else:
             groups = layer["code"].str[: LENGTHS[parent_lvl]].to_numpy()
-            out += _holes(lvl, ctx.ea[lvl], groups, ctx, sliver_m2, ignore_m2, parent_lvl)
+            out += _holes(lvl, ctx.ll[lvl], groups, ctx, sliver_m2, ignore_m2, parent_lvl)
     top = levels[0] if levels else None
     # with the township level present, the per-level pass above already looked at the
     # whole county (one group); below that, holes between groups need one more look
     if top is not None and top not in ("county", "township"):
-        ea = ctx.ea[top]
+        ea = ctx.ll[top]
         out += _holes(top, ea, np.array(["*"] * len(ea)), ctx, sliver_m2, ignore_m2, "county")
     return out
 
@@ -297,39 +296,38 @@ def _holes(lvl: str, ea: np.ndarray, groups: np.ndarray, ctx: _Ctx, sliver_m2: f
         rings = [shapely.Polygon(r) for p in shapely.get_parts(union)
                  if shapely.get_type_id(p) == 3 for r in p.interiors]
         for ring in rings:
-            for piece in _pieces(shapely.difference(ring, everything), ignore_m2):
+            for piece, area in ctx.pieces(shapely.difference(ring, everything), ignore_m2):
                 where_zh = f"{LEVEL_ZH[parent_lvl]} {g} 内" if g != "*" else "县域内"
                 where_en = f"inside {parent_lvl} {g}" if g != "*" else "inside the county"
                 out.append(Issue(
-                    "gap", _severity(piece.area, sliver_m2), parent_lvl, [] if g == "*" else [str(g)],
-                    f"{where_zh}{LEVEL_ZH[lvl]}之间有 {piece.area:.1f} m² 空隙",
-                    f"gap of {piece.area:.1f} m² between {lvl}s {where_en}",
-                    area_m2=piece.area, location=ctx.lonlat(piece),
+                    "gap", _severity(area, sliver_m2), parent_lvl, [] if g == "*" else [str(g)],
+                    f"{where_zh}{LEVEL_ZH[lvl]}之间有 {area:.1f} m² 空隙",
+                    f"gap of {area:.1f} m² between {lvl}s {where_en}",
+                    area_m2=area, location=ctx.lonlat(piece),
                 ))
     return out
 
 
 def _outline(b: Boundaries, ctx: _Ctx, outline: Any, ignore_m2: float) -> list[Issue]:
-    ea_outline = gpd.GeoSeries([shapely.make_valid(outline)], crs="EPSG:4490").to_crs(ctx.crs).iloc[0]
+    outline = shapely.make_valid(outline)
     finest = b.finest_level
-    union = shapely.union_all(ctx.ea[finest])
+    union = shapely.union_all(ctx.ll[finest])
     out: list[Issue] = []
-    for piece in _pieces(shapely.difference(ea_outline, union), ignore_m2):
+    for piece, area in ctx.pieces(shapely.difference(outline, union), ignore_m2):
         out.append(Issue(
             "uncovered", "warning", finest, [],
-            f"县界内有 {piece.area:.1f} m² 不属于任何{LEVEL_ZH[finest]}",
-            f"{piece.area:.1f} m² inside the outline belongs to no {finest}",
-            area_m2=piece.area, location=ctx.lonlat(piece),
+            f"县界内有 {area:.1f} m² 不属于任何{LEVEL_ZH[finest]}",
+            f"{area:.1f} m² inside the outline belongs to no {finest}",
+            area_m2=area, location=ctx.lonlat(piece),
         ))
     codes = b.layer(finest)["code"].tolist()
-    tree = shapely.STRtree(ctx.ea[finest])
-    for piece in _pieces(shapely.difference(union, ea_outline), ignore_m2):
-        hit = [codes[k] for k in tree.query(piece, predicate="intersects")]
+    tree = shapely.STRtree(ctx.ll[finest])
+    for piece, area in ctx.pieces(shapely.difference(union, outline), ignore_m2):
+        hit = sorted(codes[k] for k in tree.query(piece, predicate="intersects"))[:3]
         out.append(Issue(
-            "outside_outline", "warning", finest, sorted(hit)[:3],
-            f"{'、'.join(sorted(hit)[:3])} 有 {piece.area:.1f} m² 在县界之外",
-            f"{piece.area:.1f} m² of {', '.join(sorted(hit)[:3])} lies outside the outline",
-            area_m2=piece.area, location=ctx.lonlat(piece),
+            "outside_outline", "warning", finest, hit,
+            f"{'、'.join(hit)} 有 {area:.1f} m² 在县界之外",
+            f"{area:.1f} m² of {', '.join(hit)} lies outside the outline",
+            area_m2=area, location=ctx.lonlat(piece),
         ))
     return out
-

@@ -19,7 +19,7 @@ import shapely
 
 from .assign import GridIndex
 from .boundaries import Boundaries
-from .frame import equal_area_crs
+from .frame import areas_m2, equal_area_crs
 
 
 @dataclass
@@ -57,29 +57,31 @@ def diff_boundaries(old: Boundaries, new: Boundaries, *, tolerance_m2: float = 1
     crs = equal_area_crs(all_geoms)
     out: list[AreaChange] = []
     for lvl in sorted(set(old.levels) | set(new.levels), key=["county", "township", "village", "grid"].index):
-        a = _projected(old.layer(lvl), crs)
-        b = _projected(new.layer(lvl), crs)
+        a = _by_code(old.layer(lvl))
+        b = _by_code(new.layer(lvl))
+        area = lambda g: float(areas_m2(np.array([g], dtype=object), crs)[0])  # noqa: E731
         for code in sorted(set(a) | set(b)):
             if code not in b:
                 name, g = a[code]
-                out.append(AreaChange(lvl, code, "removed", name, None, g.area, None, g.area))
+                out.append(AreaChange(lvl, code, "removed", name, None, area(g), None, area(g)))
             elif code not in a:
                 name, g = b[code]
-                out.append(AreaChange(lvl, code, "added", None, name, None, g.area, g.area))
+                out.append(AreaChange(lvl, code, "added", None, name, None, area(g), area(g)))
             else:
                 (na, ga), (nb, gb) = a[code], b[code]
-                changed = shapely.symmetric_difference(ga, gb).area
+                if shapely.equals_exact(ga, gb, tolerance=0):
+                    changed = 0.0
+                else:
+                    changed = area(shapely.symmetric_difference(ga, gb))
                 if changed >= tolerance_m2:
-                    out.append(AreaChange(lvl, code, "geometry", na, nb, ga.area, gb.area, changed))
+                    out.append(AreaChange(lvl, code, "geometry", na, nb, area(ga), area(gb), changed))
                 elif na != nb:
-                    out.append(AreaChange(lvl, code, "renamed", na, nb, ga.area, gb.area, changed))
+                    out.append(AreaChange(lvl, code, "renamed", na, nb, area(ga), area(gb), changed))
     return out
 
 
-def _projected(layer: gpd.GeoDataFrame, crs: Any) -> dict[str, tuple[str | None, Any]]:
-    if not len(layer):
-        return {}
-    geoms = gpd.GeoSeries(shapely.make_valid(layer.geometry.values), crs="EPSG:4490").to_crs(crs).values
+def _by_code(layer: gpd.GeoDataFrame) -> dict[str, tuple[str | None, Any]]:
+    geoms = shapely.make_valid(layer.geometry.values) if len(layer) else []
     return {c: (n, g) for c, n, g in zip(layer["code"], layer["name"], geoms, strict=True)}
 
 

@@ -88,3 +88,24 @@ def to_equal_area(geoms: Any, crs: CRS | None = None) -> Any:
 
     series = gpd.GeoSeries(np.asarray(geoms), crs="EPSG:4490")
     return series.to_crs(crs or equal_area_crs(geoms)).values
+
+
+def areas_m2(geoms: Any, crs: CRS | None = None) -> Any:
+    """Areas in m² of lon/lat geometries: densified (~100 m), projected to equal area.
+
+    Do the geometry operations (difference, intersection) in lon/lat first and measure
+    the result here: projecting before the operation bends the two sides of a shared
+    border differently and invents slivers.
+    """
+    from pyproj import Transformer
+
+    arr = np.asarray(geoms, dtype=object)
+    if arr.size == 0:
+        return np.zeros(arr.shape)
+    fwd = Transformer.from_crs("EPSG:4490", crs or equal_area_crs(arr.ravel()), always_xy=True)
+
+    def project(c: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = fwd.transform(c[:, 0], c[:, 1])
+        return np.c_[x, y]
+
+    return shapely.area(shapely.transform(shapely.segmentize(arr, 0.001), project))

@@ -27,7 +27,8 @@ REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real-52
 
 
 def square(x: float, y: float, size: float = 0.01) -> shapely.Polygon:
-    return shapely.box(x, y, x + size, y + size)
+    # round so that 120.50 + 0.01 is exactly the literal 120.51 the neighbours use
+    return shapely.box(x, y, round(x + size, 9), round(y + size, 9))
 
 
 def squares() -> Boundaries:
