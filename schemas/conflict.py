@@ -18,6 +18,7 @@ from schemas.fields import (
     AreaCode,
     Choice,
     DocumentSchema,
+    JsonObject,
     List,
     Rev,
     Text,
@@ -38,6 +39,10 @@ class ConflictSchema(DocumentSchema):
     resolved_at = Timestamp()
     note = Text(max_length=MAX_NOTE)
     area_code = AreaCode()  # of the conflicted document, so reviewers in scope see it
+    # Full content of every revision the resolution discarded: kept, never dropped.
+    discarded = List(JsonObject(max_bytes=2_000_000), max_items=100)
+    # Earlier rounds when a resolved document conflicted again (summaries of those records).
+    history = List(JsonObject(), max_items=100)
 
     @validates_schema(skip_on_field_errors=True)
     def _check_resolution(self, data: dict[str, Any], **kwargs: Any) -> None:

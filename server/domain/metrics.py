@@ -320,7 +320,9 @@ def compute_metrics(projections: Iterable[CaseProjection], area_prefix: str, sta
     """Every metric for the cases under ``area_prefix`` registered in ``[start, end]``.
 
     ``as_of`` (default: the day after ``end``, i.e. "at the end of the period") decides
-    what is overdue. Returns key → MetricValue (value None when nothing to divide by).
+    what is overdue. The projections are taken as they are: for a historical snapshot,
+    project with ``project_case(..., until=as_of)`` first. Returns key → MetricValue
+    (value None when nothing to divide by).
     """
     if as_of is None:
         as_of = end + timedelta(days=1)

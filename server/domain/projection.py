@@ -239,13 +239,16 @@ def _dedupe(events: Iterable[Mapping[str, Any]], fold: _Fold) -> list[Mapping[st
 
 
 def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *,
-                 calendar: WorkCalendar | None = None) -> CaseProjection:
+                 calendar: WorkCalendar | None = None,
+                 until: datetime | None = None) -> CaseProjection:
     """Fold a case's events (any order, duplicates allowed) into its current state.
 
     ``case`` is the base record (``case:*`` document), ``events`` its ``event:*``
     documents, assumed schema-valid (``schemas.validate_document``) but checked
     defensively: events of another case, deleted or with unparseable times are reported
     as anomalies and skipped. ``calendar`` defaults to the official China calendar.
+    ``until`` (aware) projects the case as it stood then: later events are left out
+    (used for historical statistics snapshots).
     Raises ValueError only if the base record itself has no parseable ``created_at``.
     """
     calendar = calendar or default_calendar()
@@ -266,7 +269,7 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
             fold.flag("deleted_event", ev_id)
         elif (at := _parse_time(ev.get("at"))) is None:
             fold.flag("bad_time", ev_id)
-        else:
+        elif until is None or at <= until:
             usable.append((at, ev_id, ev))
     usable.sort(key=lambda t: (t[0], t[1]))
     # Flags raised so far depend on input order; sort them so the result does not.

@@ -225,3 +225,13 @@ def test_many_random_orders_of_a_long_history_agree() -> None:
     for _ in range(50):
         rng.shuffle(events)
         assert project_case(case, events) == expected
+
+
+def test_until_projects_the_case_as_it_stood_then() -> None:
+    from datetime import datetime
+
+    case = make_case("2026-03-02T09:00:00+08:00")
+    events = [ev(case, "accepted", "2026-03-03T10:00:00+08:00"),
+              ev(case, "closed", "2026-03-10T10:00:00+08:00")]
+    then = project_case(case, events, until=datetime.fromisoformat("2026-03-05T00:00:00+08:00"))
+    assert then.status == "accepted" and then.closed_at is None and then.event_count == 1

@@ -371,3 +371,13 @@ def test_errors_are_sorted_and_serialisable(example: Any) -> None:
 
 def test_event_example_ids_are_consistent() -> None:
     assert EXAMPLES["event"]["_id"].endswith(TSID)
+
+
+def test_conflict_keeps_discarded_revisions_and_history(example: Any) -> None:
+    discarded = [dict(EXAMPLES["case"], _rev="3-bbb", description="另一台设备的版本")]
+    history = [{"status": "resolved", "chosen_rev": "2-aaa", "revs": ["2-aaa", "2-bbb"]}]
+    doc = example("conflict", status="resolved", chosen_rev="3-aaa", resolved_by="li.na",
+                  resolved_at="2026-11-24T10:00:00+08:00", discarded=discarded, history=history)
+    assert validate_document(doc) == []
+    assert "discarded" in {e.field for e in validate_document(
+        example("conflict", discarded="everything"))}
