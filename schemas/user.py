@@ -35,13 +35,14 @@ class UserPublicSchema(DocumentSchema):
     role = Choice(vocab.ROLES, required=True)
     area_codes = List(AreaCode(), required=True, max_items=100, unique=True)
     active = Bool(required=True)
-    created_at = Timestamp(required=True)
+    created_at = Timestamp()  # optional in the public copy (sync/users.py leaves it out)
     phone = Phone()
 
 
 class UserSchema(UserPublicSchema):
     """The server-side profile: the public fields plus the argon2 ``password_hash``."""
 
+    created_at = Timestamp(required=True)
     password_hash = Text(required=True, max_length=512, pattern=r"\$argon2(id|i|d)\$\S+")
 
 

@@ -381,3 +381,13 @@ def test_conflict_keeps_discarded_revisions_and_history(example: Any) -> None:
     assert validate_document(doc) == []
     assert "discarded" in {e.field for e in validate_document(
         example("conflict", discarded="everything"))}
+
+
+def test_public_profile_as_the_sync_side_publishes_it_is_valid() -> None:
+    # The shape sync/users.py User.public_profile() produces (no created_at, no hash).
+    doc = {"_id": "user:li.na", "type": "user", "schema_version": 1, "username": "li.na",
+           "display_name": "李娜", "role": "township_mediator", "area_codes": ["330681001"],
+           "active": True}
+    assert validate_document(doc) == []
+    full = dict(doc, password_hash=EXAMPLES["user"]["password_hash"])
+    assert {e.field for e in validate_document(full)} == {"created_at"}
