@@ -43,6 +43,23 @@ class StartDate(click.ParamType):
                       param, ctx)
 
 
+class DayCount(click.ParamType):
+    """A whole number of days, 0–3650."""
+
+    name = "N"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        try:
+            number = int(str(value))
+        except ValueError:
+            number = -1
+        if not 0 <= number <= 3650:
+            self.fail(f"天数应为 0 到 3650 之间的整数，收到 {value!r} / "
+                      f"expected a whole number of days from 0 to 3650, got {value!r}", param, ctx)
+        return number
+
+
 def _print_result(day: date, provisional: bool) -> None:
     click.echo(day.isoformat() + ("  provisional" if provisional else ""))
     if provisional:
@@ -56,7 +73,7 @@ def calendar_cli() -> None:
 
 @calendar_cli.command("add-days")
 @click.argument("start", type=StartDate())
-@click.argument("n", type=click.IntRange(min=0, max=3650))
+@click.argument("n", type=DayCount())
 @click.option("--working", is_flag=True,
               help="数工作日（法定节假日与调休）/ count working days (holidays and swapped "
                    "working weekends) instead of calendar days")

@@ -36,6 +36,8 @@ def test_bad_input_exits_non_zero_with_both_languages() -> None:
     for args, hint in [
         (("add-days", "2026-13-01", "3"), "YYYY-MM-DD"),
         (("add-days", "2026-11-23", "-1"), "-1"),
+        (("add-days", "2026-11-23", "three"), "天数应为"),
+        (("add-days", "2026-11-23", "--", "-1"), "whole number of days"),
         (("deadline", "fast", "close", "2026-11-23"), "unknown policy"),
         (("deadline", "520", "meet", "2026-11-23"), "no such rule"),
         (("deadline", "520", "close", "2026-11-23T10:00:00"), "日期格式"),
