@@ -7,6 +7,7 @@ subclasses accept JSON types only and carry bilingual messages (see ``schemas.er
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -353,8 +354,6 @@ class JsonObject(fields.Dict):
         self.max_bytes = max_bytes
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        import json
-
         if not isinstance(value, dict):
             raise self.make_error("invalid")
         if len(json.dumps(value, ensure_ascii=False).encode()) > self.max_bytes:
