@@ -65,6 +65,11 @@ def db(couch: CouchClient, db_prefix: str) -> Iterator[Database]:
 def cleanup_prefix(couch: CouchClient, db_prefix: str) -> Iterator[str]:
     """Deletes every database named with ``db_prefix`` after the test."""
     yield db_prefix
+    replicator = couch.db("_replicator")
+    if replicator.exists():
+        rows = replicator.all_docs(startkey=db_prefix, endkey=db_prefix + "\ufff0")["rows"]
+        for row in rows:
+            replicator.delete_doc(row["id"], row["value"]["rev"])
     for name in couch.all_dbs():
         if name.startswith(db_prefix):
             couch.delete_db(name)

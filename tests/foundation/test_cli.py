@@ -33,7 +33,7 @@ def test_db_init_creates_databases_and_is_idempotent(couch, couch_url, cleanup_p
     assert first.exit_code == 0, first.output
     names = {n for n in couch.all_dbs() if n.startswith(cleanup_prefix)}
     assert names == {f"{cleanup_prefix}county_339901", f"{cleanup_prefix}tw_339901001",
-                     f"{cleanup_prefix}tw_339901002"}
+                     f"{cleanup_prefix}tw_339901002", f"{cleanup_prefix}users_339901"}
     db = couch.db(f"{cleanup_prefix}tw_339901001")
     assert db.security()["members"]["roles"] == ["_admin"]
     rev = db.get("_design/fengqiao")["_rev"]
@@ -44,16 +44,14 @@ def test_db_init_creates_databases_and_is_idempotent(couch, couch_url, cleanup_p
     assert db.get("_design/fengqiao")["_rev"] == rev
 
 
-def test_design_document_refuses_documents_without_type(couch, couch_url, cleanup_prefix):
-    from sync.errors import Forbidden
-
+def test_design_documents_carry_the_replication_filters(couch, couch_url, cleanup_prefix):
     env = {"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": cleanup_prefix}
-    assert CliRunner().invoke(main, ["db", "init"], env=env).exit_code == 0
-    county = couch.db(f"{cleanup_prefix}county_339901")
-    with pytest.raises(Forbidden) as info:
-        county.put({"_id": "case:1", "schema_version": 1})
-    assert "type" in info.value.reason
-    county.put({"_id": "case:1", "type": "case", "schema_version": 1})
+    assert CliRunner().invoke(main, ["db", "init", "--townships", "339901001"], env=env).exit_code == 0
+    county = couch.db(f"{cleanup_prefix}county_339901").get("_design/fengqiao")
+    township = couch.db(f"{cleanup_prefix}tw_339901001").get("_design/fengqiao")
+    assert set(county["filters"]) == {"down"} and set(township["filters"]) == {"up"}
+    # No validate_doc_update: pouchdb-server 4.2.0 silently drops new_edits=false edits with one.
+    assert "validate_doc_update" not in county and "validate_doc_update" not in township
 
 
 def test_db_init_rejects_bad_township_code_with_expected_format(couch_url, cleanup_prefix):

@@ -10,7 +10,7 @@ from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1
 from live import LiveServer
 from pouch import PouchNode
 
-from sync.topology import Topology, remove_replications
+from sync.topology import Topology
 from sync.users import UserStore, provision
 
 ACCOUNTS = {
@@ -34,12 +34,10 @@ def topology(sync_app) -> Topology:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def accounts(sync_app, couch, topology) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def accounts(sync_app, couch, topology) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     store = UserStore(couch, topology.prefix, COUNTY)
-    users = {name: provision(couch, topology, store, name, role, codes, PASSWORD)
-             for name, (role, codes) in ACCOUNTS.items()}
-    yield users
-    remove_replications(couch, topology.with_townships(["339901001", "339901002"]))
+    return {name: provision(couch, topology, store, name, role, codes, PASSWORD)
+            for name, (role, codes) in ACCOUNTS.items()}
 
 
 @pytest.fixture

@@ -48,6 +48,20 @@ def test_first_sync_brings_own_scope_only(pouch, live, township_db):
     assert "user:alice" in ids and "user:bob" not in ids
 
 
+def test_edits_pushed_by_a_tablet_are_stored(pouch, live, township_db):
+    """Regression: pouchdb-server 4.2.0 silently drops new_edits=false edits when a
+    validate_doc_update exists; the databases must not have one."""
+    alice = tablet(pouch, live, "alice")
+    case = f.case(f.GRID_A, "alice")
+    alice.put(case)
+    alice.push()
+    doc = alice.get(case["_id"])
+    doc["description"] = "补充：已约双方周五面谈"
+    alice.put(doc)
+    alice.push()
+    assert township_db.get(case["_id"])["description"] == "补充：已约双方周五面谈"
+
+
 def test_updates_made_at_the_township_reach_the_tablet(pouch, live, township_db):
     alice = tablet(pouch, live, "alice")
     case = f.case(f.GRID_A, "alice")
