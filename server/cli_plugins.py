@@ -11,4 +11,7 @@ def bench_group() -> None:
 
 
 def mount(main: click.Group) -> None:
+    from .domain.cli import calendar_cli
+
     main.add_command(bench_group)
+    main.add_command(calendar_cli, "calendar")
