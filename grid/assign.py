@@ -133,21 +133,28 @@ class GridIndex:
         count, label = _rasterise(self.geoms_xy, self.x0, self.y0, cs, self.nx, self.ny)
         r = cs * math.sqrt(2) / 2  # half diagonal: every point of a cell is this close to its centre
         reach = self.near_m + r + _MARGIN_M
-        d_all, d_other = _border_distances(self.geoms_xy, label, self.x0, self.y0, cs, self.nx,
-                                           self.ny, reach)
+        d_all, d_other, o_min, o_max = _border_distances(
+            self.geoms_xy, label, self.x0, self.y0, cs, self.nx, self.ny, reach)
         inside = (count == 1) & (d_all > r + _MARGIN_M)
         far = inside & (d_other > reach)
         near = inside & (d_other <= self.near_m - r - _MARGIN_M)
+        unsure = inside & ~far & ~near
         # value: area g far from others = g; near another = g + n; inside g but straddling
-        # the near_m contour = g + 2n (only near_border needs the exact test); else -1
-        dtype = np.int16 if 3 * n < np.iinfo(np.int16).max else np.int32
+        # the near_m contour = 2n + k, where pair k = (g, h): h is the only other area
+        # within reach (one exact distance test), or -1 (several: ask the tree); else -1
+        only = np.where(o_min == o_max, o_min, -1)
+        pairs, k = np.unique(np.c_[label[unsure], only[unsure]], axis=0, return_inverse=True)
+        pairs = pairs.reshape(-1, 2).astype(np.int64)
+        self._pair_g, self._pair_h = pairs[:, 0].copy(), pairs[:, 1].copy()
+        top = 2 * n + len(pairs)
+        dtype = np.int16 if top < np.iinfo(np.int16).max else np.int32
         cells = np.full((self.ny, self.nx), -1, dtype=dtype)
-        cells[inside] = label[inside] + 2 * n
+        cells[unsure] = 2 * n + k.ravel()
         cells[far] = label[far]
         cells[near] = label[near] + n
         self.cells = cells
         self._inv_cs = 1.0 / cs
-        self._n2 = 2 * n
+        self._n, self._n2 = n, 2 * n
         self._kx, self._ky = self.frame.kx, self.frame.ky
 
     @property
@@ -184,7 +191,11 @@ class GridIndex:
             if 0 <= v < self._n2:
                 return self._fast[v]
             if v >= 0:
-                return self._exact_one(lon, lat, x, y, v - self._n2)
+                g, h = int(self._pair_g[v - self._n2]), int(self._pair_h[v - self._n2])
+                if h >= 0:
+                    near = bool(shapely.dwithin(self.geoms_xy[h], shapely.Point(x, y), self.near_m))
+                    return self._fast[g + self._n if near else g]
+                return self._exact_one(lon, lat, x, y, g)
         return self._exact_one(lon, lat, x, y, -1)
 
     def _exact_one(self, lon: float, lat: float, x: float, y: float, known: int) -> Assignment:
@@ -219,7 +230,9 @@ class GridIndex:
         x, y = self.frame.to_xy(lon, lat)
         finite = np.isfinite(lon) & np.isfinite(lat)
         v = self._cell_values(np.where(finite, x, np.inf), np.where(finite, y, np.inf)).astype(np.int64)
-        g = np.where(v >= 0, v % max(n, 1), -1)
+        unsure = np.flatnonzero(v >= 2 * n)
+        g = np.where((v >= 0) & (v < 2 * n), v % max(n, 1), -1)
+        g[unsure] = self._pair_g[v[unsure] - 2 * n]
         near = (v >= n) & (v < 2 * n)
         nearest = np.full(npts, -1, dtype=np.int64)
         dist = np.zeros(npts)
@@ -228,10 +241,14 @@ class GridIndex:
             g_s, near_s, nearest_s, dist_s = self._exact_many(
                 lon[slow], lat[slow], x[slow], y[slow], with_near_border)
             g[slow], near[slow], nearest[slow], dist[slow] = g_s, near_s, nearest_s, dist_s
-        if with_near_border:
-            unsure = np.flatnonzero(v >= 2 * n)
-            if len(unsure):
-                near[unsure] = self._near_other(x[unsure], y[unsure], g[unsure])
+        if with_near_border and len(unsure):
+            h = self._pair_h[v[unsure] - 2 * n]
+            one = h >= 0
+            pts = shapely.points(x[unsure], y[unsure])
+            near[unsure[one]] = shapely.dwithin(self.geoms_xy[h[one]], pts[one], self.near_m)
+            several = unsure[~one]
+            if len(several):
+                near[several] = self._near_other(x[several], y[several], g[several])
         status = np.where(g >= 0, ASSIGNED, UNASSIGNED).astype(object)
         status[~finite] = "invalid"
         none = np.array([None], dtype=object)
@@ -356,18 +373,24 @@ def _rasterise(geoms_xy: NDArray[np.object_], x0: float, y0: float, cs: float, n
 
 def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x0: float,
                       y0: float, cs: float, nx: int, ny: int, reach: float
-                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+                      ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                                 NDArray[np.int64]]:
     """Per cell centre: distance to the nearest border of any area, and to the nearest
-    border of an area other than the centre's own (``label``); ``inf`` beyond ``reach``.
+    border of an area other than the centre's own (``label``); ``inf`` beyond ``reach``;
+    and the smallest and largest index of those other areas within ``reach`` (equal when
+    exactly one other area is that close).
 
     Borders are split into pieces no longer than a cell, and each piece visits only the
     cells of its bounding box grown by ``reach``, so the work is proportional to the
     border length, not to the raster.
     """
-    pieces = shapely.segmentize(geoms_xy, cs)
+    # pieces of 3 cells: fewer pieces, each visiting a slightly larger box — the cheapest mix
+    pieces = shapely.segmentize(geoms_xy, 3 * cs)
     edges, owner = _ring_edges(pieces)
     d_all = np.full(ny * nx, np.inf, dtype=np.float32)
     d_other = np.full(ny * nx, np.inf, dtype=np.float32)
+    o_min = np.full(ny * nx, np.iinfo(np.int64).max, dtype=np.int64)
+    o_max = np.full(ny * nx, -1, dtype=np.int64)
     flat_label = label.ravel()
     for start in range(0, len(edges), 40_000):  # chunks bound the memory
         ed, ow = edges[start:start + 40_000], owner[start:start + 40_000]
@@ -389,6 +412,9 @@ def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x
         dist = np.hypot(px - (ax[e] + t * dx), py - (ay[e] + t * dy)).astype(np.float32)
         cell = cy * nx + cx
         np.minimum.at(d_all, cell, dist)
-        other = ow[e] != flat_label[cell]
+        other = (ow[e] != flat_label[cell]) & (dist <= reach)
         np.minimum.at(d_other, cell[other], dist[other])
-    return d_all.reshape(ny, nx).astype(np.float64), d_other.reshape(ny, nx).astype(np.float64)
+        np.minimum.at(o_min, cell[other], ow[e][other])
+        np.maximum.at(o_max, cell[other], ow[e][other])
+    return (d_all.reshape(ny, nx).astype(np.float64), d_other.reshape(ny, nx).astype(np.float64),
+            o_min.reshape(ny, nx), o_max.reshape(ny, nx))
