@@ -22,6 +22,7 @@ from sync.users import Authenticator, UserStore
 
 from . import errors, health
 from .config import ConfigError, load_settings
+from .tablet import bp as tablet_bp
 
 log = logging.getLogger("fengqiao.request")
 
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(tablet_bp)
     gateway.init_app(app, make_gateway(settings, couch))
     _init_request_log(app)
     return app

@@ -1,0 +1,173 @@
+"""The tablet app (PWA) for grid workers at ``/tablet/``: app shell, vendor files, labels.
+
+Everything a tablet needs to run offline is served from here and cached by the service
+worker on the first (online) visit: the HTML shell, our plain JS modules (no build step),
+the vendored PouchDB and Leaflet files (read from ``node_modules`` through a whitelist:
+tablets and the county network may have no internet, so no CDN), and ``vocab.json`` with
+the zh/en labels of ``schemas.vocab`` so the tablet never keeps a second copy of them.
+
+The app's data does not go through this blueprint at all: PouchDB replicates with the
+sync gateway (``/sync/<username>``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, send_file, url_for
+
+bp = Blueprint("tablet", __name__, url_prefix="/tablet")
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+NODE_MODULES = HERE.parents[1] / "node_modules"
+
+# url name under /tablet/vendor/ → file under node_modules (pinned in package.json).
+VENDOR: dict[str, str] = {
+    "pouchdb.min.js": "pouchdb/dist/pouchdb.min.js",
+    "pouchdb.find.min.js": "pouchdb/dist/pouchdb.find.min.js",
+    "leaflet/leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet/leaflet.css": "leaflet/dist/leaflet.css",
+    "leaflet/images/marker-icon.png": "leaflet/dist/images/marker-icon.png",
+    "leaflet/images/marker-icon-2x.png": "leaflet/dist/images/marker-icon-2x.png",
+    "leaflet/images/marker-shadow.png": "leaflet/dist/images/marker-shadow.png",
+    "leaflet/images/layers.png": "leaflet/dist/images/layers.png",
+    "leaflet/images/layers-2x.png": "leaflet/dist/images/layers-2x.png",
+}
+# Vendor files the app uses (pouchdb.find is whitelisted but not needed offline).
+VENDOR_SHELL = [name for name in VENDOR if name != "pouchdb.find.min.js"]
+
+MIME = {".js": "text/javascript", ".css": "text/css", ".png": "image/png",
+        ".svg": "image/svg+xml", ".html": "text/html", ".json": "application/json"}
+
+
+def _static_files() -> list[str]:
+    return sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*")
+                  if p.is_file() and p.name not in {"index.html", "sw.js"})
+
+
+def shell_urls() -> list[str]:
+    """Every URL the service worker precaches: after these, the app runs offline."""
+    return (["/tablet/", "/tablet/manifest.webmanifest", "/tablet/vocab.json"]
+            + [f"/tablet/static/{name}" for name in _static_files()]
+            + [f"/tablet/vendor/{name}" for name in VENDOR_SHELL])
+
+
+@lru_cache(maxsize=1)
+def shell_version() -> str:
+    """A hash of every shell file: a new version makes a new service worker and cache."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(STATIC).as_posix().encode())
+            digest.update(path.read_bytes())
+    for name in VENDOR_SHELL:
+        target = NODE_MODULES / VENDOR[name]
+        digest.update(f"{name}:{target.stat().st_size if target.exists() else -1}".encode())
+    digest.update(json.dumps(vocab(), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def _fresh(response: Response) -> Response:
+    # The service worker decides what is cached; the browser's HTTP cache must not hand it
+    # stale files when a new version is precached.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("")
+def no_slash() -> Response:
+    return redirect(url_for("tablet.index"))  # type: ignore[return-value]
+
+
+@bp.get("/")
+def index() -> Response:
+    return _fresh(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    text = (STATIC / "sw.js").read_text("utf-8")
+    text = text.replace("__VERSION__", shell_version()).replace(
+        "__SHELL__", json.dumps(shell_urls()))
+    response = Response(text, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/tablet/"
+    return _fresh(response)
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    body = {
+        "name": "枫桥 · 网格矛盾纠纷调处",
+        "short_name": "枫桥网格",
+        "description": "网格员矛盾纠纷登记与调处（可离线） / Grid dispute mediation, works offline",
+        "lang": "zh-CN",
+        "start_url": "/tablet/",
+        "scope": "/tablet/",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#ffffff",
+        "theme_color": "#8b1a1a",
+        "icons": [
+            {"src": "/tablet/static/icon.svg", "sizes": "any", "type": "image/svg+xml",
+             "purpose": "any"},
+            {"src": "/tablet/static/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/tablet/static/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        ],
+    }
+    return _fresh(Response(json.dumps(body, ensure_ascii=False),
+                           mimetype="application/manifest+json"))
+
+
+@bp.get("/static/<path:name>")
+def static_file(name: str) -> Response:
+    if name not in _static_files():
+        abort(404)
+    path = STATIC / name
+    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
+                            max_age=0))
+
+
+@bp.get("/vendor/<path:name>")
+def vendor(name: str) -> Response:
+    rel = VENDOR.get(name)
+    if rel is None:
+        abort(404)
+    path = NODE_MODULES / rel
+    if not path.is_file():
+        abort(404, description=f"{rel} 不存在：请先运行 npm ci / run npm ci first")
+    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
+                            max_age=0))
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict[str, Any]:
+    """The code lists with zh/en labels, as the tablet shows them (single source:
+    ``schemas``, ``server.domain.policies``)."""
+    from schemas import vocab as v
+    from schemas.events import EVENT_KINDS
+    from schemas.fields import MAX_ATTACHMENT_BYTES, MAX_DESCRIPTION, MAX_NAME, MAX_NOTE, MAX_TITLE
+    from server.domain.policies import POLICY_LABELS
+
+    def table(d: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+        return {code: {"zh": zh, "en": en} for code, (zh, en) in d.items()}
+
+    return {
+        "channels": table(v.CHANNELS), "categories": table(v.CATEGORIES),
+        "party_roles": table(v.PARTY_ROLES), "resolution_levels": table(v.RESOLUTION_LEVELS),
+        "case_levels": table(v.CASE_LEVELS), "mediation_outcomes": table(v.MEDIATION_OUTCOMES),
+        "evaluations": table(v.EVALUATIONS), "risk_levels": table(v.RISK_LEVELS),
+        "screening_rounds": table(v.SCREENING_ROUNDS), "event_kinds": table(EVENT_KINDS),
+        "policies": table(POLICY_LABELS),
+        "limits": {"name": MAX_NAME, "title": MAX_TITLE, "description": MAX_DESCRIPTION,
+                   "note": MAX_NOTE, "attachment_bytes": MAX_ATTACHMENT_BYTES},
+    }
+
+
+@bp.get("/vocab.json")
+def vocab_json() -> Response:
+    return _fresh(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))

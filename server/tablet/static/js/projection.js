@@ -1,0 +1,88 @@
+// A light projection of a case for the tablet list: status, handling level and deadline
+// badges. The authoritative projection is server/domain/projection.py; this follows the
+// same rules for what a list needs, and stays silent when it cannot be sure:
+//  * no policy:<name> document on the device → no deadline badge (never a guessed one);
+//  * a working-day rule → no badge (the holiday calendar is not on the tablet);
+//  * an open pause (挂起) → the clock is stopped, no badge.
+
+const STATUS_RANK = { reported: 0, accepted: 1, in_progress: 2, resolved: 3, closed: 4 };
+const LEVEL_RANK = { village: 0, township: 1, county: 2, above: 3 };
+export const STATUS_LABELS = {
+  reported: ['已登记', 'reported'], accepted: ['已受理', 'accepted'],
+  in_progress: ['办理中', 'in progress'], resolved: ['已化解', 'resolved'],
+  closed: ['已办结', 'closed'], declined: ['不予受理', 'declined'],
+};
+const DUE_SOON_DAYS = 3;  // server/domain/reminders.py DEFAULT_LEAD_DAYS
+const DAY = 86400000;
+
+/** China calendar date (UTC+8, no DST) of an ISO time, as days since the epoch. */
+export function chinaDay(iso) {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : Math.floor((t + 8 * 3600000) / DAY);
+}
+export const dayText = (day) => new Date(day * DAY).toISOString().slice(0, 10);
+
+export function sortEvents(events) {
+  return events.slice().sort((a, b) => (Date.parse(a.at) - Date.parse(b.at)) ||
+    (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+}
+
+function matches(m, ev) {
+  return m.kind === ev.kind && (!m.stage || m.stage === ev.stage);
+}
+
+export function project(caseDoc, events, policy, now = new Date()) {
+  const sorted = sortEvents(events.filter((e) => !Number.isNaN(Date.parse(e.at))));
+  let status = 'reported';
+  let level = 'village';
+  const advance = (s) => {
+    if (status !== 'declined' && STATUS_RANK[s] > STATUS_RANK[status]) status = s;
+  };
+  let openPause = null;
+  const pauses = [];
+  const extensions = {};
+  for (const ev of sorted) {
+    switch (ev.kind) {
+      case 'accepted': advance('accepted'); break;
+      case 'declined': if (status === 'reported') status = 'declined'; break;
+      case 'assigned': case 'mediated': case 'met': advance('in_progress'); break;
+      case 'resolved': advance('resolved'); break;
+      case 'closed': if (status !== 'declined') status = 'closed';
+        if (openPause) { pauses.push([openPause, ev.at]); openPause = null; } break;
+      case 'escalated': case 'returned':
+        if (ev.to_level in LEVEL_RANK) level = ev.to_level; break;
+      case 'paused': if (!openPause) openPause = ev.at; break;
+      case 'resumed': if (openPause) { pauses.push([openPause, ev.at]); openPause = null; } break;
+      case 'extended': extensions[ev.rule] = (extensions[ev.rule] || 0) + (ev.days || 0); break;
+      default: break;
+    }
+  }
+  return { status, level, deadline: policy ? deadline(caseDoc, sorted, policy, pauses, openPause,
+    extensions, now) : null };
+}
+
+/** The most urgent running deadline: {rule, due, stage: 'overdue'|'due'|'due_soon'|'ok'}. */
+function deadline(caseDoc, sorted, policy, pauses, openPause, extensions, now) {
+  if (openPause) return null;
+  const today = chinaDay(now.toISOString());
+  let worst = null;
+  for (const rule of policy.rules || []) {
+    if (rule.count !== 'calendar') continue;
+    const startEv = rule.start.kind === 'reported' ? { at: caseDoc.created_at }
+      : sorted.find((e) => matches(rule.start, e));
+    if (!startEv) continue;
+    const startAt = Date.parse(startEv.at);
+    const ended = sorted.some((e) => Date.parse(e.at) >= startAt && rule.end.some((m) => matches(m, e)));
+    if (ended) continue;
+    let paused = 0;
+    for (const [from, to] of pauses) {
+      if (Date.parse(from) >= startAt) paused += chinaDay(to) - chinaDay(from);
+    }
+    const ext = Math.min(extensions[rule.name] || 0, rule.max_extension_days || 0);
+    const due = chinaDay(startEv.at) + rule.days + ext + paused;
+    const left = due - today;
+    const stage = left < 0 ? 'overdue' : left === 0 ? 'due' : left <= DUE_SOON_DAYS ? 'due_soon' : 'ok';
+    if (!worst || due < worst.due) worst = { rule, due, left, stage };
+  }
+  return worst;
+}

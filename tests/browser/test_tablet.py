@@ -1,0 +1,185 @@
+"""The tablet PWA in a real browser: login, offline work, reload, sync, refusals."""
+
+from __future__ import annotations
+
+import time
+
+import factories as f
+import pytest
+
+from schemas import validate_document
+from server.domain.policies import policy_documents
+
+TIMEOUT_MS = 30_000
+
+
+def wait_for(predicate, timeout=30.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def square(lon: float, lat: float, size: float) -> dict:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def area_doc(code: str, name: str, lon: float, lat: float) -> dict:
+    return {"_id": f"area:{code}", "type": "area", "schema_version": 1, "level": "grid",
+            "code": code, "name": name, "parent": code[:-3], "version": 1,
+            "geometry": square(lon, lat, 0.02), "bbox": [lon, lat, lon + 0.02, lat + 0.02]}
+
+
+@pytest.fixture
+def reference_data(township_db):
+    docs = [area_doc(f.GRID_A, "东村第一网格", 120.10, 30.10),
+            area_doc(f.GRID_B, "东村第二网格", 120.12, 30.10), *policy_documents()]
+    for doc in docs:
+        assert validate_document(doc) == [], doc["_id"]
+    township_db.bulk_docs(docs)
+    return docs
+
+
+@pytest.fixture
+def page(browser, live, reference_data):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def login(page, base: str, username: str = "alice") -> None:
+    page.goto(f"{base}/tablet/")
+    page.fill("#username", username)
+    page.fill("#password", f.PASSWORD)
+    page.click("#loginbtn")
+    page.wait_for_selector("text=我的纠纷")
+    # The service worker controls the page (shell cached) and the first sync has finished.
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("window.fq.store && window.fq.store.state.last_sync")
+
+
+def badge(page, doc_id: str) -> str:
+    return page.get_attribute(f'[data-id="{doc_id}"] [data-sync]', "data-sync")
+
+
+def test_offline_dispute_survives_reload_then_syncs_to_township_and_county(
+        page, live, township_db, county_db, artifacts):
+    login(page, live.url)
+    page.screenshot(path=artifacts / "tablet-list-empty.png")
+
+    page.context.set_offline(True)
+    page.wait_for_selector('#netbar[data-net="offline"]')
+    page.click('#tabs a[data-tab="new"]')
+    page.wait_for_selector("#caseform .leaflet-interactive")
+    page.select_option("#category", "neighbourhood")
+    page.fill("#description", "两户村民因宅基地边界围墙发生争执，要求村里调解。")
+    page.fill('[data-party="0"] [name=name]', "张三")
+    page.fill('[data-party="0"] [name=phone]', "13800138000")
+    page.click("#addparty")
+    page.fill('[data-party="1"] [name=name]', "李四")
+    # Tap inside the grid on the map (the grid square fills the middle of the map).
+    page.locator("#caseform [data-map]").click()
+    page.wait_for_selector("text=WGS84")
+    page.set_input_files("#photo", files=[{"name": "scene.png", "mimeType": "image/png",
+                                           "buffer": page.screenshot()}])
+    page.wait_for_selector("text=已压缩为 JPEG")
+    page.screenshot(path=artifacts / "tablet-new-dispute.png", full_page=True)
+    page.click("#savecase")
+    page.wait_for_url("**/#/case/*")
+    case_id = page.evaluate("decodeURIComponent(location.hash.slice(7))")
+
+    # Record an event offline too: mediation with its outcome.
+    page.click('[data-action="mediated"]')
+    page.click("#eventform button[type=submit]")  # nothing chosen: the form says why
+    page.wait_for_selector("#eventform .field-error")
+    page.select_option("#eventform [name=outcome]", "partial")
+    page.click("#eventform button[type=submit]")
+    page.wait_for_selector(".timeline li[data-id] [data-sync]")
+
+    page.reload()  # offline: the service worker serves the shell
+    page.wait_for_selector(f'[data-id="{case_id}"] [data-sync]')
+    assert badge(page, case_id) == "local"
+    assert page.inner_text("#netbar").startswith("● 离线")
+    page.screenshot(path=artifacts / "tablet-case-offline.png", full_page=True)
+    page.goto(f"{live.url}/tablet/#/list")
+    page.wait_for_selector(f'#caselist [data-id="{case_id}"] [data-sync="local"]')
+    page.screenshot(path=artifacts / "tablet-list-offline.png")
+
+    page.context.set_offline(False)
+    page.wait_for_selector(f'#caselist [data-id="{case_id}"] [data-sync="synced"]')
+    page.wait_for_selector('#netbar[data-net="online"]')
+    # Policies are on the device: the fresh case shows its acceptance deadline.
+    assert page.get_attribute(f'[data-id="{case_id}"] [data-deadline]', "data-deadline") == "ok"
+    page.screenshot(path=artifacts / "tablet-list-synced.png")
+
+    stored = township_db.get(case_id, attachments="true")
+    assert validate_document(stored) == []
+    assert stored["reported_by"] == "alice" and stored["area_code"] == f.GRID_A
+    assert stored["location"]["crs"] == "wgs84"
+    assert stored["_attachments"]["photo.jpg"]["content_type"] == "image/jpeg"
+    events = [r["doc"] for r in township_db.all_docs(
+        startkey=f"event:{case_id[5:]}:", endkey=f"event:{case_id[5:]}:\ufff0",
+        include_docs=True)["rows"]]
+    assert [e["kind"] for e in events] == ["mediated"]
+    assert validate_document(events[0]) == []
+    wait_for(lambda: county_db.get_or_none(case_id), timeout=30)
+
+
+def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
+        page, live, township_db, artifacts):
+    login(page, live.url)
+    forged = f.case(f.GRID_B, "alice", description="别人网格的案件")  # alice serves GRID_A only
+    page.evaluate("doc => window.fq.store.local.put(doc)", forged)
+    page.wait_for_selector(f'#caselist [data-id="{forged["_id"]}"] [data-sync="denied"]')
+    reason = page.inner_text(f'[data-id="{forged["_id"]}"] [data-reason]')
+    assert "不在您的负责范围" in reason
+    page.reload()
+    page.wait_for_selector(f'#caselist [data-id="{forged["_id"]}"] [data-sync="denied"]')
+    page.screenshot(path=artifacts / "tablet-refused.png")
+    assert township_db.get_or_none(forged["_id"]) is None
+
+    # A valid case with a grid worker's actions: each appends a valid event document.
+    mine = f.case(f.GRID_A, "alice")
+    township_db.save(mine)
+    page.wait_for_selector(f'#caselist [data-id="{mine["_id"]}"]')
+    page.click(f'#caselist [data-id="{mine["_id"]}"]')
+    for kind, fill in [
+        ("resolved", lambda: page.select_option("#eventform [name=resolution_level]", "village")),
+        ("escalated", lambda: page.fill("#eventform [name=reason]", "涉及多户，需乡镇协调")),
+        ("followed_up", lambda: page.fill("#eventform [name=result]", "双方已履行协议")),
+        ("evaluated", lambda: page.select_option("#eventform [name=rating]", "basically_satisfied")),
+    ]:
+        page.click(f'[data-action="{kind}"]')
+        fill()
+        page.click("#eventform button[type=submit]")
+        page.wait_for_selector("#eventform", state="detached")
+    prefix = f'event:{mine["_id"][5:]}:'
+
+    def pushed():
+        rows = township_db.all_docs(startkey=prefix, endkey=prefix + "\ufff0",
+                                    include_docs=True)["rows"]
+        return rows if len(rows) == 4 else None
+
+    rows = wait_for(pushed)
+    assert sorted(r["doc"]["kind"] for r in rows) == ["escalated", "evaluated", "followed_up", "resolved"]
+    assert all(validate_document(r["doc"]) == [] for r in rows)
+    page.wait_for_selector('.timeline [data-sync="synced"] >> nth=3')
+    page.screenshot(path=artifacts / "tablet-case-synced.png", full_page=True)
+
+    # Risk report (隐患上报) → a valid risk document on the server.
+    page.click('#tabs a[data-tab="risk"]')
+    page.fill("#rtitle", "村口水渠分水矛盾")
+    page.select_option("#level", "serious")
+    page.select_option("#rcategory", "land_forest")
+    page.fill("#rdesc", "两个自然村因灌溉用水分配多次争吵，有激化苗头。")
+    page.click("#saverisk")
+    page.wait_for_selector('#risklist [data-sync="synced"]')
+    risk_id = page.get_attribute("#risklist [data-id]", "data-id")
+    assert validate_document(township_db.get(risk_id)) == []
