@@ -89,6 +89,48 @@ def db_init(townships: str | None) -> None:
     console.print(table)
 
 
+def _known_townships(client: CouchClient, topology: Topology) -> Topology:
+    """The topology with every township that has a database already."""
+    head = f"{topology.prefix}tw_"
+    codes = [name[len(head):] for name in client.all_dbs() if name.startswith(head)]
+    return topology.with_townships(codes)
+
+
+@db_group.command("status", help="复制状态、滞后与冲突 / replication state, lag and conflicts.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
+def db_status(as_json: bool) -> None:
+    import json
+
+    from sync import conflicts
+    from sync.topology import replication_status
+
+    with couch_settings() as settings:
+        with CouchClient(settings["COUCHDB_URL"]) as client:
+            topology = _known_townships(client, topology_from(settings, None))
+            rows = replication_status(client, topology)
+            queue = {}
+            for code in topology.township_codes:
+                db = client.db(topology.township_db(code))
+                conflicts.scan(db)
+                queue[code] = len(conflicts.open_records(db))
+            county = client.db(topology.county_db())
+            if county.exists():
+                conflicts.scan(county, county_level_only=True)
+                queue[topology.county_code] = len(conflicts.open_records(county))
+    if as_json:
+        click.echo(json.dumps({"replications": rows, "open_conflicts": queue}, ensure_ascii=False, indent=2))
+        return
+    table = Table("复制 replication", "方向 dir", "状态 state", "待复制 pending", "滞后 lag (seq)", "错误 error")
+    for row in rows:
+        table.add_row(row["id"], row["direction"], row["state"], str(row["pending"]), str(row["lag"]),
+                      row["error"] or "")
+    console.print(table)
+    conflicts_table = Table("区域 area", "待处理冲突 open conflicts")
+    for code, count in queue.items():
+        conflicts_table.add_row(code, str(count))
+    console.print(conflicts_table)
+
+
 # -- users ------------------------------------------------------------------------------------
 
 

@@ -189,6 +189,21 @@ def db_create(user: User) -> Response:
     return couch_json({"error": "file_exists", "reason": "The database could not be created, the file already exists."}, 412)
 
 
+# -- scope ------------------------------------------------------------------------------------
+
+
+@bp.get("/<username>/_scope")
+@authenticated
+def scope(user: User) -> Response:
+    """What this user's scope is now. A tablet compares ``fingerprint`` with the one it
+    synced under; when they differ it pushes what it has, discards its local copy and
+    pulls afresh, so documents that left the scope leave the device and newly covered ones
+    arrive. (PouchDB cannot purge single documents in most adapters; a fresh pull of a
+    few thousand documents on a rare area change is the simple, reliable way.)"""
+    return couch_json({"username": user.username, "role": user.role,
+                       "area_codes": list(user.area_codes), "fingerprint": scope_fingerprint(user)})
+
+
 # -- checkpoints ------------------------------------------------------------------------------
 
 
@@ -422,13 +437,14 @@ def revs_diff(user: User) -> Response:
     index = gw.indexes.for_db(db)
     if any(not index.known(doc_id) for doc_id in body):
         index.refresh()
-    # Ids the user may not see are answered "missing", exactly as for ids nobody has
-    # written: a push of them is then refused per document, and nothing leaks.
-    visible = {k: v for k, v in body.items() if not index.known(k) or sees(user, index.key(k))}
-    answer = db.revs_diff(visible) if visible else {}
-    for doc_id, revs in body.items():
-        if doc_id not in visible:
-            answer[doc_id] = {"missing": revs}
+    # For ids the user may not see, the answer says only whether the revisions the client
+    # names exist — it can only name one it already had (revision ids are unguessable) —
+    # and never ``possible_ancestors``. A document that left the user's scope is then not
+    # pushed back and refused, and a guessed id learns nothing.
+    answer = db.revs_diff(body) if body else {}
+    for doc_id in body:
+        if index.known(doc_id) and not sees(user, index.key(doc_id)) and doc_id in answer:
+            answer[doc_id] = {"missing": answer[doc_id].get("missing", [])}
     return couch_json(answer)
 
 

@@ -99,3 +99,40 @@ def test_demo_serves_healthz_and_ctrl_c_leaves_no_process(tmp_path):
     time.sleep(0.5)
     assert not Path(f"/proc/{couch_pid}").exists() or "Z" in Path(f"/proc/{couch_pid}/stat").read_text().split(")")[1].split()[0]
     assert not (tmp_path / "couch" / "pouchdb-server.json").exists()
+
+
+def test_db_status_reports_replication_lag_and_conflicts(couch, couch_url, cleanup_prefix):
+    import json as _json
+
+    env = {"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": cleanup_prefix}
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "init", "--townships", "339901001"], env=env).exit_code == 0
+    township = couch.db(f"{cleanup_prefix}tw_339901001")
+    county = couch.db(f"{cleanup_prefix}county_339901")
+    township.bulk_docs([{"_id": f"case:{i}", "type": "case", "schema_version": 1,
+                         "area_code": "339901001201001"} for i in range(5)])
+    deadline = time.monotonic() + 60
+    report = {}
+    while time.monotonic() < deadline:
+        result = runner.invoke(main, ["db", "status", "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        report = _json.loads(result.output)
+        up = next(r for r in report["replications"] if r["direction"] == "up")
+        if up["pending"] == 0 and county.info()["doc_count"] >= 5:
+            break
+        time.sleep(0.5)
+    up = next(r for r in report["replications"] if r["direction"] == "up")
+    assert up["pending"] == 0 and up["lag"] == 0 and up["error"] is None
+    assert {r["direction"] for r in report["replications"]} == {"up", "down"}
+    assert report["open_conflicts"] == {"339901001": 0, "339901": 0}
+
+    # A replication that is gone shows as missing, with its pending changes counted.
+    replicator = couch.db("_replicator")
+    up_id = f"{cleanup_prefix}up_339901001"
+    replicator.delete_doc(up_id, replicator.get(up_id)["_rev"])
+    time.sleep(1)
+    township.bulk_docs([{"_id": f"case:late{i}", "type": "case", "schema_version": 1,
+                         "area_code": "339901001201001"} for i in range(3)])
+    report = _json.loads(runner.invoke(main, ["db", "status", "--json"], env=env).output)
+    up = next(r for r in report["replications"] if r["direction"] == "up")
+    assert up["state"] == "missing" and up["pending"] == 3 and up["lag"] == 3

@@ -138,8 +138,8 @@ def test_two_tablets_in_different_grids_never_see_each_other_on_any_endpoint(pou
         assert http.get(f"{base}/{b_case['_id']}").status_code == 404
         assert http.get(f"{base}/{b_case['_id']}", params={"open_revs": "all"}).status_code == 404
 
-        diff = http.post(f"{base}/_revs_diff", json={b_case["_id"]: [rev]}).json()
-        assert diff == {b_case["_id"]: {"missing": [rev]}}  # same answer as for an unknown id
+        diff = http.post(f"{base}/_revs_diff", json={b_case["_id"]: [rev, "2-abc"]}).json()
+        assert diff == {b_case["_id"]: {"missing": ["2-abc"]}}  # no possible_ancestors
 
 
 def test_township_mediator_sees_every_grid_of_the_township(pouch, live, township_db):
@@ -225,5 +225,37 @@ def test_changed_grids_bring_new_documents_and_a_fresh_pull(pouch, live, couch, 
     store = UserStore(couch, topology.prefix, f.COUNTY)
     provision(couch, topology, store, "alice", "grid_worker", [f.GRID_A, f.GRID_B], f.PASSWORD, replace=True)
     live.server.app.extensions["sync_gateway"].auth.forget("alice")
-    alice.pull()
+    alice.pull()  # the old checkpoint belongs to the old scope: a fresh pull
     assert b_case["_id"] in alice.ids()
+
+
+def test_documents_that_left_the_scope_leave_the_device(pouch, live, couch, topology, township_db):
+    """The client procedure the tablet app follows: compare the scope fingerprint, push,
+    discard the local copy, pull afresh."""
+    from sync.users import UserStore, provision
+
+    auth = ("alice", f.PASSWORD)
+    a_case = f.case(f.GRID_A, "alice")
+    township_db.save(a_case)
+    alice = tablet(pouch, live, "alice")
+    alice.pull()
+    before = httpx.get(f"{live.url}/sync/alice/_scope", auth=auth).json()
+    assert before["area_codes"] == [f.GRID_A]
+    pending = f.case(f.GRID_A, "alice")
+    alice.put(pending)  # made offline, not yet pushed
+
+    store = UserStore(couch, topology.prefix, f.COUNTY)
+    provision(couch, topology, store, "alice", "grid_worker", [f.GRID_B], f.PASSWORD, replace=True)
+    gateway = live.server.app.extensions["sync_gateway"]
+    gateway.auth.forget("alice")
+    after = httpx.get(f"{live.url}/sync/alice/_scope", auth=auth).json()
+    assert after["fingerprint"] != before["fingerprint"]
+
+    # Push first: the new scope no longer covers GRID_A, so the pending case is refused
+    # with a reason the app shows — nothing disappears without a word.
+    pushed = alice.push()
+    assert [d["id"] for d in pushed["denied"]] == [pending["_id"]]
+    alice.destroy()
+    alice.pull()
+    assert a_case["_id"] not in alice.ids()
+    assert "user:alice" in alice.ids()
