@@ -56,6 +56,7 @@ from .frame import LocalFrame
 #: Statuses of an assignment.
 ASSIGNED = "assigned"
 UNASSIGNED = "unassigned"
+_STATUS = np.array([ASSIGNED, UNASSIGNED, "invalid"], dtype=object)
 _MARGIN_M = 0.01  # metres of slack for float rounding between lon/lat and the metric plane
 
 
@@ -113,6 +114,9 @@ class GridIndex:
         self._grid = np.array([c if len(c) == 15 else None for c in self.codes], dtype=object)
         self._village = np.array([c[:12] if len(c) >= 12 else None for c in self.codes], dtype=object)
         self._township = np.array([c[:9] if len(c) >= 9 else None for c in self.codes], dtype=object)
+        none = np.array([None], dtype=object)
+        self._grid_t, self._village_t, self._township_t, self._codes_t = (
+            np.r_[a, none] for a in (self._grid, self._village, self._township, self.codes))
         self._fast = [
             Assignment(self._grid[i], self._village[i], self._township[i], ASSIGNED, near, None, 0.0,
                        version)
@@ -133,8 +137,9 @@ class GridIndex:
         count, label = _rasterise(self.geoms_xy, self.x0, self.y0, cs, self.nx, self.ny)
         r = cs * math.sqrt(2) / 2  # half diagonal: every point of a cell is this close to its centre
         reach = self.near_m + r + _MARGIN_M
-        d_all, d_other, o_min, o_max = _border_distances(
-            self.geoms_xy, label, self.x0, self.y0, cs, self.nx, self.ny, reach)
+        close = self.near_m - r - _MARGIN_M
+        d_all, d_other, o_min, o_max, two_close = _border_distances(
+            self.geoms_xy, label, self.x0, self.y0, cs, self.nx, self.ny, reach, close)
         inside = (count == 1) & (d_all > r + _MARGIN_M)
         far = inside & (d_other > reach)
         near = inside & (d_other <= self.near_m - r - _MARGIN_M)
@@ -152,6 +157,10 @@ class GridIndex:
         cells[unsure] = 2 * n + k.ravel()
         cells[far] = label[far]
         cells[near] = label[near] + n
+        # a border cell where two areas' borders pass within near_m - r of the centre: every
+        # point of it has an area other than its own within near_m, so near_border is
+        # certain and only the covers test remains
+        cells[(cells == -1) & two_close] = -2
         self.cells = cells
         self._inv_cs = 1.0 / cs
         self._n, self._n2 = n, 2 * n
@@ -196,9 +205,11 @@ class GridIndex:
                     near = bool(shapely.dwithin(self.geoms_xy[h], shapely.Point(x, y), self.near_m))
                     return self._fast[g + self._n if near else g]
                 return self._exact_one(lon, lat, x, y, g)
+            return self._exact_one(lon, lat, x, y, -1, near_known=v == -2)
         return self._exact_one(lon, lat, x, y, -1)
 
-    def _exact_one(self, lon: float, lat: float, x: float, y: float, known: int) -> Assignment:
+    def _exact_one(self, lon: float, lat: float, x: float, y: float, known: int,
+                   near_known: bool = False) -> Assignment:
         if known >= 0:
             hits = np.array([known])
         else:
@@ -206,6 +217,8 @@ class GridIndex:
         pxy = shapely.Point(x, y)
         if len(hits):
             g = int(hits.min())
+            if near_known:
+                return self._fast[g + len(self.codes)]
             close = self.tree_xy.query(pxy, predicate="dwithin", distance=self.near_m)
             near = bool((close != g).any())
             return self._fast[g + len(self.codes) if near else g]
@@ -224,14 +237,22 @@ class GridIndex:
         ``with_near_border=False`` skips the near-border test (the column is then absent):
         the like-for-like comparison with a plain spatial join.
         """
-        lon, lat = to_storage(lons, lats, crs)
-        lon, lat = np.atleast_1d(lon).ravel(), np.atleast_1d(lat).ravel()
+        if crs in ("wgs84", "cgcs2000"):  # no copy on the common path
+            lon = np.asarray(lons, dtype=np.float64).ravel()
+            lat = np.asarray(lats, dtype=np.float64).ravel()
+        else:
+            lon_c, lat_c = to_storage(lons, lats, crs)
+            lon, lat = np.atleast_1d(lon_c).ravel(), np.atleast_1d(lat_c).ravel()
         n, npts = len(self.codes), len(lon)
         x, y = self.frame.to_xy(lon, lat)
-        finite = np.isfinite(lon) & np.isfinite(lat)
-        v = self._cell_values(np.where(finite, x, np.inf), np.where(finite, y, np.inf)).astype(np.int64)
+        finite = np.isfinite(x) & np.isfinite(y)
+        all_finite = bool(finite.all())
+        if all_finite:
+            v = self._cell_values(x, y).astype(np.int32)
+        else:
+            v = self._cell_values(np.where(finite, x, np.inf), np.where(finite, y, np.inf)).astype(np.int32)
         unsure = np.flatnonzero(v >= 2 * n)
-        g = np.where((v >= 0) & (v < 2 * n), v % max(n, 1), -1)
+        g = np.where((v >= 0) & (v < 2 * n), v % max(n, 1), -1).astype(np.int64)
         g[unsure] = self._pair_g[v[unsure] - 2 * n]
         near = (v >= n) & (v < 2 * n)
         nearest = np.full(npts, -1, dtype=np.int64)
@@ -239,7 +260,7 @@ class GridIndex:
         slow = np.flatnonzero((v < 0) & finite)
         if len(slow):
             g_s, near_s, nearest_s, dist_s = self._exact_many(
-                lon[slow], lat[slow], x[slow], y[slow], with_near_border)
+                lon[slow], lat[slow], x[slow], y[slow], with_near_border, v[slow] == -2)
             g[slow], near[slow], nearest[slow], dist[slow] = g_s, near_s, nearest_s, dist_s
         if with_near_border and len(unsure):
             h = self._pair_h[v[unsure] - 2 * n]
@@ -249,24 +270,26 @@ class GridIndex:
             several = unsure[~one]
             if len(several):
                 near[several] = self._near_other(x[several], y[several], g[several])
-        status = np.where(g >= 0, ASSIGNED, UNASSIGNED).astype(object)
-        status[~finite] = "invalid"
-        none = np.array([None], dtype=object)
-        pick = np.where(g >= 0, g, 0)
+        # look-ups through tables with a trailing None: index n means "no area"
+        pick = np.where(g >= 0, g, n)
+        state = (g < 0).astype(np.int8)
+        if not all_finite:
+            state[~finite] = 2
 
-        def col(values: NDArray[np.object_]) -> pd.Series:
-            return pd.Series(values, dtype=object)  # keep None (pandas 3 would make NaN str)
+        def col(table: NDArray[np.object_], idx: NDArray[np.int64]) -> pd.Series:
+            return pd.Series(table.take(idx), dtype=object)  # keep None (pandas 3 would make NaN)
 
         return pd.DataFrame({
-            "grid_code": col(np.where(g >= 0, self._grid[pick], none)),
-            "village_code": col(np.where(g >= 0, self._village[pick], none)),
-            "township_code": col(np.where(g >= 0, self._township[pick], none)),
-            "status": col(status),
+            "grid_code": col(self._grid_t, pick),
+            "village_code": col(self._village_t, pick),
+            "township_code": col(self._township_t, pick),
+            "status": col(_STATUS, state),
             **({"near_border": near} if with_near_border else {}),
-            "nearest_code": col(np.where(nearest >= 0, self.codes[np.where(nearest >= 0, nearest, 0)],
-                                         none)),
+            "nearest_code": col(self._codes_t, np.where(nearest >= 0, nearest, n)),
             "distance_m": dist,
-            "version": pd.array([self.version] * npts, dtype="Int64"),
+            "version": pd.array(np.full(npts, self.version if self.version is not None else 0),
+                                dtype="Int64") if self.version is not None
+            else pd.array([None] * npts, dtype="Int64"),
         })
 
     def _near_other(self, x: NDArray[np.float64], y: NDArray[np.float64],
@@ -278,7 +301,8 @@ class GridIndex:
         return near
 
     def _exact_many(self, lon: NDArray[np.float64], lat: NDArray[np.float64],
-                    x: NDArray[np.float64], y: NDArray[np.float64], with_near_border: bool = True):  # type: ignore[no-untyped-def]
+                    x: NDArray[np.float64], y: NDArray[np.float64], with_near_border: bool = True,
+                    near_known: NDArray[np.bool_] | None = None):  # type: ignore[no-untyped-def]
         """The exact path, vectorised: covers in lon/lat, dwithin and nearest in metres."""
         m, n = len(lon), len(self.codes)
         pi, gi = self.tree.query(shapely.points(lon, lat), predicate="intersects")
@@ -289,7 +313,11 @@ class GridIndex:
         near = np.zeros(m, dtype=bool)
         nearest = np.full(m, -1, dtype=np.int64)
         dist = np.zeros(m)
-        a_idx = np.flatnonzero(assigned)
+        if near_known is not None:
+            near[near_known] = True
+            a_idx = np.flatnonzero(assigned & ~near_known)
+        else:
+            a_idx = np.flatnonzero(assigned)
         if len(a_idx) and with_near_border:
             near[a_idx] = self._near_other(x[a_idx], y[a_idx], g[a_idx])
         u_idx = np.flatnonzero(~assigned)
@@ -372,13 +400,14 @@ def _rasterise(geoms_xy: NDArray[np.object_], x0: float, y0: float, cs: float, n
 
 
 def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x0: float,
-                      y0: float, cs: float, nx: int, ny: int, reach: float
+                      y0: float, cs: float, nx: int, ny: int, reach: float, close: float
                       ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
-                                 NDArray[np.int64]]:
+                                 NDArray[np.int64], NDArray[np.bool_]]:
     """Per cell centre: distance to the nearest border of any area, and to the nearest
     border of an area other than the centre's own (``label``); ``inf`` beyond ``reach``;
     and the smallest and largest index of those other areas within ``reach`` (equal when
-    exactly one other area is that close).
+    exactly one other area is that close); and whether borders of two different areas
+    pass within ``close`` of the centre.
 
     Borders are split into pieces no longer than a cell, and each piece visits only the
     cells of its bounding box grown by ``reach``, so the work is proportional to the
@@ -391,6 +420,8 @@ def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x
     d_other = np.full(ny * nx, np.inf, dtype=np.float32)
     o_min = np.full(ny * nx, np.iinfo(np.int64).max, dtype=np.int64)
     o_max = np.full(ny * nx, -1, dtype=np.int64)
+    c_min = np.full(ny * nx, np.iinfo(np.int64).max, dtype=np.int64)
+    c_max = np.full(ny * nx, -1, dtype=np.int64)
     flat_label = label.ravel()
     for start in range(0, len(edges), 40_000):  # chunks bound the memory
         ed, ow = edges[start:start + 40_000], owner[start:start + 40_000]
@@ -416,5 +447,9 @@ def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x
         np.minimum.at(d_other, cell[other], dist[other])
         np.minimum.at(o_min, cell[other], ow[e][other])
         np.maximum.at(o_max, cell[other], ow[e][other])
+        is_close = dist <= close
+        np.minimum.at(c_min, cell[is_close], ow[e][is_close])
+        np.maximum.at(c_max, cell[is_close], ow[e][is_close])
     return (d_all.reshape(ny, nx).astype(np.float64), d_other.reshape(ny, nx).astype(np.float64),
-            o_min.reshape(ny, nx), o_max.reshape(ny, nx))
+            o_min.reshape(ny, nx), o_max.reshape(ny, nx),
+            ((c_max >= 0) & (c_min != c_max)).reshape(ny, nx))
