@@ -32,6 +32,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .assign import GridIndex
 from .boundaries import Boundaries
 from .check import CheckReport
@@ -75,7 +77,21 @@ class Version:
         """A :class:`~grid.assign.GridIndex` whose answers carry this version number."""
         key = f"_index_{near_m}"
         if key not in self.__dict__:
-            self.__dict__[key] = GridIndex(self.boundaries, version=self.number, near_m=near_m)
+            # the cell index is cached beside the version: built once, then loaded
+            cache = self.path / f"cells-{near_m:g}m.npz"
+            state = None
+            if cache.exists():
+                with np.load(cache) as data:
+                    state = {k: data[k] for k in data.files}
+            index = GridIndex(self.boundaries, version=self.number, near_m=near_m, cells=state)
+            if state is None:
+                try:
+                    tmp = cache.with_suffix(".tmp.npz")
+                    np.savez(tmp, **index.cell_state())
+                    os.replace(tmp, cache)
+                except OSError:  # a read-only store still answers, just builds each time
+                    pass
+            self.__dict__[key] = index
         return self.__dict__[key]  # type: ignore[no-any-return]
 
 

@@ -94,3 +94,17 @@ def test_versions_activate_retire_and_resolve(tmp_path: Path) -> None:
     a = store.current().index().locate(120.505, 29.705)
     assert (a.grid_code, a.version) == (V_COMM + "001", 2)
     assert store.current().boundaries.counts() == b.counts()
+
+
+def test_cell_index_is_cached_beside_the_version_and_gives_the_same_answers(
+        tmp_path: Path, small_county: Boundaries) -> None:
+    store = GridStore(tmp_path)
+    store.add(small_county, check_boundaries(small_county))
+    built = store.get(1).index()
+    assert list(store.get(1).path.glob("cells-30m.npz"))
+    loaded = store.get(1).index()  # a new Version object: loads the cache
+    assert loaded is not built and np.array_equal(loaded.cells, built.cells)
+    rng = np.random.default_rng(0)
+    minx, miny, maxx, maxy = shapely.total_bounds(small_county.layer("grid").geometry.values)
+    lon, lat = rng.uniform(minx, maxx, 2000), rng.uniform(miny, maxy, 2000)
+    assert built.locate_many(lon, lat).equals(loaded.locate_many(lon, lat))
