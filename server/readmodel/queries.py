@@ -1,0 +1,313 @@
+"""Reads from the read model: metrics, breakdowns, trend, the case list, export rows.
+
+Every function takes the caller's *scope* (their area codes, ``sync.scope``'s rule for
+``a:<code>`` keys: a case is visible when its area code starts with one of them) and
+applies it in SQL; nothing here trusts a prefix the caller asked for on its own.
+
+Metrics are the definitions of ``server.domain.metrics`` rendered by their own
+``Pred.sql()``: :func:`metric_exprs` assembles exactly what ``metric_sql`` assembles, as
+select-list expressions, so that all twelve metrics (and a GROUP BY) come from one scan.
+Tests check it against ``metric_sql`` and ``compute_metrics``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from server.domain.metrics import METRICS, Metric, MetricValue, Pred, cohort
+from server.domain.workdays import china_date
+
+from .store import cases_at
+
+LEVEL_LENGTHS = (6, 9, 12, 15)
+DUE_SOON_DAYS = 3
+
+
+@dataclass(frozen=True)
+class InScope(Pred):
+    """The area code starts with one of ``codes`` (the caller's areas)."""
+
+    codes: tuple[str, ...]
+
+    def __call__(self, row: Any) -> bool:
+        return any(str(row["area_code"]).startswith(c) for c in self.codes)
+
+    def sql(self) -> str:
+        if not self.codes:
+            return "FALSE"
+        for code in self.codes:
+            if not code.isdigit():
+                raise ValueError("area codes must be digits / 区划编码须为数字")
+        return "(" + " OR ".join(f"starts_with(area_code, '{c}')" for c in self.codes) + ")"
+
+
+def within_scope(prefix: str, codes: Sequence[str]) -> bool:
+    """May a user holding ``codes`` ask about the subtree ``prefix``? (inside one of them)"""
+    return any(prefix.startswith(c) for c in codes)
+
+
+def default_prefix(codes: Sequence[str]) -> str:
+    """The caller's own area: their code, or the nearest area containing all their codes."""
+    if not codes:
+        return ""
+    if len(codes) == 1:
+        return codes[0]
+    common = os.path.commonprefix(list(codes))
+    return common[:max((n for n in LEVEL_LENGTHS if n <= len(common)), default=0)]
+
+
+def metric_exprs(metric: Metric) -> tuple[str, str, str]:
+    """(value, numerator, denominator) select expressions, as ``metric_sql`` renders them."""
+    den = metric.denominator.sql()
+    if metric.kind == "count":
+        c = f"COUNT(*) FILTER (WHERE {den})"
+        return c, c, c
+    if metric.kind == "mean":
+        col = metric.column
+        return (f"AVG({col}) FILTER (WHERE {den})",
+                f"COALESCE(SUM({col}) FILTER (WHERE {den}), 0)",
+                f"COUNT({col}) FILTER (WHERE {den})")
+    assert metric.numerator is not None
+    num = f"({den} AND {metric.numerator.sql()})"
+    return (f"COUNT(*) FILTER (WHERE {num}) / NULLIF(COUNT(*) FILTER (WHERE {den}), 0)",
+            f"COUNT(*) FILTER (WHERE {num})", f"COUNT(*) FILTER (WHERE {den})")
+
+
+def _select_list(metrics: Sequence[Metric]) -> str:
+    parts = ["COUNT(*)"]
+    for m in metrics:
+        parts.extend(metric_exprs(m))
+    return ", ".join(parts)
+
+
+def _values(row: Sequence[Any], metrics: Sequence[Metric]) -> tuple[int, dict[str, MetricValue]]:
+    out: dict[str, MetricValue] = {}
+    for i, m in enumerate(metrics):
+        value, num, den = row[1 + 3 * i: 4 + 3 * i]
+        if m.kind != "mean":
+            num = int(num)
+        elif num is not None and float(num).is_integer():
+            num = int(num)
+        out[m.key] = MetricValue(m.key, None if value is None else (int(value) if m.kind == "count" else float(value)),
+                                 num, int(den))
+    return int(row[0]), out
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    prefix: str
+    start: date
+    end: date
+    as_of: date
+    scope: tuple[str, ...]
+    metrics: tuple[Metric, ...] = METRICS
+
+    def where(self) -> str:
+        return f"{cohort(self.prefix, self.start, self.end).sql()} AND {InScope(self.scope).sql()}"
+
+
+def totals(cur: duckdb.DuckDBPyConnection, q: StatsQuery) -> tuple[int, dict[str, MetricValue]]:
+    sql = f"SELECT {_select_list(q.metrics)} FROM {cases_at(q.as_of)} WHERE {q.where()}"
+    return _values(cur.execute(sql).fetchone(), q.metrics)  # type: ignore[arg-type]
+
+
+def child_length(prefix: str) -> int | None:
+    longer = [n for n in LEVEL_LENGTHS if n > len(prefix)]
+    return longer[0] if longer else None
+
+
+def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery
+                  ) -> list[tuple[str, str | None, int, dict[str, MetricValue]]]:
+    """(child code, name, cases, metrics) per child area of ``q.prefix``.
+
+    Cases registered at the prefix itself (e.g. at the township office) form a row whose
+    code is the prefix.
+    """
+    n = child_length(q.prefix)
+    if n is None:
+        return []
+    sql = (f"SELECT k, (SELECT name FROM areas WHERE code = k LIMIT 1), * EXCLUDE (k) FROM "
+           f"(SELECT left(area_code, {n}) AS k, {_select_list(q.metrics)} "
+           f"FROM {cases_at(q.as_of)} WHERE {q.where()} GROUP BY k) ORDER BY k")
+    out = []
+    for row in cur.execute(sql).fetchall():
+        count, values = _values(row[2:], q.metrics)
+        out.append((row[0], row[1], count, values))
+    return out
+
+
+def monthly(cur: duckdb.DuckDBPyConnection, q: StatsQuery
+            ) -> list[tuple[str, int, dict[str, MetricValue]]]:
+    """(YYYY-MM, cases, metrics) for each month of the period that has cases."""
+    sql = (f"SELECT strftime(created_date, '%Y-%m') AS m, {_select_list(q.metrics)} "
+           f"FROM {cases_at(q.as_of)} WHERE {q.where()} GROUP BY m ORDER BY m")
+    out = []
+    for row in cur.execute(sql).fetchall():
+        count, values = _values(row[1:], q.metrics)
+        out.append((row[0], count, values))
+    return out
+
+
+# ---- the case list ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseFilter:
+    scope: tuple[str, ...]
+    area: str | None = None
+    status: tuple[str, ...] = ()
+    level: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    overdue: bool | None = None
+    due_soon: bool | None = None
+    start: date | None = None
+    end: date | None = None
+    q: str | None = None
+    today: date = field(default_factory=lambda: china_date(datetime.now().astimezone()))
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """WHERE clause over ``cases_at(today)`` and its parameters."""
+        parts = [InScope(self.scope).sql()]
+        params: list[Any] = []
+        if self.area:
+            parts.append("starts_with(area_code, ?)")
+            params.append(self.area)
+        for col, values in (("status", self.status), ("level", self.level),
+                            ("channel", self.channel), ("category", self.category)):
+            if values:
+                parts.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
+                params.append(list(values))
+        overdue = "(accept_overdue OR close_overdue)"
+        if self.overdue is True:
+            parts.append(overdue)
+        elif self.overdue is False:
+            parts.append(f"NOT {overdue}")
+        soon = ("((accept_open AND accept_due_date BETWEEN ? AND ?) OR "
+                "(close_open AND is_open AND close_due_date BETWEEN ? AND ?))")
+        if self.due_soon is not None:
+            parts.append(soon if self.due_soon else f"NOT COALESCE({soon}, FALSE)")
+            horizon = self.today + timedelta(days=DUE_SOON_DAYS)
+            params.extend([self.today, horizon, self.today, horizon])
+        if self.start:
+            parts.append("created_date >= ?")
+            params.append(self.start)
+        if self.end:
+            parts.append("created_date <= ?")
+            params.append(self.end)
+        if self.q:
+            like = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            parts.append("(title ILIKE ? ESCAPE '\\' OR description ILIKE ? ESCAPE '\\' "
+                         "OR tracking_code ILIKE ? ESCAPE '\\')")
+            params.extend([like, like, like])
+        return " AND ".join(parts), params
+
+
+LIST_COLUMNS = ("case_id", "tracking_code", "area_code", "title", "description", "channel",
+                "category", "status", "level", "resolution_level", "evaluation", "created_at",
+                "created_date", "accepted_date", "closed_date", "accept_due_date",
+                "close_due_date", "accept_overdue", "close_overdue", "is_paused", "parties",
+                "escalations", "anomalies")
+
+
+def encode_cursor(created_at: datetime, case_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), case_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[datetime, str]:
+    """Raises ValueError for anything that is not one of our cursors."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        at, case_id = json.loads(raw)
+        return datetime.fromisoformat(at), str(case_id)
+    except Exception as exc:  # noqa: BLE001 - any garbage is a bad cursor
+        raise ValueError("bad cursor") from exc
+
+
+def list_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, limit: int = 50,
+               cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first (registration time, then id), keyset-paginated; (rows, next cursor)."""
+    where, params = f.sql()
+    if cursor:
+        at, case_id = decode_cursor(cursor)
+        where += " AND (created_at < ? OR (created_at = ? AND case_id < ?))"
+        params.extend([at, at, case_id])
+    sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM {cases_at(f.today)} WHERE {where} "
+           f"ORDER BY created_at DESC, case_id DESC LIMIT {int(limit) + 1}")
+    rows = [dict(zip(LIST_COLUMNS, r, strict=True)) for r in cur.execute(sql, params).fetchall()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    for row in rows:
+        row["parties"] = json.loads(row["parties"] or "[]")
+        accept_late, close_late = row.pop("accept_overdue"), row.pop("close_overdue")
+        row["overdue"] = bool(accept_late or close_late)
+    nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["case_id"]) if more and rows else None
+    return rows, nxt
+
+
+# ---- export rows ----------------------------------------------------------------------
+
+def iter_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, batch: int = 5000
+               ) -> Iterator[dict[str, Any]]:
+    """Every case matching ``f`` (newest first), with area names, in batches."""
+    where, params = f.sql()
+    cols = LIST_COLUMNS + ("lon", "lat", "reported_by", "first_handler", "lead_official",
+                           "duration_days", "duration_working_days", "is_repeat")
+    sql = (f"SELECT {', '.join('c.' + x for x in cols)}, a.name FROM {cases_at(f.today)} "
+           f"LEFT JOIN (SELECT code, any_value(name) AS name FROM areas GROUP BY code) a "
+           f"ON a.code = c.area_code WHERE {where} ORDER BY c.created_at DESC, c.case_id DESC")
+    result = cur.execute(sql, params)
+    while chunk := result.fetchmany(batch):
+        for r in chunk:
+            row = dict(zip(cols + ("area_name",), r, strict=True))
+            row["parties"] = json.loads(row["parties"] or "[]")
+            yield row
+
+
+def iter_risks(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], area: str | None = None
+               ) -> Iterator[dict[str, Any]]:
+    where = InScope(tuple(scope)).sql()
+    params: list[Any] = []
+    if area:
+        where += " AND starts_with(area_code, ?)"
+        params.append(area)
+    cols = ("risk_id", "area_code", "title", "description", "category", "level",
+            "screening_round", "owner", "due", "lead_official", "status", "reviews",
+            "reported_by", "created_at", "case_id", "lon", "lat")
+    result = cur.execute(f"SELECT {', '.join(cols)} FROM risks WHERE {where} "
+                         "ORDER BY created_at DESC, risk_id DESC", params)
+    while chunk := result.fetchmany(5000):
+        for r in chunk:
+            yield dict(zip(cols, r, strict=True))
+
+
+def iter_areas(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], area: str | None = None,
+               level: str | None = "grid") -> Iterator[dict[str, Any]]:
+    """Area documents visible under ``sync.scope`` for ``g:`` keys above grid level:
+    an area inside one of the caller's areas, or an ancestor of one of them."""
+    conds = []
+    params: list[Any] = []
+    for code in scope:
+        conds.append("(starts_with(code, ?) OR starts_with(?, code))")
+        params.extend([code, code])
+    where = "(" + (" OR ".join(conds) or "FALSE") + ")"
+    if area:
+        where += " AND starts_with(code, ?)"
+        params.append(area)
+    if level:
+        where += " AND level = ?"
+        params.append(level)
+    cols = ("code", "level", "name", "parent", "version", "geometry", "bbox")
+    for r in cur.execute(f"SELECT {', '.join(cols)} FROM areas WHERE {where} ORDER BY code",
+                         params).fetchall():
+        row = dict(zip(cols, r, strict=True))
+        row["geometry"] = json.loads(row["geometry"]) if row["geometry"] else None
+        yield row

@@ -1,0 +1,426 @@
+"""The statistics read model: one embedded DuckDB file fed from the county ``_changes`` feed.
+
+Tables (all derived; ``fengqiao stats rebuild`` recreates them from CouchDB):
+
+    case_docs(case_id, doc)            base records as JSON (to re-project)
+    events(event_id, case_id, at_text, kind, doc)   case events as JSON (to re-project)
+    cases(...)                         one projected row per case: ``case_row`` columns
+                                       (without the three as-of columns, see below) plus
+                                       list/export fields (masked parties, title, point)
+    risk_docs / riskevents / risks     the risk register, projected by ``project_risk``
+    areas(code, level, name, parent, version, geometry, bbox)   area (grid) documents
+    meta(key, value)                   ``seq`` (the feed checkpoint), ``schema_version``
+
+One batch of changes is applied in ONE transaction together with the new checkpoint:
+documents are upserted by ``_id`` (delete + insert, so replaying a change changes
+nothing), then every case / risk touched by the batch — its base record or any of its
+events, whatever order they came in — is re-projected from everything stored for it.
+
+``accept_overdue``, ``close_overdue`` and ``is_backlog`` depend on the day they are asked
+about, so they are not stored: :func:`cases_at` computes them in SQL for any as-of date
+from stored, time-independent columns (``accept_open``, ``close_open``, due dates).
+
+DuckDB lets one process write a file; within that process any number of threads read
+through their own cursor (``ReadModel.cursor()``) while one writer commits batches.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from schemas.privacy import mask_parties
+from server.domain.metrics import BACKLOG_DAYS, case_row
+from server.domain.projection import project_case
+from server.domain.workdays import WorkCalendar
+
+from .calendar import fast_calendar
+
+log = logging.getLogger("fengqiao.readmodel")
+
+SCHEMA_VERSION = "1"
+FILE_NAME = "stats.duckdb"
+
+# case_row columns that depend on as_of: computed per query, never stored.
+AS_OF_COLUMNS = ("accept_overdue", "close_overdue", "is_backlog")
+
+CASE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("case_id", "VARCHAR"), ("area_code", "VARCHAR"), ("county_code", "VARCHAR"),
+    ("township_code", "VARCHAR"), ("village_code", "VARCHAR"), ("grid_code", "VARCHAR"),
+    ("channel", "VARCHAR"), ("category", "VARCHAR"), ("policy", "VARCHAR"),
+    ("legal_route", "VARCHAR"), ("status", "VARCHAR"), ("level", "VARCHAR"),
+    ("resolution_level", "VARCHAR"), ("evaluation", "VARCHAR"),
+    ("created_date", "DATE"), ("accepted_date", "DATE"), ("closed_date", "DATE"),
+    ("is_open", "BOOLEAN"), ("is_accepted", "BOOLEAN"), ("is_declined", "BOOLEAN"),
+    ("is_closed", "BOOLEAN"), ("is_resolved", "BOOLEAN"), ("is_evaluated", "BOOLEAN"),
+    ("is_repeat", "BOOLEAN"), ("is_paused", "BOOLEAN"),
+    ("accept_due_date", "DATE"), ("accept_decided", "BOOLEAN"), ("accept_on_time", "BOOLEAN"),
+    ("accept_open", "BOOLEAN"),
+    ("close_due_date", "DATE"), ("close_on_time", "BOOLEAN"), ("close_open", "BOOLEAN"),
+    ("duration_days", "INTEGER"), ("duration_working_days", "INTEGER"),
+    ("escalations", "INTEGER"), ("pending_units", "INTEGER"), ("anomalies", "INTEGER"),
+    # list / export fields
+    ("created_at", "TIMESTAMP"),  # UTC, for keyset ordering
+    ("tracking_code", "VARCHAR"), ("title", "VARCHAR"), ("description", "VARCHAR"),
+    ("reported_by", "VARCHAR"), ("first_handler", "VARCHAR"), ("lead_official", "VARCHAR"),
+    ("parties", "VARCHAR"),  # JSON, id numbers and phones masked
+    ("lon", "DOUBLE"), ("lat", "DOUBLE"),  # WGS84
+    ("event_count", "INTEGER"),
+)
+CASE_COLUMN_NAMES = tuple(name for name, _ in CASE_COLUMNS)
+
+RISK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("risk_id", "VARCHAR"), ("area_code", "VARCHAR"), ("title", "VARCHAR"),
+    ("description", "VARCHAR"), ("category", "VARCHAR"), ("level", "VARCHAR"),
+    ("screening_round", "VARCHAR"), ("owner", "VARCHAR"), ("due", "DATE"),
+    ("lead_official", "VARCHAR"), ("status", "VARCHAR"), ("reviews", "INTEGER"),
+    ("reported_by", "VARCHAR"), ("created_at", "TIMESTAMP"), ("case_id", "VARCHAR"),
+    ("lon", "DOUBLE"), ("lat", "DOUBLE"),
+)
+RISK_COLUMN_NAMES = tuple(name for name, _ in RISK_COLUMNS)
+
+AREA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("code", "VARCHAR"), ("level", "VARCHAR"), ("name", "VARCHAR"), ("parent", "VARCHAR"),
+    ("version", "INTEGER"), ("geometry", "VARCHAR"), ("bbox", "VARCHAR"),
+)
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS case_docs (case_id VARCHAR, doc VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS events (event_id VARCHAR, case_id VARCHAR, at_text VARCHAR, "
+    "kind VARCHAR, doc VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS cases (" + ", ".join(f"{n} {t}" for n, t in CASE_COLUMNS) + ")",
+    "CREATE TABLE IF NOT EXISTS risk_docs (risk_id VARCHAR, doc VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS riskevents (event_id VARCHAR, risk_id VARCHAR, doc VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS risks (" + ", ".join(f"{n} {t}" for n, t in RISK_COLUMNS) + ")",
+    "CREATE TABLE IF NOT EXISTS areas (" + ", ".join(f"{n} {t}" for n, t in AREA_COLUMNS) + ")",
+)
+TABLES = ("meta", "case_docs", "events", "cases", "risk_docs", "riskevents", "risks", "areas")
+
+
+class ReadModelError(Exception):
+    """The read model cannot be opened or used; bilingual like the other errors."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+def cases_at(as_of: date, table: str = "cases") -> str:
+    """SQL for ``table`` with the as-of columns added, as ``case_row(..., as_of)`` has them.
+
+    Usable wherever a table name goes: ``FROM {cases_at(d)}``.
+    """
+    d = f"DATE '{as_of.isoformat()}'"
+    return (
+        f"(SELECT *, COALESCE(accept_open AND {d} > accept_due_date, FALSE) AS accept_overdue, "
+        f"COALESCE(close_open AND is_open AND {d} > close_due_date, FALSE) AS close_overdue, "
+        f"COALESCE(is_open AND is_accepted AND created_date < {d} - {int(BACKLOG_DAYS)}, FALSE) "
+        f"AS is_backlog FROM {table}) AS c"
+    )
+
+
+def _utc_naive(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _point(location: Any) -> tuple[float | None, float | None]:
+    if not isinstance(location, Mapping):
+        return None, None
+    lon, lat = location.get("lon"), location.get("lat")
+    if not isinstance(lon, int | float) or not isinstance(lat, int | float):
+        return None, None
+    crs = str(location.get("crs") or "wgs84")
+    if crs in ("gcj02", "bd09"):
+        try:
+            from grid.coords import to_storage
+
+            x, y = to_storage([lon], [lat], crs)
+            return float(x[0]), float(y[0])
+        except Exception:  # a point we cannot convert is shown unconverted, never dropped
+            return float(lon), float(lat)
+    return float(lon), float(lat)
+
+
+def stored_case_row(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *,
+                    calendar: WorkCalendar | None = None) -> tuple[Any, ...]:
+    """The ``cases`` row for one case document and its events (column order of the table)."""
+    calendar = calendar or fast_calendar()
+    projection = project_case(case, events, calendar=calendar)
+    row = case_row(projection, date(2000, 1, 1), calendar=calendar)  # as-of columns dropped
+    accept, close = projection.deadline("accept"), projection.deadline("close")
+    row["accept_open"] = bool(accept and accept.open)
+    row["close_open"] = bool(close and close.open)
+    lon, lat = _point(case.get("location"))
+    parties = [
+        {k: p.get(k) for k in ("role", "name", "id_number", "phone") if p.get(k) is not None}
+        for p in mask_parties(x for x in case.get("parties", []) if isinstance(x, Mapping))
+    ]
+    row.update(
+        created_at=_utc_naive(case.get("created_at")),
+        tracking_code=case.get("tracking_code"), title=case.get("title"),
+        description=case.get("description"), reported_by=case.get("reported_by"),
+        first_handler=projection.first_handler, lead_official=case.get("lead_official"),
+        parties=json.dumps(parties, ensure_ascii=False), lon=lon, lat=lat,
+        event_count=projection.event_count,
+    )
+    return tuple(row[name] for name in CASE_COLUMN_NAMES)
+
+
+def stored_risk_row(risk: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> tuple[Any, ...]:
+    from server.domain.risks import project_risk
+
+    p = project_risk(risk, events)
+    lon, lat = _point(risk.get("location"))
+    row = dict(
+        risk_id=p.risk_id, area_code=p.area_code, title=risk.get("title"),
+        description=risk.get("description"), category=risk.get("category"), level=p.level,
+        screening_round=risk.get("screening_round"), owner=p.owner, due=p.due,
+        lead_official=p.lead_official, status=p.status, reviews=p.reviews,
+        reported_by=risk.get("reported_by"), created_at=_utc_naive(risk.get("created_at")),
+        case_id=risk.get("case_id"), lon=lon, lat=lat,
+    )
+    return tuple(row[name] for name in RISK_COLUMN_NAMES)
+
+
+def _parent_id(doc_id: str, kind: str) -> str | None:
+    """``event:<uuid>:<tsid>`` → ``case:<uuid>``; ``riskevent:…`` → ``risk:<uuid>``."""
+    parts = doc_id.split(":")
+    if len(parts) < 3:
+        return None
+    return f"{'case' if kind == 'event' else 'risk'}:{parts[1]}"
+
+
+@dataclass
+class BatchResult:
+    changes: int = 0
+    cases: int = 0          # case rows re-projected
+    risks: int = 0
+    skipped: int = 0        # documents that could not be projected (logged)
+    seq: Any = None
+
+
+class ReadModel:
+    """One DuckDB file. Thread-safe: writes are serialised, reads use ``cursor()``."""
+
+    def __init__(self, path: str | Path, *, calendar: WorkCalendar | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise ReadModelError(
+                f"统计库 {self.path} 已被另一进程占用（服务正在运行？DuckDB 只允许一个进程写入）：{exc}",
+                f"statistics database {self.path} is locked by another process (is the server "
+                f"running? DuckDB allows one writing process): {exc}",
+            ) from exc
+        self.calendar = calendar or fast_calendar()
+        self._write = threading.Lock()
+        self._ensure_schema()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        with self._write:
+            for stmt in DDL:
+                self.con.execute(stmt)
+            version = self._meta(self.con, "schema_version")
+            if version not in (None, SCHEMA_VERSION):
+                log.warning("read model schema %s != %s: rebuilding", version, SCHEMA_VERSION)
+                for table in TABLES:
+                    self.con.execute(f"DROP TABLE IF EXISTS {table}")
+                for stmt in DDL:
+                    self.con.execute(stmt)
+            if version != SCHEMA_VERSION:
+                self._set_meta(self.con, "schema_version", SCHEMA_VERSION)
+
+    def close(self) -> None:
+        with self._write:
+            self.con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one thread's reads (sees committed batches only)."""
+        return self.con.cursor()
+
+    def reset(self) -> None:
+        """Empty every table and forget the checkpoint (the next catch-up starts at 0)."""
+        with self._write:
+            cur = self.con.cursor()
+            cur.begin()
+            for table in TABLES:
+                if table != "meta":
+                    cur.execute(f"DELETE FROM {table}")
+            cur.execute("DELETE FROM meta WHERE key = 'seq'")
+            cur.commit()
+
+    # -- meta -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
+        found = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return found[0] if found else None
+
+    @staticmethod
+    def _set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+        cur.execute("DELETE FROM meta WHERE key = ?", [key])
+        cur.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+    def seq(self) -> Any:
+        """The checkpoint: the ``last_seq`` of the last applied batch (None: nothing yet)."""
+        value = self._meta(self.cursor(), "seq")
+        return None if value is None else json.loads(value)
+
+    def counts(self) -> dict[str, int]:
+        cur = self.cursor()
+        return {t: cur.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # type: ignore[index]
+                for t in TABLES if t != "meta"}
+
+    # -- ingestion ------------------------------------------------------------------------
+
+    def apply_changes(self, changes: Sequence[Mapping[str, Any]], last_seq: Any) -> BatchResult:
+        """Apply ``_changes`` rows (with ``doc``) and store ``last_seq``, in one transaction.
+
+        Idempotent: applying the same rows again leaves every table as it was.
+        """
+        latest: dict[str, Mapping[str, Any]] = {}
+        for change in changes:
+            doc_id = change.get("id")
+            if isinstance(doc_id, str) and not doc_id.startswith(("_design/", "_local/")):
+                latest[doc_id] = change
+        result = BatchResult(changes=len(changes), seq=last_seq)
+        with self._write:
+            cur = self.con.cursor()
+            cur.begin()
+            try:
+                self._apply(cur, latest, result)
+                self._set_meta(cur, "seq", json.dumps(last_seq))
+                cur.commit()
+            except BaseException:
+                cur.rollback()
+                raise
+        return result
+
+    def _apply(self, cur: duckdb.DuckDBPyConnection, latest: Mapping[str, Mapping[str, Any]],
+               result: BatchResult) -> None:
+        by_kind: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {}
+        for doc_id, change in latest.items():
+            doc = change.get("doc")
+            deleted = bool(change.get("deleted")) or not isinstance(doc, Mapping) or doc.get("_deleted")
+            kind = doc_id.split(":", 1)[0] if ":" in doc_id else None
+            if not deleted and isinstance(doc, Mapping) and doc.get("type"):
+                kind = str(doc.get("type"))
+            if kind in ("case", "event", "risk", "riskevent", "area"):
+                by_kind.setdefault(kind, []).append((doc_id, None if deleted else doc))
+
+        touched_cases: set[str] = set()
+        touched_risks: set[str] = set()
+
+        def upsert(table: str, key: str, items: list[tuple[str, Mapping[str, Any] | None]],
+                   make: Any) -> None:
+            ids = [doc_id for doc_id, _ in items]
+            cur.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))", [ids])
+            rows = [make(doc_id, doc) for doc_id, doc in items if doc is not None]
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                cur.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+        def dumps(doc: Mapping[str, Any]) -> str:
+            return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+        if items := by_kind.get("case"):
+            upsert("case_docs", "case_id", items, lambda i, d: (i, dumps(d)))
+            touched_cases.update(i for i, _ in items)
+        if items := by_kind.get("event"):
+            def event_row(i: str, d: Mapping[str, Any]) -> tuple[Any, ...]:
+                parent = d.get("case_id") if isinstance(d.get("case_id"), str) else _parent_id(i, "event")
+                return (i, parent, d.get("at"), d.get("kind"), dumps(d))
+            # parents of deleted events too: the projection must lose them
+            touched_cases.update(p for i, _ in items if (p := _parent_id(i, "event")))
+            touched_cases.update(str(d["case_id"]) for _, d in items
+                                 if d is not None and isinstance(d.get("case_id"), str))
+            old = cur.execute("SELECT DISTINCT case_id FROM events WHERE event_id IN "
+                              "(SELECT unnest(?::VARCHAR[]))", [[i for i, _ in items]]).fetchall()
+            touched_cases.update(r[0] for r in old if r[0])
+            upsert("events", "event_id", items, event_row)
+        if items := by_kind.get("risk"):
+            upsert("risk_docs", "risk_id", items, lambda i, d: (i, dumps(d)))
+            touched_risks.update(i for i, _ in items)
+        if items := by_kind.get("riskevent"):
+            touched_risks.update(p for i, _ in items if (p := _parent_id(i, "riskevent")))
+            upsert("riskevents", "event_id", items,
+                   lambda i, d: (i, d.get("risk_id") or _parent_id(i, "riskevent"), dumps(d)))
+        if items := by_kind.get("area"):
+            upsert("areas", "code", [(i.split(":", 1)[1], d) for i, d in items], lambda c, d: (
+                str(d.get("code") or c), d.get("level"), d.get("name"), d.get("parent"),
+                d.get("version"), json.dumps(d.get("geometry")), json.dumps(d.get("bbox"))))
+
+        if touched_cases:
+            result.cases, skipped = self._reproject_cases(cur, sorted(touched_cases))
+            result.skipped += skipped
+        if touched_risks:
+            result.risks, skipped = self._reproject_risks(cur, sorted(touched_risks))
+            result.skipped += skipped
+
+    def _reproject_cases(self, cur: duckdb.DuckDBPyConnection, ids: list[str]) -> tuple[int, int]:
+        docs = dict(cur.execute("SELECT case_id, doc FROM case_docs WHERE case_id IN "
+                                "(SELECT unnest(?::VARCHAR[]))", [ids]).fetchall())
+        events: dict[str, list[dict[str, Any]]] = {}
+        for case_id, doc in cur.execute("SELECT case_id, doc FROM events WHERE case_id IN "
+                                        "(SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
+            events.setdefault(case_id, []).append(json.loads(doc))
+        rows, skipped = [], 0
+        for case_id in ids:
+            if case_id not in docs:
+                continue  # events whose case has not arrived yet: projected when it does
+            try:
+                rows.append(stored_case_row(json.loads(docs[case_id]), events.get(case_id, []),
+                                            calendar=self.calendar))
+            except (ValueError, TypeError, KeyError) as exc:
+                skipped += 1
+                log.warning("case %s not projected: %s", case_id, exc)
+        cur.execute("DELETE FROM cases WHERE case_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if rows:
+            cur.executemany(f"INSERT INTO cases VALUES ({', '.join('?' * len(CASE_COLUMNS))})", rows)
+        return len(rows), skipped
+
+    def _reproject_risks(self, cur: duckdb.DuckDBPyConnection, ids: list[str]) -> tuple[int, int]:
+        docs = dict(cur.execute("SELECT risk_id, doc FROM risk_docs WHERE risk_id IN "
+                                "(SELECT unnest(?::VARCHAR[]))", [ids]).fetchall())
+        events: dict[str, list[dict[str, Any]]] = {}
+        for risk_id, doc in cur.execute("SELECT risk_id, doc FROM riskevents WHERE risk_id IN "
+                                        "(SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
+            events.setdefault(risk_id, []).append(json.loads(doc))
+        rows, skipped = [], 0
+        for risk_id in ids:
+            if risk_id not in docs:
+                continue
+            try:
+                rows.append(stored_risk_row(json.loads(docs[risk_id]), events.get(risk_id, [])))
+            except (ValueError, TypeError, KeyError) as exc:
+                skipped += 1
+                log.warning("risk %s not projected: %s", risk_id, exc)
+        cur.execute("DELETE FROM risks WHERE risk_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if rows:
+            cur.executemany(f"INSERT INTO risks VALUES ({', '.join('?' * len(RISK_COLUMNS))})", rows)
+        return len(rows), skipped
+
+
+def default_path(home: str | Path) -> Path:
+    return Path(home) / FILE_NAME
