@@ -1,0 +1,55 @@
+"""Township ↔ county replication: everything up, filtered reference data and decisions down."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import factories as f
+
+from server.domain.policies import policy_documents
+
+_names = itertools.count()
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch, live, couch, topology,
+                                                                         township_db, county_db):
+    alice = pouch.tablet(f"ttab{next(_names)}", f"{live.url}/sync/alice", "alice", f.PASSWORD)
+    case = f.case(f.GRID_A, "alice")
+    alice.put(case)
+    alice.push()
+    assert wait_for(lambda: county_db.get_or_none(case["_id"]) is not None)
+
+    # The county returns the case with a note, and publishes a deadline policy; a case of
+    # another township is decided too.
+    decision = f.event(case, "rex", kind="commented", text="县级研判：请乡镇牵头，十日内办结")
+    other = f.case(f.GRID_C, "carol")
+    policy = next(p for p in policy_documents() if p["_id"] == "policy:520")
+    county_db.bulk_docs([decision, other, f.event(other, "rex"), policy])
+
+    assert wait_for(lambda: township_db.get_or_none(decision["_id"]) is not None)
+    assert wait_for(lambda: township_db.get_or_none("policy:520") is not None)
+    other_township = couch.db(topology.township_db(f.TOWNSHIP_2))
+    assert wait_for(lambda: other_township.get_or_none(other["_id"]) is not None)
+    assert township_db.get_or_none(other["_id"]) is None  # not this township's
+
+    alice.pull()
+    assert {decision["_id"], "policy:520"} <= alice.ids()
+    assert other["_id"] not in alice.ids()
+
+
+def test_design_documents_stay_in_their_own_database(county_db, township_db, accounts):
+    marker = f.case(f.GRID_A, "alice")
+    township_db.save(marker)
+    assert wait_for(lambda: county_db.get_or_none(marker["_id"]) is not None)  # replication ran
+    assert set(township_db.get("_design/fengqiao")["filters"]) == {"up"}
+    assert set(county_db.get("_design/fengqiao")["filters"]) == {"down"}
