@@ -164,7 +164,7 @@ def users_add(username: str, role: str, areas: str, password_stdin: bool, displa
               phone: str | None, replace: bool) -> None:
     from sync.users import provision
 
-    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    password = sys.stdin.readline().rstrip("\r\n")
     with couch_settings() as settings:
         client, topology, store = _user_context(settings)
         with client:
