@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -84,21 +83,6 @@ def test_batch_keeps_input_order_and_check_document_raises() -> None:
         check_document(bad)
     assert info.value.errors[0].field == "channel"
     check_document(good)
-
-
-def test_batch_is_fast_enough_for_a_sync_gateway() -> None:
-    # Budget: well under 1.5 ms per document (measured ~0.15 ms idle), best of 3 runs so a
-    # busy CI machine does not make the test flaky.
-    docs = [EXAMPLES[t] for t in ("case", "event", "risk", "notification")] * 250
-    validate_documents(docs[:10])  # warm up
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        results = validate_documents(docs)
-        timings.append(time.perf_counter() - started)
-    assert not any(results)
-    per_doc_ms = min(timings) / len(docs) * 1000
-    assert per_doc_ms < 1.5, f"{per_doc_ms:.3f} ms per document"
 
 
 def test_validator_never_raises_on_garbage() -> None:
