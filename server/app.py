@@ -20,7 +20,7 @@ from sync.couch import CouchClient
 from sync.topology import Topology
 from sync.users import Authenticator, UserStore
 
-from . import errors, health
+from . import api, errors, health
 from .config import ConfigError, load_settings
 from .tablet import bp as tablet_bp
 
@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp)
     gateway.init_app(app, make_gateway(settings, couch))
+    api.init_app(app)
     _init_request_log(app)
     return app
 

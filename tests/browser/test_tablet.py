@@ -50,7 +50,11 @@ def page(browser, live, reference_data):
                                   timezone_id="Asia/Shanghai")
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     yield page
+    print("browser console errors:", errors)
     context.close()
 
 

@@ -186,7 +186,9 @@ async function renderList() {
     policies(), myAreas()]);
   const byCase = {};
   for (const ev of events) (byCase[ev.case_id] ||= []).push(ev);
-  const mine = cases.filter((c) => !areas.codes.length || areas.codes.some((code) => c.area_code.startsWith(code)));
+  // Every case on the device: the gateway only sends this worker's scope, and a record the
+  // server refused (e.g. a wrong grid) must stay visible with its reason.
+  const mine = cases;
   mine.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
   const items = mine.map((c) => {
     const p = project(c, byCase[c._id] || [], pol[c.policy]);
@@ -456,7 +458,7 @@ function openAction(doc, kind) {
     e.preventDefault();
     const spec = EVENT_FORMS[kind];
     const fields = { ...(spec.fixed || {}) };
-    for (const name of [...spec.required, ...spec.optional]) fields[name] = form.querySelector(`[name=${name}]`).value;
+    for (const name of [...spec.required, ...spec.optional]) fields[name] = form.querySelector(`[name=${name}]`)?.value ?? '';
     if (!showErrors(form, validateEvent(kind, fields, vocab))) return;
     await store.local.put(buildEvent(doc, kind, fields, store.session));
     slot.innerHTML = '';
