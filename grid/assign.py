@@ -24,9 +24,14 @@ classifies each cell once, when the index is built:
   area: answer *g*, ``near_border=false`` without touching a polygon;
 * **near** — the whole cell lies inside *g* and within ``near_m`` of another area:
   answer *g*, ``near_border=true``;
-* **boundary** — anything else (the cell touches a border, straddles the ``near_m``
-  contour, lies outside every area, or where areas overlap): the point goes through the
-  exact path (STRtree ``covers`` in lon/lat, ``dwithin`` and ``nearest`` in metres).
+* **contour** — the whole cell lies inside *g* but straddles the ``near_m`` contour: the
+  grid is known; ``near_border`` is one exact ``dwithin`` against the single other area in
+  reach (remembered per cell), or a tree query when several are;
+* **border, near certain** — the cell touches a border, but borders of two different
+  areas pass within ``near_m - r`` of its centre: only the ``covers`` test is needed;
+* **border** — anything else (touches a border, lies outside every area, or where areas
+  overlap): the exact path (STRtree ``covers`` in lon/lat, ``dwithin`` and ``nearest`` in
+  metres).
 
 Classification is rigorous, not sampled: cell centres are labelled by scanline
 rasterisation, and the exact distance from each centre to every border segment nearby
@@ -446,8 +451,8 @@ def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x
     c_min = np.full(ny * nx, np.iinfo(np.int64).max, dtype=np.int64)
     c_max = np.full(ny * nx, -1, dtype=np.int64)
     flat_label = label.ravel()
-    for start in range(0, len(edges), 40_000):  # chunks bound the memory
-        ed, ow = edges[start:start + 40_000], owner[start:start + 40_000]
+    for start in range(0, len(edges), 8_000):  # chunks bound the memory (~100 MB)
+        ed, ow = edges[start:start + 8_000], owner[start:start + 8_000]
         ax, ay, bx, by = ed.T
         ix0 = np.clip(np.floor((np.minimum(ax, bx) - reach - x0) / cs), 0, nx - 1).astype(np.int64)
         ix1 = np.clip(np.floor((np.maximum(ax, bx) + reach - x0) / cs), 0, nx - 1).astype(np.int64)
