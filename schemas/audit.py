@@ -1,0 +1,55 @@
+"""Audit records (``audit:<time-sortable id>``): who did what to which document, from where.
+
+Written by the server only, into the append-only audit database ``audit_<county>``
+(``server.audit``); never synced to tablets and never edited. The id sorts by time, so a
+period is an id range.
+"""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import fields
+
+from schemas.fields import JsonObject, Strict, Text, Timestamp
+from schemas.ids import TSID_RE
+
+AUDIT_ID_RE = re.compile(rf"^audit:({TSID_RE})$")
+
+# What an audit record can say happened (``action``), with labels.
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "login": ("登录成功", "logged in"),
+    "login_failed": ("登录失败", "login failed"),
+    "login_refused_locked": ("账号锁定期间尝试登录", "login refused: account locked"),
+    "logout": ("退出登录", "logged out"),
+    "case_read": ("查看案件（含个人信息）", "read a case (personal data)"),
+    "case_created": ("登记案件", "created a case"),
+    "case_updated": ("修改案件基本信息", "corrected a case's base record"),
+    "event_created": ("记录案件事件", "added a case event"),
+    "export": ("导出数据", "exported data"),
+    "user_created": ("创建用户", "created a user"),
+    "user_updated": ("修改用户角色/区域", "changed a user's role or areas"),
+    "user_deactivated": ("停用用户", "deactivated a user"),
+    "user_password_reset": ("重置密码", "reset a password"),
+    "user_list": ("查看用户列表", "listed users"),
+    "audit_read": ("查看审计日志", "read the audit log"),
+}
+
+
+class AuditSchema(Strict):
+    """``audit:<tsid>``: one audited action."""
+
+    meta_id = Text(data_key="_id", required=True, max_length=100, pattern=AUDIT_ID_RE.pattern.strip("^$"))
+    meta_rev = Text(data_key="_rev", max_length=100)
+    type = Text(required=True, max_length=16, pattern="audit")
+    schema_version = fields.Integer(required=True, strict=True)
+    at = Timestamp(required=True)                  # server time
+    action = Text(required=True, max_length=64, pattern=r"[a-z_]{1,64}")
+    user = Text(required=True, max_length=64)      # username, or "-" when anonymous
+    role = Text(max_length=32)
+    doc_id = Text(max_length=300)
+    detail = JsonObject(max_bytes=4096)
+    remote_addr = Text(max_length=64)
+    user_agent = Text(max_length=300)
+    method = Text(max_length=10)
+    path = Text(max_length=500)

@@ -1,0 +1,349 @@
+"""Who is calling the REST API: session cookies for people, HTTP Basic for scripts.
+
+Both check the same accounts as the sync gateway (``sync.users``: the users database and
+its argon2 ``Authenticator``). What this module adds for people:
+
+* **Sessions** live in the users database as ``session:<sha256 of the token>`` documents
+  (never the token itself), so any gateway process can serve any request and a logout
+  holds everywhere. The cookie (``fq_session``) is HttpOnly, SameSite=Lax and, with
+  ``FENGQIAO_ENV=production``, Secure. A session ends after ``FENGQIAO_SESSION_TIMEOUT``
+  seconds (default 1800) without a request.
+* **Lockout**: 5 failed logins in a row lock the account for 15 minutes. The counter and
+  the lock are fields of the user document (``login_failures``, ``locked_until``) in the
+  users database, so they hold across processes. A successful login resets them.
+* **Rate limit** per remote address (in process): at most 20 login attempts a minute.
+
+Helpers for views: :func:`current_user`, :func:`login_required` (optionally with roles),
+:func:`scoped` (the one scope rule of ``sync.scope``, answering 403/404).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+
+from sync.errors import Conflict, NotFound
+from sync.scope import may_write_key, scope_key, sees
+from sync.users import Authenticator, User, UserStore
+
+from .errors import ApiError
+
+COOKIE = "fq_session"
+MAX_FAILURES = 5
+LOCK_SECONDS = 15 * 60
+DEFAULT_SESSION_TIMEOUT = 30 * 60
+# Writing last_seen on every request would make every read a write; a session's
+# inactivity clock is refreshed at most this often (seconds).
+TOUCH_EVERY = 60
+RATE_WINDOW, RATE_MAX = 60.0, 20
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- clock and settings ---------------------------------------------------------------------
+
+def now() -> datetime:
+    """The current time (UTC). Tests may set ``FENGQIAO_CLOCK`` to a callable."""
+    clock = current_app.config.get("FENGQIAO_CLOCK")
+    return clock() if clock else datetime.now(UTC)
+
+
+def session_timeout() -> float:
+    return float(current_app.config.get("FENGQIAO_SESSION_TIMEOUT", DEFAULT_SESSION_TIMEOUT))
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+# -- where accounts live -----------------------------------------------------------------------
+
+def user_store() -> UserStore:
+    return current_app.extensions["sync_gateway"].users
+
+
+def authenticator() -> Authenticator:
+    return current_app.extensions["sync_gateway"].auth
+
+
+def user_from_doc(doc: Mapping[str, Any]) -> User:
+    return User(username=doc["username"], role=doc["role"], area_codes=tuple(doc["area_codes"]),
+                display_name=doc.get("display_name", ""), active=doc.get("active", True))
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "需要登录：请先登录或提供用户名和密码",
+                    "authentication required: log in or send HTTP Basic credentials")
+
+
+def forbidden(zh: str = "无权执行此操作", en: str = "you may not do this") -> ApiError:
+    return ApiError(403, "forbidden", zh, en)
+
+
+def not_found(what_zh: str = "记录", what_en: str = "record") -> ApiError:
+    return ApiError(404, "not_found", f"未找到该{what_zh}", f"{what_en} not found")
+
+
+# -- login with lockout -------------------------------------------------------------------------
+
+class _RateLimiter:
+    """Login attempts per remote address in a sliding window (one process)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, window: float = RATE_WINDOW, limit: int = RATE_MAX) -> bool:
+        t = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= t - window:
+                hits.popleft()
+            if len(hits) >= limit:
+                return False
+            hits.append(t)
+            return True
+
+
+def _limiter() -> _RateLimiter:
+    return current_app.extensions.setdefault("fq_login_limiter", _RateLimiter())
+
+
+def _update_user_doc(username: str, change: Callable[[dict[str, Any]], bool]) -> None:
+    """Apply ``change`` to the stored user doc (re-read and retry on a conflict)."""
+    store = user_store()
+    for _ in range(5):
+        doc = store.get(username)
+        if doc is None or not change(doc):
+            return
+        try:
+            store.db.put(doc)
+            return
+        except Conflict:
+            continue
+
+
+def locked_until(doc: Mapping[str, Any] | None) -> datetime | None:
+    until = _parse(doc.get("locked_until")) if doc else None
+    return until if until is not None and until > now() else None
+
+
+def _locked_error(until: datetime) -> ApiError:
+    minutes = max(1, int((until - now()).total_seconds() + 59) // 60)
+    return ApiError(423, "account_locked",
+                    f"连续 {MAX_FAILURES} 次密码错误，账号已锁定，请 {minutes} 分钟后再试或联系管理员",
+                    f"account locked after {MAX_FAILURES} failed logins; try again in {minutes} "
+                    "minutes or ask an administrator")
+
+
+def check_login(username: str, password: str, *, how: str) -> User:
+    """Verify credentials with rate limit and lockout; audit the outcome.
+
+    Raises ApiError 429 (too many attempts from this address), 423 (account locked) or
+    401 (wrong name or password, after ``FENGQIAO_AUTH_FAIL_DELAY``).
+    """
+    from . import audit
+
+    if not _limiter().allow(request.remote_addr or "-"):
+        raise ApiError(429, "too_many_attempts", "登录尝试过于频繁，请一分钟后再试",
+                       "too many login attempts from this address; wait a minute")
+    doc = user_store().get(username) if username else None
+    until = locked_until(doc)
+    if until is not None:
+        audit.record("login_refused_locked", doc_id=f"user:{username}", detail={"how": how},
+                     user=username)
+        raise _locked_error(until)
+    user = authenticator().authenticate(username, password) if username else None
+    if user is None:
+        if doc is not None:
+            def fail(d: dict[str, Any]) -> bool:
+                d["login_failures"] = int(d.get("login_failures", 0)) + 1
+                if d["login_failures"] >= MAX_FAILURES:
+                    d["locked_until"] = _iso(now() + timedelta(seconds=LOCK_SECONDS))
+                    d["login_failures"] = 0
+                return True
+            _update_user_doc(username, fail)
+        audit.record("login_failed", doc_id=f"user:{username}" if username else None,
+                     detail={"how": how}, user=username or "-")
+        time.sleep(float(current_app.config.get("FENGQIAO_AUTH_FAIL_DELAY", 1.0)))
+        raise ApiError(401, "bad_credentials", "用户名或密码错误", "wrong username or password")
+    if doc is not None and (doc.get("login_failures") or doc.get("locked_until")):
+        def reset(d: dict[str, Any]) -> bool:
+            d.pop("locked_until", None)
+            d.pop("login_failures", None)
+            return True
+        _update_user_doc(username, reset)
+    return user
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+def _session_id(token: str) -> str:
+    return "session:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """Store a new session for ``user``; returns the cookie token."""
+    token = secrets.token_urlsafe(32)
+    at = _iso(now())
+    user_store().db.put({"_id": _session_id(token), "type": "session", "username": user.username,
+                         "created_at": at, "last_seen": at,
+                         "remote_addr": request.remote_addr, "user_agent": request.user_agent.string[:200]})
+    return token
+
+
+def end_session(token: str | None) -> None:
+    if not token:
+        return
+    db = user_store().db
+    doc = db.get_or_none(_session_id(token))
+    if doc is not None:
+        try:
+            db.delete_doc(doc["_id"], doc["_rev"])
+        except (Conflict, NotFound):
+            pass
+
+
+def end_sessions_of(username: str) -> None:
+    """Log ``username`` out everywhere (deactivation, password reset)."""
+    db = user_store().db
+    found = db.find({"type": "session", "username": username}, fields=["_id", "_rev"], limit=1000)
+    gone = [{"_id": d["_id"], "_rev": d["_rev"], "_deleted": True} for d in found["docs"]]
+    if gone:
+        db.bulk_docs(gone)
+
+
+def set_session_cookie(response: Any, token: str) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/",
+                        secure=current_app.config.get("FENGQIAO_ENV") == "production")
+
+
+def clear_session_cookie(response: Any) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=current_app.config.get("FENGQIAO_ENV") == "production")
+
+
+def _user_of_session(token: str) -> User | None:
+    db = user_store().db
+    session = db.get_or_none(_session_id(token))
+    if session is None:
+        return None
+    last = _parse(session.get("last_seen"))
+    at = now()
+    if last is None or (at - last).total_seconds() > session_timeout():
+        end_session(token)
+        g.session_expired = True
+        return None
+    doc = user_store().get(session["username"])
+    if doc is None or not doc.get("active", True):
+        end_session(token)
+        return None
+    if (at - last).total_seconds() >= min(TOUCH_EVERY, session_timeout() / 4):
+        session["last_seen"] = _iso(at)
+        try:
+            db.put(session)
+        except Conflict:
+            pass  # another request touched it at the same moment: fine
+    return user_from_doc(doc)
+
+
+def _basic_credentials() -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ApiError(401, "bad_credentials", "认证信息格式不正确", "malformed Authorization header") from None
+    name, sep, password = raw.partition(":")
+    if not sep:
+        raise ApiError(401, "bad_credentials", "认证信息格式不正确", "malformed Authorization header")
+    return name, password
+
+
+# -- what views use ------------------------------------------------------------------------------
+
+def current_user() -> User | None:
+    """The caller (HTTP Basic first, then the session cookie), or None if anonymous.
+
+    Resolved once per request. Wrong Basic credentials raise 401 (counted towards the
+    lockout); an expired or unknown session counts as anonymous.
+    """
+    if "api_user" in g:
+        return g.api_user
+    user: User | None = None
+    creds = _basic_credentials()
+    if creds is not None:
+        user = check_login(*creds, how="basic")
+        g.auth_method = "basic"
+    else:
+        token = request.cookies.get(COOKIE)
+        if token:
+            user = _user_of_session(token)
+            g.auth_method = "session"
+    g.api_user = user
+    if user is not None:
+        g.username = user.username  # for the request log
+    return user
+
+
+def require_user(*roles: str) -> User:
+    """The caller, or ApiError 401 (anonymous) / 403 (role not in ``roles``)."""
+    user = current_user()
+    if user is None:
+        if g.get("session_expired"):
+            raise ApiError(401, "session_expired", "登录已超时（30 分钟无操作），请重新登录",
+                           "session expired after inactivity; log in again")
+        raise unauthorized()
+    if roles and user.role not in roles:
+        raise forbidden(f"此操作仅限：{', '.join(roles)}", f"only for roles: {', '.join(roles)}")
+    return user
+
+
+def login_required(*roles: str) -> Callable[[F], F]:
+    """Decorator: the view runs only for a signed-in user (with one of ``roles``, if given).
+
+    Usage: ``@login_required()`` or ``@login_required("county_reviewer", "admin")``.
+    """
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require_user(*roles)
+            return view(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def scoped(doc: Mapping[str, Any], *, write: bool = False, user: User | None = None) -> Mapping[str, Any]:
+    """Check ``doc`` against the one scope rule (``sync.scope``); returns ``doc``.
+
+    Not visible → 404 (existence is not leaked); visible but not writable (``write``)
+    → 403. Unauthenticated → 401.
+    """
+    user = user or require_user()
+    key = scope_key(doc)
+    if not sees(user, key):
+        raise not_found()
+    if write and not may_write_key(user, key):
+        raise forbidden("该记录不在您可修改的范围内", "this record is outside the area you may change")
+    return doc
