@@ -15,3 +15,8 @@ def mount(main: click.Group) -> None:
 
     main.add_command(bench_group)
     main.add_command(calendar_cli, "calendar")
+    from .readmodel.cli import bench_stats, export_group, stats_group
+
+    main.add_command(stats_group)
+    main.add_command(export_group)
+    bench_group.add_command(bench_stats)

@@ -12,7 +12,6 @@ Tests check it against ``metric_sql`` and ``compute_metrics``.
 
 from __future__ import annotations
 
-import base64
 import os
 import json
 from collections.abc import Iterator, Sequence
@@ -217,27 +216,22 @@ LIST_COLUMNS = ("case_id", "tracking_code", "area_code", "title", "description",
                 "escalations", "anomalies")
 
 
-def encode_cursor(created_at: datetime, case_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), case_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(text: str) -> tuple[datetime, str]:
-    """Raises ValueError for anything that is not one of our cursors."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        at, case_id = json.loads(raw)
-        return datetime.fromisoformat(at), str(case_id)
-    except Exception as exc:  # noqa: BLE001 - any garbage is a bad cursor
-        raise ValueError("bad cursor") from exc
+def parse_position(position: Any) -> tuple[datetime, str]:
+    """A list position ``[created_at ISO, case_id]`` (from a cursor); ValueError if not one."""
+    if (not isinstance(position, list) or len(position) != 2
+            or not all(isinstance(x, str) for x in position)):
+        raise ValueError("bad cursor position")
+    return datetime.fromisoformat(position[0]), position[1]
 
 
 def list_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, limit: int = 50,
-               cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first (registration time, then id), keyset-paginated; (rows, next cursor)."""
+               after: tuple[datetime, str] | None = None
+               ) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """Newest first (registration time, then id), keyset-paginated after ``after``;
+    returns (rows, next position ``[created_at ISO, case_id]`` or None on the last page)."""
     where, params = f.sql()
-    if cursor:
-        at, case_id = decode_cursor(cursor)
+    if after:
+        at, case_id = after
         where += " AND (created_at < ? OR (created_at = ? AND case_id < ?))"
         params.extend([at, at, case_id])
     sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM {cases_at(f.today)} WHERE {where} "
@@ -249,7 +243,7 @@ def list_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, limit: int = 50
         row["parties"] = json.loads(row["parties"] or "[]")
         accept_late, close_late = row.pop("accept_overdue"), row.pop("close_overdue")
         row["overdue"] = bool(accept_late or close_late)
-    nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["case_id"]) if more and rows else None
+    nxt = [rows[-1]["created_at"].isoformat(), rows[-1]["case_id"]] if more and rows else None
     return rows, nxt
 
 

@@ -1,0 +1,159 @@
+"""``fengqiao stats …``, ``fengqiao export …`` and ``fengqiao bench stats``.
+
+These open the read model file themselves; DuckDB lets one process write it, so run them
+while the server is stopped (they say so if the file is locked).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(highlight=False, stderr=True)
+
+
+def _settings(**overrides: Any):  # type: ignore[no-untyped-def]
+    from server.cli import couch_settings
+
+    return couch_settings(**overrides)
+
+
+def _store(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from .store import ReadModel, ReadModelError, default_path
+
+    try:
+        return ReadModel(settings.get("FENGQIAO_STATS_PATH") or default_path(settings["FENGQIAO_HOME"]))
+    except ReadModelError as exc:
+        click.echo(f"错误：{exc.message_zh}\nError: {exc.message_en}", err=True)
+        sys.exit(1)
+
+
+def _county_db(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from server.app import topology_for
+    from sync.couch import CouchClient
+
+    client = CouchClient(settings["COUCHDB_URL"])
+    return client, client.db(topology_for(settings).county_db())
+
+
+@click.group("stats", help="统计读模型：重建、状态 / statistics read model: rebuild, status.")
+def stats_group() -> None:
+    pass
+
+
+@stats_group.command("rebuild", help="从县库 _changes 重建读模型 / rebuild from the county feed.")
+@click.option("--batch", default=2000, show_default=True, help="每批变更数 / changes per batch.")
+def stats_rebuild(batch: int) -> None:
+    from .follower import rebuild
+
+    with _settings() as settings:
+        client, db = _county_db(settings)
+        store = _store(settings)
+        try:
+            if not db.exists():
+                click.echo(f"错误：县库 {db.name} 不存在（先运行 fengqiao db init）\n"
+                           f"Error: county database {db.name} does not exist (run fengqiao db init)", err=True)
+                sys.exit(1)
+            seq_total = db.info().get("doc_count", 0) + db.info().get("doc_del_count", 0)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as progress:
+                task = progress.add_task("重建 / rebuilding", total=seq_total or None)
+                n = rebuild(store, db, batch=batch,
+                            on_batch=lambda r: progress.advance(task, r.changes))
+            counts = store.counts()
+            click.echo(f"已重建：{n} 条变更，{counts['cases']} 个案件，{counts['risks']} 条隐患，"
+                       f"{counts['areas']} 个区划 / rebuilt: {n} changes, {counts['cases']} cases, "
+                       f"{counts['risks']} risks, {counts['areas']} areas; checkpoint {store.seq()}")
+        finally:
+            store.close()
+            client.close()
+
+
+@stats_group.command("status", help="读模型检查点与行数 / checkpoint and row counts.")
+def stats_status() -> None:
+    with _settings() as settings:
+        client, db = _county_db(settings)
+        store = _store(settings)
+        try:
+            info = db.info() if db.exists() else {}
+            click.echo(json.dumps({"path": str(store.path), "seq": store.seq(),
+                                   "county_update_seq": info.get("update_seq"),
+                                   "rows": store.counts()}, ensure_ascii=False, indent=2, default=str))
+        finally:
+            store.close()
+            client.close()
+
+
+@click.group("export", help="导出台账 / exports (xlsx, csv, geojson).")
+def export_group() -> None:
+    pass
+
+
+@export_group.command("cases", help="导出案件台账（身份证号脱敏）/ export the case register (ID numbers masked).")
+@click.option("--area", required=True, help="区划编码前缀 / area code prefix.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "geojson"]), default="xlsx",
+              show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--no-catch-up", is_flag=True, help="不先追平县库 / do not catch up with the feed first.")
+def export_cases(area: str, fmt: str, output: Path, start: Any, end: Any, no_catch_up: bool) -> None:
+    from . import exports
+    from .follower import catch_up
+    from .queries import CaseFilter, iter_cases
+
+    if not area.isdigit() or len(area) not in (6, 9, 12, 15):
+        raise click.BadParameter("应为 6/9/12/15 位区划编码 / a 6, 9, 12 or 15 digit area code",
+                                 param_hint="--area")
+    with _settings() as settings:
+        client, db = _county_db(settings)
+        store = _store(settings)
+        try:
+            if not no_catch_up and db.exists():
+                catch_up(store, db)
+            flt = CaseFilter(scope=(area,), area=area,
+                             start=start.date() if start else None, end=end.date() if end else None)
+            rows = iter_cases(store.cursor(), flt)
+            if fmt == "xlsx":
+                with output.open("wb") as fh:
+                    n = exports.write_xlsx(rows, exports.CASE_FIELDS, "案件台账", fh)
+            elif fmt == "csv":
+                with output.open("w", encoding="utf-8", newline="") as fh:
+                    n = exports.write_csv(rows, exports.CASE_FIELDS, fh)
+            else:
+                collection = exports.cases_geojson(rows)
+                output.write_bytes(exports.geojson_bytes(collection))
+                n = len(collection["features"])
+            click.echo(f"已导出 {n} 行 → {output} / exported {n} rows (as of {date.today()})")
+        finally:
+            store.close()
+            client.close()
+
+
+@click.command("stats", help="统计读模型基准：查询 p50/p95、跟随延迟、扫描投影基线 / read-model benchmark.")
+@click.option("--cases", default=1_000_000, show_default=True, help="读模型中的案件行数 / case rows in the read model.")
+@click.option("--couch-cases", default=5000, show_default=True,
+              help="经 CouchDB 写入并走 _changes 的案件数 / cases written through CouchDB and its feed.")
+@click.option("--repeats", default=30, show_default=True, help="每个查询重复次数 / runs per query.")
+@click.option("--lag-seconds", default=10.0, show_default=True, help="延迟测量时长 / lag measurement duration.")
+@click.option("--rate", default=20.0, show_default=True, help="延迟测量写入速率（案件/秒）/ cases per second.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
+def bench_stats(cases: int, couch_cases: int, repeats: int, lag_seconds: float, rate: float,
+                as_json: bool) -> None:
+    from . import bench
+
+    with _settings() as settings:
+        result = bench.run(settings["COUCHDB_URL"], county=settings["FENGQIAO_COUNTY"], cases=cases,
+                           couch_cases=couch_cases, repeats=repeats, lag_seconds=lag_seconds,
+                           rate=rate, workdir=Path(settings["FENGQIAO_HOME"]), console=console)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        Console(highlight=False).print(bench.table(result))
