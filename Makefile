@@ -5,13 +5,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 NODE_OK := node_modules/.installed
+# Browser tests (tests/browser) drive Debian's chromium through Playwright. The binary is
+# the prerequisite file: installed once (as root, from the Debian mirrors), then skipped.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test setup lint clean
 
 demo: setup
 	$(BIN)/fengqiao demo
 
-test: setup
+test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -26,6 +29,14 @@ $(PY_OK): pyproject.toml
 $(NODE_OK): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	else \
+		echo "chromium is missing and this is not root: the browser tests will be skipped" \
+		     "(install it with: sudo apt-get install --no-install-recommends chromium fonts-noto-cjk)"; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check .

@@ -147,6 +147,10 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
     page.reload()
     page.wait_for_selector(f'#caselist [data-id="{forged["_id"]}"] [data-sync="denied"]')
     page.screenshot(path=artifacts / "tablet-refused.png")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.screenshot(path=artifacts / "phone-list.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
     assert township_db.get_or_none(forged["_id"]) is None
 
     # A valid case with a grid worker's actions: each appends a valid event document.

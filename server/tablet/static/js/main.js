@@ -222,7 +222,7 @@ async function renderList() {
 function locationWidget(form, state, areas) {
   const box = form.querySelector('[data-location]');
   box.innerHTML = `<div class="row">
-      <button type="button" class="secondary" data-gps>📍 使用 GPS 定位 Use GPS</button>
+      <button type="button" class="secondary" data-gps>使用 GPS 定位 Use GPS</button>
       <span data-loctext class="muted">未定位；可在下方地图上点选 Not set: tap the map below</span></div>
     <div class="map" data-map></div>`;
   const text = box.querySelector('[data-loctext]');
@@ -434,7 +434,7 @@ async function renderCase(id) {
       <dt>网格</dt><dd>${esc(areas.names[doc.area_code] || doc.area_code)}</dd>
       <dt>来源</dt><dd>${esc(label('channels', doc.channel))}</dd>
       <dt>类别</dt><dd>${esc(label('categories', doc.category))}</dd>
-      <dt>当事人</dt><dd>${doc.parties.map((pt) => `${esc(label('party_roles', pt.role))}：${esc(pt.name)}${pt.phone ? ' ☎ ' + esc(pt.phone) : ''}${pt.id_number ? ' 证 ' + esc(pt.id_number) : ''}`).join('<br>')}</dd>
+      <dt>当事人</dt><dd>${doc.parties.map((pt) => `${esc(label('party_roles', pt.role))}：${esc(pt.name)}${pt.phone ? '，电话 ' + esc(pt.phone) : ''}${pt.id_number ? '，身份证 ' + esc(pt.id_number) : ''}`).join('<br>')}</dd>
       <dt>情况</dt><dd>${esc(doc.description)}</dd>
       ${doc.location ? `<dt>位置</dt><dd>${doc.location.lon}, ${doc.location.lat}（${esc(doc.location.crs)}）</dd>` : ''}
     </dl>${photo}
