@@ -429,8 +429,8 @@ def _rasterise(geoms_xy: NDArray[np.object_], x0: float, y0: float, cs: float, n
 
 def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x0: float,
                       y0: float, cs: float, nx: int, ny: int, reach: float, close: float
-                      ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
-                                 NDArray[np.int64], NDArray[np.bool_]]:
+                      ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int32],
+                                 NDArray[np.int32], NDArray[np.bool_]]:
     """Per cell centre: distance to the nearest border of any area, and to the nearest
     border of an area other than the centre's own (``label``); ``inf`` beyond ``reach``;
     and the smallest and largest index of those other areas within ``reach`` (equal when
@@ -446,13 +446,14 @@ def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x
     edges, owner = _ring_edges(pieces)
     d_all = np.full(ny * nx, np.inf, dtype=np.float32)
     d_other = np.full(ny * nx, np.inf, dtype=np.float32)
-    o_min = np.full(ny * nx, np.iinfo(np.int64).max, dtype=np.int64)
-    o_max = np.full(ny * nx, -1, dtype=np.int64)
-    c_min = np.full(ny * nx, np.iinfo(np.int64).max, dtype=np.int64)
-    c_max = np.full(ny * nx, -1, dtype=np.int64)
+    big = np.iinfo(np.int32).max  # int32 owners and float32 distances halve peak memory
+    o_min = np.full(ny * nx, big, dtype=np.int32)
+    o_max = np.full(ny * nx, -1, dtype=np.int32)
+    c_min = np.full(ny * nx, big, dtype=np.int32)
+    c_max = np.full(ny * nx, -1, dtype=np.int32)
     flat_label = label.ravel()
     for start in range(0, len(edges), 8_000):  # chunks bound the memory (~100 MB)
-        ed, ow = edges[start:start + 8_000], owner[start:start + 8_000]
+        ed, ow = edges[start:start + 8_000], owner[start:start + 8_000].astype(np.int32)
         ax, ay, bx, by = ed.T
         ix0 = np.clip(np.floor((np.minimum(ax, bx) - reach - x0) / cs), 0, nx - 1).astype(np.int64)
         ix1 = np.clip(np.floor((np.maximum(ax, bx) + reach - x0) / cs), 0, nx - 1).astype(np.int64)
@@ -478,6 +479,6 @@ def _border_distances(geoms_xy: NDArray[np.object_], label: NDArray[np.int32], x
         is_close = dist <= close
         np.minimum.at(c_min, cell[is_close], ow[e][is_close])
         np.maximum.at(c_max, cell[is_close], ow[e][is_close])
-    return (d_all.reshape(ny, nx).astype(np.float64), d_other.reshape(ny, nx).astype(np.float64),
+    return (d_all.reshape(ny, nx), d_other.reshape(ny, nx),
             o_min.reshape(ny, nx), o_max.reshape(ny, nx),
             ((c_max >= 0) & (c_min != c_max)).reshape(ny, nx))
