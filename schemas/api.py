@@ -179,6 +179,10 @@ class CaseDetailSchema(Schema):
     etag = fields.String()
 
 
+class RepeatsSchema(Schema):
+    repeat_of_suggestions = fields.List(fields.Dict())
+
+
 class EventOutSchema(Schema):
     event = fields.Dict()
     projection = fields.Dict()

@@ -1,0 +1,373 @@
+"""Cases through the API: where a case lives, its timeline, and every action as an event.
+
+Where documents are written: a case and all its events live in the township database of
+``area_code[:9]`` (``tw_<9 digits>``); a county-level case (6-digit ``area_code``) in the
+county database. The API always writes there, the "home" database, whoever the caller
+is; continuous replication carries it up to the county. Events written by county
+reviewers' tablets land in the county database and flow down; so a case's timeline is
+read from its home database *and* the county database, merged by ``_id``.
+
+The API writes the same documents the tablets write (``schemas.case``/``schemas.events``,
+validated with ``schemas.validate_document``), and decides who may do what with the one
+scope rule (``sync.scope`` through ``server.auth.scoped``).
+
+Whether an action is possible in the case's state is decided by the projection itself
+(``server.domain.projection``): the case is projected with the new event appended; if
+that raises an anomaly the history did not have (closed before accepted, evaluated before
+closure, a second acceptance …), the action is refused with 409 naming the state. There
+is no second state machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from flask import current_app
+
+from schemas import new_case_id, new_event_id, new_tracking_code, validate_document
+from schemas.errors import FieldError
+from schemas.events import EVENT_KINDS
+from server.domain.projection import CaseProjection, project_case
+from sync.couch import Database
+from sync.errors import Conflict
+from sync.scope import scope_key, sees
+from sync.topology import init_databases
+from sync.users import User
+
+from .errors import ApiError
+
+CHINA = timedelta(hours=8)
+REPEAT_WINDOW_DAYS = 180
+STATUS_ZH = {"reported": "待受理", "accepted": "已受理", "in_progress": "办理中",
+             "resolved": "已化解", "closed": "已办结", "declined": "不予受理"}
+LEGAL_ROUTE_ZH = {"court": "诉讼（法院）", "arbitration": "仲裁", "administrative_review": "行政复议"}
+# Anomalies a new event may cause without being refused: the projection handles them by
+# design (a pause ends at closure).
+TOLERATED = frozenset({"closed_while_paused"})
+# Who may act on cases through the API (admins manage accounts, not cases).
+CASE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
+SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at"})
+DEFAULT_POLICY = "regulation"  # 信访工作条例 for letters, visits, calls and online matters
+
+
+# -- time ------------------------------------------------------------------------------------
+
+def now() -> datetime:
+    clock = current_app.config.get("FENGQIAO_CLOCK")
+    return clock() if clock else datetime.now(UTC)
+
+
+def china_iso(at: datetime) -> str:
+    """ISO 8601 with the +08:00 offset, as the tablets store times."""
+    return at.astimezone(timezone(CHINA)).isoformat(timespec="seconds")
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+def _client() -> Any:
+    return current_app.extensions["couch"]
+
+
+def _topology() -> Any:
+    return current_app.extensions["sync_gateway"].topology
+
+
+def home_db(area_code: str, *, create: bool = False) -> Database:
+    """The database a case of ``area_code`` lives in (created with its replications when
+    ``create`` and the township has none yet)."""
+    topology = _topology()
+    if len(area_code) == 6:
+        return _client().db(topology.county_db())
+    township = area_code[:9]
+    db = _client().db(topology.township_db(township))
+    if create:
+        ready: set[str] = current_app.extensions.setdefault("fq_township_ready", set())
+        if db.name not in ready:
+            if not db.exists():
+                init_databases(_client(), topology.with_townships([township]))
+            ready.add(db.name)
+    return db
+
+
+def county_db() -> Database:
+    return _client().db(_topology().county_db())
+
+
+def _township_dbs() -> list[Database]:
+    topology = _topology()
+    head = topology.township_db(topology.county_code)
+    return [_client().db(name) for name in _client().all_dbs() if name.startswith(head)]
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "未找到该案件（或不在您的负责范围内）",
+                    "case not found (or outside your area)")
+
+
+def normalise_case_id(case_id: str) -> str:
+    return case_id if case_id.startswith("case:") else f"case:{case_id}"
+
+
+def locate(case_id: str, user: User) -> tuple[dict[str, Any], Database]:
+    """The case (authoritative copy from its home database) and that database.
+
+    404 when it does not exist *or* the user may not see it (existence is not leaked).
+    Looks where the user's scope is: their township database, or for county-level users
+    the county database (everything replicates there), then every township database
+    (a case created moments ago may not have replicated yet).
+    """
+    case_id = normalise_case_id(case_id)
+    if not case_id.startswith("case:") or len(case_id) > 60:
+        raise _not_found()
+    candidates: list[Database] = []
+    if user.township_code is not None:
+        candidates.append(_client().db(_topology().township_db(user.township_code)))
+    else:
+        candidates.append(county_db())
+    if user.township_code is None:
+        candidates.extend(_township_dbs())
+    found, found_in = None, None
+    for db in candidates:
+        found = db.get_or_none(case_id)
+        if found is not None:
+            found_in = db
+            break
+    if found is None or found.get("type") != "case" or not sees(user, scope_key(found)):
+        raise _not_found()
+    home = home_db(found["area_code"])
+    if found_in is None or home.name != found_in.name:
+        found = home.get_or_none(case_id) or found
+    return found, home
+
+
+def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
+    """Every event of the case from its home database and the county database, by ``_id``."""
+    uuid = case["_id"].split(":", 1)[1]
+    rng = {"startkey": f"event:{uuid}:", "endkey": f"event:{uuid}:\ufff0", "include_docs": True}
+    merged: dict[str, dict[str, Any]] = {}
+    dbs = [home] if home.name == county_db().name else [county_db(), home]
+    for db in dbs:  # home last: its copy wins
+        for row in db.all_docs(**rng)["rows"]:
+            if row.get("doc") is not None:
+                merged[row["id"]] = row["doc"]
+    return sorted(merged.values(), key=lambda e: (str(e.get("at")), e["_id"]))
+
+
+def etag_of(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:
+    """The case resource's revision: the base record's ``_rev`` and its set of events
+    (events are append-only, so a new one always changes the tag)."""
+    digest = hashlib.sha1("\n".join(sorted(e["_id"] for e in events)).encode()).hexdigest()[:12]
+    return f"{case['_rev']}.{len(events)}.{digest}"
+
+
+def project(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> CaseProjection:
+    return project_case(case, events)
+
+
+# -- creating a case ---------------------------------------------------------------------------
+
+def _check_location(doc: Mapping[str, Any]) -> None:
+    check = getattr(current_app.extensions["sync_gateway"], "check_location", None)
+    if check is None or "location" not in doc:
+        return
+    problem = check(doc)
+    if problem is not None:
+        raise _invalid([FieldError("location", problem[0], problem[1])])
+
+
+def _invalid(problems: list[FieldError]) -> ApiError:
+    from .api import validation_error
+
+    return validation_error(problems)
+
+
+def new_case(user: User, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The case document for an online intake by ``user`` (not stored yet).
+
+    ``reported_by`` and ``first_handler`` (首问负责制) are the caller; the tracking code
+    is generated. Raises 422 (field errors), 403 (area outside the user's scope).
+    """
+    at = now()
+    doc: dict[str, Any] = {
+        "_id": new_case_id(), "type": "case", "schema_version": 1,
+        "area_code": body["area_code"], "tracking_code": new_tracking_code(),
+        "channel": body["channel"], "category": body["category"],
+        "description": body["description"], "parties": body["parties"],
+        "reported_by": user.username, "first_handler": user.username,
+        "created_at": body["created_at"].isoformat() if body.get("created_at") else china_iso(at),
+        "received_at": china_iso(at), "policy": body.get("policy") or DEFAULT_POLICY,
+    }
+    for name in ("title", "location", "legal_route", "repeat_of", "lead_official"):
+        if body.get(name) is not None:
+            doc[name] = body[name]
+    problems = validate_document(doc)
+    if problems:
+        raise _invalid(problems)
+    from .domain.policies import POLICIES
+
+    if doc["policy"] not in POLICIES:
+        raise _invalid([FieldError("policy", f"时限政策须为以下之一：{', '.join(POLICIES)}",
+                                   f"policy must be one of: {', '.join(POLICIES)}")])
+    from .auth import scoped
+
+    scoped(doc, write=True, user=user)
+    _check_location(doc)
+    return doc
+
+
+def store_case(doc: dict[str, Any]) -> dict[str, Any]:
+    home_db(doc["area_code"], create=True).save(doc)
+    return doc
+
+
+# -- repeat petitions (重复访) ---------------------------------------------------------------
+
+def _index_ready(db: Database) -> None:
+    ready: set[str] = current_app.extensions.setdefault("fq_repeat_index", set())
+    if db.name not in ready:
+        db.create_index(["type", "category", "created_at"], name="case-repeat", ddoc="fq-case-repeat")
+        ready.add(db.name)
+
+
+def _same_party(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    if a.get("id_number") and a.get("id_number") == b.get("id_number"):
+        return "id_number"
+    if a.get("phone") and a.get("name") == b.get("name") and a.get("phone") == b.get("phone"):
+        return "name_phone"
+    return None
+
+
+def find_repeats(user: User, case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Earlier cases in the user's scope with the same party (ID number, or name and
+    phone) and the same category within 180 days, newest first.
+
+    One Mango query on the database of the user's scope (their township's, or the
+    county's, which holds every township's cases), with a (type, category, created_at)
+    index; the party comparison is done here.
+    """
+    db = (_client().db(_topology().township_db(user.township_code)) if user.township_code
+          else county_db())
+    if not db.exists():
+        return []
+    _index_ready(db)
+    created = datetime.fromisoformat(case["created_at"])
+    since = created - timedelta(days=REPEAT_WINDOW_DAYS)
+    selector = {"type": "case", "category": case["category"],
+                "created_at": {"$gte": (since - timedelta(days=1)).date().isoformat()}}
+    found = db.find(selector, limit=1000,
+                    fields=["_id", "area_code", "category", "created_at", "parties", "tracking_code",
+                            "repeat_of", "type"])["docs"]
+    out = []
+    for other in found:
+        if other["_id"] == case["_id"] or not sees(user, scope_key(other)):
+            continue
+        try:
+            at = datetime.fromisoformat(other["created_at"])
+        except (TypeError, ValueError):
+            continue
+        if not since <= at <= created + timedelta(minutes=5):
+            continue
+        matched = next((m for p in case["parties"] for q in other.get("parties", [])
+                        if (m := _same_party(p, q))), None)
+        if matched:
+            out.append({"case_id": other["_id"], "tracking_code": other.get("tracking_code"),
+                        "created_at": other["created_at"], "category": other["category"],
+                        "matched_on": matched})
+    out.sort(key=lambda r: r["created_at"], reverse=True)
+    return out
+
+
+# -- correcting the base record ---------------------------------------------------------------
+
+def update_case(user: User, case: dict[str, Any], home: Database, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply corrections to the base record; 422 on an invalid result, 412 on a race."""
+    from .auth import scoped
+
+    scoped(case, write=True, user=user)
+    doc = dict(case)
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
+    problems = validate_document(doc)
+    if problems:
+        raise _invalid(problems)
+    _check_location(doc)
+    try:
+        home.save(doc)
+    except Conflict:
+        raise ApiError(412, "precondition_failed", "案件已被他人修改，请刷新后重试",
+                       "the case changed meanwhile; reload and try again") from None
+    return doc
+
+
+# -- events --------------------------------------------------------------------------------------
+
+def _state_error(p: CaseProjection, kind: str, zh: str, en: str, code: str = "invalid_state") -> ApiError:
+    kind_zh, kind_en = EVENT_KINDS.get(kind, (kind, kind))
+    return ApiError(409, code,
+                    f"案件当前状态为「{STATUS_ZH.get(p.status, p.status)}」，不能{kind_zh}：{zh}",
+                    f"the case is '{p.status}': cannot record '{kind_en}': {en}")
+
+
+def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
+              body: Mapping[str, Any]) -> tuple[dict[str, Any], CaseProjection]:
+    """Build and check the event ``body`` describes; returns it with the new projection.
+
+    Raises 422 (fields), 403 (scope), 409 (impossible in the case's state, or 诉访分离).
+    """
+    from .auth import scoped
+
+    at = now()
+    kind = body.get("kind")
+    owned = sorted(k for k in body if k.startswith("_") or k in SERVER_FIELDS)
+    if owned:
+        raise _invalid([FieldError(k, "该字段由服务器填写，请勿提交", "set by the server; do not send it")
+                        for k in owned])
+    doc: dict[str, Any] = {k: v for k, v in body.items() if k != "at"}
+    event_at = body.get("at") or at
+    doc.update({
+        "_id": new_event_id(case["_id"], event_at if isinstance(event_at, datetime) else at),
+        "type": "event", "schema_version": 1, "case_id": case["_id"],
+        "at": event_at.isoformat() if isinstance(event_at, datetime) else china_iso(at),
+        "actor": user.username, "area_code": case["area_code"], "received_at": china_iso(at),
+    })
+    problems = validate_document(doc)
+    if problems:
+        raise _invalid(problems)
+    scoped(doc, write=True, user=user)
+
+    before = project(case, events)
+    route = case.get("legal_route")
+    if kind == "accepted" and route and route != "none":
+        raise _state_error(
+            before, kind,
+            f"该事项属于{LEGAL_ROUTE_ZH.get(route, route)}渠道（诉访分离）：请引导当事人依法通过该渠道解决，"
+            f"并记录“不予受理”（declined，legal_route={route}）",
+            f"the matter has a legal route ({route}); guide the parties to it and record "
+            f"'declined' with legal_route={route} instead", code="legal_route")
+    if kind == "closed" and before.pending_units:
+        units = "、".join(before.pending_units)
+        raise _state_error(before, kind, f"交办单位尚未反馈：{units}",
+                           f"assigned units have not reported back: {', '.join(before.pending_units)}")
+    after = project(case, [*events, doc])
+    old = {(a.code, a.event_id) for a in before.anomalies}
+    new = [a for a in after.anomalies if (a.code, a.event_id) not in old and a.code not in TOLERATED]
+    if new:
+        raise _state_error(before, kind, "；".join(a.message_zh for a in new),
+                           "; ".join(a.message_en for a in new))
+    return doc, after
+
+
+def store_event(doc: dict[str, Any], home: Database) -> dict[str, Any]:
+    home.save(doc)
+    return doc
+
+
+def public_case(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The case as the API returns it (CouchDB's own fields kept; nothing secret here)."""
+    return dict(case)
