@@ -63,7 +63,7 @@ def _sample_points(b: Boundaries, rng: np.random.Generator, n: int) -> tuple[np.
 def test_many_points_equal_brute_force_including_vertices(small_county: Boundaries,
                                                           county_index: GridIndex) -> None:
     rng = np.random.default_rng(5)
-    lon, lat = _sample_points(small_county, rng, 800)
+    lon, lat = _sample_points(small_county, rng, 500)
     df = county_index.locate_many(lon, lat)
     for i in range(len(lon)):
         want = brute(small_county, county_index, lon[i], lat[i])
@@ -74,7 +74,7 @@ def test_many_points_equal_brute_force_including_vertices(small_county: Boundari
         assert (single.grid_code, single.near_border, single.nearest_code) == want[:3]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(
     st.tuples(st.just("random"), st.floats(0, 1), st.floats(0, 1)),
     st.tuples(st.just("vertex"), st.integers(0, 10**6), st.just(0.0)),
