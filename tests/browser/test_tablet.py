@@ -191,3 +191,22 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
     page.wait_for_selector('#risklist [data-sync="synced"]')
     risk_id = page.get_attribute("#risklist [data-id]", "data-id")
     assert validate_document(township_db.get(risk_id)) == []
+
+    # A second revision of the case's base record made elsewhere: a conflict, announced.
+    page.evaluate("""async (id) => {
+        const db = window.fq.store.local;
+        const doc = await db.get(id);
+        await db.bulkDocs([{...doc, description: '另一台设备上的修改', _rev: '2-' + 'f'.repeat(32)}],
+                          {new_edits: false});
+        const mine = await db.get(id);
+        await db.put({...mine, description: '本机上的修改'});
+    }""", mine["_id"])
+    page.wait_for_selector("#conflictbar:not([hidden])")
+    page.wait_for_selector(f'#caselist [data-id="{mine["_id"]}"] [data-conflict]')
+
+    # Logout pushes what is pending, then wipes the device.
+    page.click("#logout")
+    page.wait_for_selector("#loginform")
+    assert page.evaluate("localStorage.getItem('fq_session')") is None
+    names = page.evaluate("(async () => (await indexedDB.databases()).map(d => d.name))()")
+    assert not any("fq_alice" in name for name in names)
