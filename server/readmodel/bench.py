@@ -188,7 +188,7 @@ def _fill(store: ReadModel, template_rows: int, extra: int, advance: Callable[[i
                           ("created_date", "accepted_date", "closed_date", "accept_due_date",
                            "close_due_date"))
         cur.execute(
-            f"INSERT INTO cases SELECT * REPLACE (case_id || '#' || r::VARCHAR AS case_id, {dated}, "
+            f"INSERT INTO cases SELECT tpl.* REPLACE (case_id || '#' || r::VARCHAR AS case_id, {dated}, "
             f"created_at + to_days({shift}::INTEGER) AS created_at) "
             f"FROM tpl, range({first}, {last + 1}) t(r) LIMIT {n}")
         done += n

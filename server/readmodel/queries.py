@@ -80,24 +80,71 @@ def metric_exprs(metric: Metric) -> tuple[str, str, str]:
             f"COUNT(*) FILTER (WHERE {num})", f"COUNT(*) FILTER (WHERE {den})")
 
 
-def _select_list(metrics: Sequence[Metric]) -> str:
-    parts = ["COUNT(*)"]
-    for m in metrics:
-        parts.extend(metric_exprs(m))
-    return ", ".join(parts)
+class _Plan:
+    """One scan for many metrics: each distinct predicate is evaluated once per row (as a
+    boolean column of an inner SELECT) and the outer SELECT only counts and sums flags.
+
+    The predicates are the metrics' own (``Pred.sql()``); a rate is numerator count /
+    denominator count, a mean SUM/COUNT of its column over the denominator — exactly
+    ``compute``'s arithmetic.
+    """
+
+    def __init__(self, metrics: Sequence[Metric]) -> None:
+        self.metrics = tuple(metrics)
+        self.flags: dict[str, str] = {}  # predicate SQL → flag column
+        self.parts: list[tuple[str, ...]] = []
+        outer: list[str] = ["COUNT(*)"]
+        for m in self.metrics:
+            den = self._flag(m.denominator.sql())
+            if m.kind == "count":
+                outer.append(f"count_if({den})")
+            elif m.kind == "mean":
+                outer.append(f"COALESCE(SUM({m.column}) FILTER (WHERE {den}), 0)")
+                outer.append(f"COUNT({m.column}) FILTER (WHERE {den})")
+            else:
+                assert m.numerator is not None
+                num = self._flag(f"({m.denominator.sql()} AND {m.numerator.sql()})")
+                outer.append(f"count_if({num})")
+                outer.append(f"count_if({den})")
+        self.outer = ", ".join(outer)
+        self.columns = sorted({m.column for m in self.metrics if m.column})
+
+    def _flag(self, sql: str) -> str:
+        if sql not in self.flags:
+            self.flags[sql] = f"f{len(self.flags)}"
+        return self.flags[sql]
+
+    def inner(self) -> str:
+        flags = [f"COALESCE({sql}, FALSE) AS {name}" for sql, name in self.flags.items()]
+        return ", ".join(flags + self.columns)
+
+    def decode(self, row: Sequence[Any]) -> tuple[int, dict[str, MetricValue]]:
+        out: dict[str, MetricValue] = {}
+        i = 1
+        for m in self.metrics:
+            if m.kind == "count":
+                n = int(row[i])
+                out[m.key] = MetricValue(m.key, n, n, n)
+                i += 1
+                continue
+            num, den = row[i], int(row[i + 1])
+            i += 2
+            if m.kind == "mean":
+                num = int(num) if float(num).is_integer() else float(num)
+            else:
+                num = int(num)
+            out[m.key] = MetricValue(m.key, num / den if den else None, num, den)
+        return int(row[0]), out
 
 
-def _values(row: Sequence[Any], metrics: Sequence[Metric]) -> tuple[int, dict[str, MetricValue]]:
-    out: dict[str, MetricValue] = {}
-    for i, m in enumerate(metrics):
-        value, num, den = row[1 + 3 * i: 4 + 3 * i]
-        if m.kind != "mean":
-            num = int(num)
-        elif num is not None and float(num).is_integer():
-            num = int(num)
-        out[m.key] = MetricValue(m.key, None if value is None else (int(value) if m.kind == "count" else float(value)),
-                                 num, int(den))
-    return int(row[0]), out
+_PLANS: dict[tuple[Metric, ...], _Plan] = {}
+
+
+def _plan(metrics: Sequence[Metric]) -> _Plan:
+    key = tuple(metrics)
+    if key not in _PLANS:
+        _PLANS[key] = _Plan(key)
+    return _PLANS[key]
 
 
 @dataclass(frozen=True)
@@ -113,9 +160,28 @@ class StatsQuery:
         return f"{cohort(self.prefix, self.start, self.end).sql()} AND {InScope(self.scope).sql()}"
 
 
+def _grouped(cur: duckdb.DuckDBPyConnection, q: StatsQuery, key_sql: str | None
+             ) -> list[tuple[Any, int, dict[str, MetricValue]]]:
+    plan = _plan(q.metrics)
+    key = f"{key_sql} AS k, " if key_sql else ""
+    group = " GROUP BY k ORDER BY k" if key_sql else ""
+    sql = (f"SELECT {'k, ' if key_sql else ''}{plan.outer} FROM (SELECT {key}{plan.inner()} "
+           f"FROM {cases_at(q.as_of)} WHERE {q.where()}){group}")
+    out = []
+    for row in cur.execute(sql).fetchall():
+        if key_sql:
+            count, values = plan.decode(row[1:])
+            out.append((row[0], count, values))
+        else:
+            count, values = plan.decode(row)
+            out.append((None, count, values))
+    return out
+
+
 def totals(cur: duckdb.DuckDBPyConnection, q: StatsQuery) -> tuple[int, dict[str, MetricValue]]:
-    sql = f"SELECT {_select_list(q.metrics)} FROM {cases_at(q.as_of)} WHERE {q.where()}"
-    return _values(cur.execute(sql).fetchone(), q.metrics)  # type: ignore[arg-type]
+    """Every metric of ``q.metrics`` for the cohort (one scan)."""
+    _, count, values = _grouped(cur, q, None)[0]
+    return count, values
 
 
 def child_length(prefix: str) -> int | None:
@@ -123,36 +189,32 @@ def child_length(prefix: str) -> int | None:
     return longer[0] if longer else None
 
 
+CHILD_KEY = {9: "COALESCE(township_code, area_code)", 12: "COALESCE(village_code, area_code)",
+             15: "COALESCE(grid_code, area_code)"}
+
+
 def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery
                   ) -> list[tuple[str, str | None, int, dict[str, MetricValue]]]:
     """(child code, name, cases, metrics) per child area of ``q.prefix``.
 
-    Cases registered at the prefix itself (e.g. at the township office) form a row whose
-    code is the prefix.
+    Cases registered at a shorter code than the child level (e.g. at the township office
+    when grouping by village) form a row whose code is their own area code.
     """
     n = child_length(q.prefix)
     if n is None:
         return []
-    sql = (f"SELECT k, (SELECT name FROM areas WHERE code = k LIMIT 1), * EXCLUDE (k) FROM "
-           f"(SELECT left(area_code, {n}) AS k, {_select_list(q.metrics)} "
-           f"FROM {cases_at(q.as_of)} WHERE {q.where()} GROUP BY k) ORDER BY k")
-    out = []
-    for row in cur.execute(sql).fetchall():
-        count, values = _values(row[2:], q.metrics)
-        out.append((row[0], row[1], count, values))
-    return out
+    rows = _grouped(cur, q, CHILD_KEY[n])
+    codes = [r[0] for r in rows]
+    names = dict(cur.execute("SELECT code, any_value(name) FROM areas WHERE code IN "
+                             "(SELECT unnest(?::VARCHAR[])) GROUP BY code", [codes]).fetchall()) if codes else {}
+    return [(code, names.get(code), count, values) for code, count, values in rows]
 
 
 def monthly(cur: duckdb.DuckDBPyConnection, q: StatsQuery
             ) -> list[tuple[str, int, dict[str, MetricValue]]]:
     """(YYYY-MM, cases, metrics) for each month of the period that has cases."""
-    sql = (f"SELECT strftime(created_date, '%Y-%m') AS m, {_select_list(q.metrics)} "
-           f"FROM {cases_at(q.as_of)} WHERE {q.where()} GROUP BY m ORDER BY m")
-    out = []
-    for row in cur.execute(sql).fetchall():
-        count, values = _values(row[1:], q.metrics)
-        out.append((row[0], count, values))
-    return out
+    return [(month.strftime("%Y-%m"), count, values)
+            for month, count, values in _grouped(cur, q, "date_trunc('month', created_date)")]
 
 
 # ---- the case list ---------------------------------------------------------------------
