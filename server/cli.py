@@ -76,17 +76,38 @@ def db_group() -> None:
     pass
 
 
-@db_group.command("init", help="创建县、乡镇数据库及安全设置、设计文档（可重复运行）/ create databases (idempotent).")
-@click.option("--townships", help="逗号分隔的 9 位乡镇代码 / comma-separated 9-digit township codes.")
+@db_group.command("init", help="创建县、乡镇数据库、安全设置、设计文档、复制，并发布区划与时限规则（可重复运行）"
+                  " / create databases and replications, publish areas and policies (idempotent).")
+@click.option("--townships", help="逗号分隔的 9 位乡镇代码；默认取已启用的边界版本 / comma-separated "
+              "9-digit township codes; default: those of the active boundary version.")
 def db_init(townships: str | None) -> None:
+    from pathlib import Path
+
+    from grid.areas import area_documents
+    from grid.versions import GridStore
+    from sync.reference import publish
+
+    from .domain.policies import policy_documents
+
     with couch_settings() as settings:
         topology = topology_from(settings, townships)
+        store = GridStore(Path(settings["FENGQIAO_HOME"]) / "grid")
+        version = store.current() if store.active_number() is not None else None
+        if version is not None and not townships:
+            topology = topology.with_townships(list(version.boundaries.layer("township")["code"]))
         with CouchClient(settings["COUCHDB_URL"]) as client:
             report = init_databases(client, topology)
+            reference = list(policy_documents())
+            if version is not None:
+                reference += list(area_documents(version.boundaries, version.number))
+            published = publish(client, topology, reference)
     table = Table("数据库 database", "变更 changes")
     for name, done in report.items():
         table.add_row(name, ", ".join(done) or "无变化 unchanged")
     console.print(table)
+    source = f"边界版本 {version.number} / boundary version {version.number}" if version else \
+        "无已启用的边界版本 / no active boundary version"
+    console.print(f"参考数据写入 {published} 处 / reference documents written: {published} ({source})")
 
 
 def _known_townships(client: CouchClient, topology: Topology) -> Topology:
@@ -259,11 +280,21 @@ def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
     _Gunicorn().run()
 
 
-def print_urls(settings: dict[str, Any]) -> None:
+def print_urls(settings: dict[str, Any], accounts: list[tuple[str, str, list[str], str]] | None = None,
+               password: str | None = None) -> None:
     base = f"http://{settings['FENGQIAO_HOST']}:{settings['FENGQIAO_PORT']}"
     console.print(f"[bold]枫桥 fengqiao[/bold] 已启动 / running at {base}")
-    console.print(f"  健康检查 health:   {base}/healthz")
-    console.print(f"  CouchDB:           {mask_url(settings['COUCHDB_URL'])}")
+    console.print(f"  平板（网格员）tablet:      {base}/tablet/")
+    console.print(f"  工作台 dashboard:          {base}/dashboard/")
+    console.print(f"  接口文档 API docs:         {base}/api/docs")
+    console.print(f"  同步地址 sync URL:         {base}/sync/<用户名 username>")
+    console.print(f"  健康检查 health:           {base}/healthz")
+    console.print(f"  CouchDB:                   {mask_url(settings['COUCHDB_URL'])}")
+    if accounts:
+        table = Table("用户名 username", "密码 password", "角色 role", "区域 area", "姓名 name")
+        for username, role, codes, name in accounts:
+            table.add_row(username, password or "", role, ", ".join(codes), name)
+        console.print(table)
     console.print("按 Ctrl-C 停止 / press Ctrl-C to stop")
 
 
@@ -281,13 +312,19 @@ def serve(host: str | None, port: int | None, workers: int, threads: int) -> Non
 @main.command("demo", help="演示：内置 CouchDB、演示县、用户、样例数据、服务 / run the demo.")
 @click.option("--host", help="监听地址 / listen address.")
 @click.option("--port", type=int, help="端口 / port.")
-def demo(host: str | None, port: int | None) -> None:
+@click.option("--townships", default=20, show_default=True, help="演示县乡镇数 / townships in the demo county.")
+@click.option("--villages", default=300, show_default=True, help="村（社区）数 / villages.")
+@click.option("--grids", default=3000, show_default=True, help="网格数（约）/ grids (approximate).")
+@click.option("--cases", default=1500, show_default=True, help="样例纠纷数 / sample cases.")
+def demo(host: str | None, port: int | None, townships: int, villages: int, grids: int,
+         cases: int) -> None:
     with couch_settings(FENGQIAO_HOST=host, FENGQIAO_PORT=port) as settings:
-        from .demo import prepare_demo
+        from .demo import DEMO_PASSWORD, prepare_demo
 
-        prepare_demo(settings, console)
-        print_urls(settings)
-        run_server(settings, workers=2, threads=8)
+        sizes = {"townships": townships, "villages": villages, "grids": grids}
+        loaded = prepare_demo(settings, console, sizes=sizes, cases=cases)
+        print_urls(settings, loaded["accounts"], DEMO_PASSWORD)
+        run_server(settings, workers=1, threads=16)
 
 
 def _mount_package_commands() -> None:

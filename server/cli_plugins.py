@@ -11,10 +11,17 @@ def bench_group() -> None:
 
 
 def mount(main: click.Group) -> None:
+    from grid.cli import bench_grid, grid_cli
+
     from .domain.cli import calendar_cli
 
     main.add_command(bench_group)
+    from sync import bench as sync_bench
+
+    sync_bench.mount(bench_group)  # bench sync, bench load
     main.add_command(calendar_cli, "calendar")
+    main.add_command(grid_cli, "grid")
+    bench_group.add_command(bench_grid, "grid")
     from .readmodel.cli import bench_stats, export_group, stats_group
 
     main.add_command(stats_group)

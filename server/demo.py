@@ -1,18 +1,233 @@
-"""What ``fengqiao demo`` loads before it serves: databases now; the demo county, users and
-sample cases as the grid, sync and API parts land."""
+"""What ``fengqiao demo`` loads before it serves: the demo county's boundaries, its databases
+and replications, area documents and deadline policies, accounts for every role, and half
+a year of cases, events and risks — so every number and list shows something true.
+
+Everything is idempotent: a second ``make demo`` reuses what the first one made.
+"""
 
 from __future__ import annotations
 
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import shapely
 from rich.console import Console
 
+from grid.areas import area_documents
+from grid.boundaries import Boundaries
+from grid.check import check_boundaries
+from grid.demo import make_demo_county
+from grid.versions import GridStore
+from schemas import new_risk_event_id, new_tracking_code, validate_document
+from server.domain.policies import policy_documents
+from server.readmodel.generate import case_with_events
 from sync.couch import CouchClient
+from sync.reference import publish
 from sync.topology import Topology, init_databases
+from sync.users import UserStore, provision
+
+CST = timezone(timedelta(hours=8))
+DEMO_PASSWORD = "Fengqiao2026"
+DEMO_SEED = 2026
+DEMO_MARKER = "_local/fengqiao_demo_data"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞"]
+RISK_TITLES = [
+    ("land_forest", "山林界址争议，两村村民多次聚集"),
+    ("expropriation", "征地补偿款分配不均，部分农户拒绝签字"),
+    ("labour", "工地拖欠农民工工资，春节前可能集中讨薪"),
+    ("property_management", "小区物业撤场，业主与开发商矛盾激化"),
+    ("environment", "养殖场异味扰民，周边群众联名反映"),
+    ("contract_debt", "民间借贷纠纷涉及多户，存在过激言行"),
+]
 
 
-def prepare_demo(settings: dict[str, Any], console: Console) -> None:
-    topology = Topology(settings["FENGQIAO_COUNTY"], (), settings["FENGQIAO_DB_PREFIX"])
+def prepare_demo(settings: dict[str, Any], console: Console, *, sizes: dict[str, int] | None = None,
+                 cases: int = 1500) -> dict[str, Any]:
+    """Load the demo county; returns what ``fengqiao demo`` prints (accounts, counts).
+    ``sizes`` (townships, villages, grids) make a smaller county for tests."""
+    county = settings["FENGQIAO_COUNTY"]
+    boundaries, version = demo_boundaries(Path(settings["FENGQIAO_HOME"]) / "grid", county, console,
+                                          sizes or {})
+    townships = tuple(boundaries.layer("township")["code"])
+    topology = Topology(county, townships, settings["FENGQIAO_DB_PREFIX"])
     with CouchClient(settings["COUCHDB_URL"]) as client:
-        init_databases(client, topology)
-    console.print(f"数据库已就绪 / databases ready: {', '.join(topology.all_dbs())}")
+        with console.status("创建数据库与复制 / databases and replications…"):
+            init_databases(client, topology)
+        with console.status("发布区划与时限规则 / publishing areas and policies…"):
+            publish(client, topology, [*area_documents(boundaries, version), *policy_documents()])
+        accounts = demo_accounts(boundaries, county)
+        with console.status("创建演示账号 / demo accounts…"):
+            store = UserStore(client, topology.prefix, county)
+            for username, role, codes, name in accounts:
+                if store.get(username) is None:
+                    provision(client, topology, store, username, role, codes, DEMO_PASSWORD,
+                              display_name=name)
+        county_db = client.db(topology.county_db())
+        counts = {"cases": 0, "events": 0, "risks": 0}
+        if county_db.get_or_none(DEMO_MARKER) is None:
+            with console.status("生成半年的样例数据 / half a year of sample data…"):
+                counts = load_sample_data(client, topology, boundaries, accounts, cases=cases)
+            county_db.put({"_id": DEMO_MARKER, **counts})
+        else:
+            counts = {k: v for k, v in county_db.get(DEMO_MARKER).items() if not k.startswith("_")}
+    console.print(f"演示县 {county}：{len(townships)} 个乡镇，{boundaries.counts().get('grid', 0)} 个网格；"
+                  f"{counts['cases']} 件纠纷，{counts['events']} 条事件，{counts['risks']} 条风险")
+    return {"accounts": accounts, "counts": counts, "topology": topology}
+
+
+def demo_boundaries(grid_home: Path, county: str, console: Console,
+                    sizes: dict[str, int]) -> tuple[Boundaries, int]:
+    """The active boundary version; generates and activates the demo county if none."""
+    store = GridStore(grid_home)
+    if store.active_number() is None:
+        with console.status("生成演示县边界（约 3,000 个网格）/ generating the demo county…"):
+            boundaries = make_demo_county(DEMO_SEED, county_code=county, **sizes)
+            version = store.add(boundaries, check_boundaries(boundaries),
+                                source=f"fengqiao grid demo-county --seed {DEMO_SEED}")
+            store.activate(version.number)
+    version = store.current()
+    return version.boundaries, version.number
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.5 else "")
+
+
+def demo_accounts(boundaries: Boundaries, county: str) -> list[tuple[str, str, list[str], str]]:
+    """(username, role, area codes, display name) for every role; deterministic."""
+    rng = random.Random(DEMO_SEED)
+    townships = list(boundaries.layer("township")["code"])
+    grids = sorted(boundaries.layer("grid")["code"])
+    accounts = [("admin", "admin", [county], "系统管理员"),
+                ("county", "county_reviewer", [county], _name(rng))]
+    for number, township in enumerate(townships[:3], start=1):
+        accounts.append((f"mediator{number:02d}", "township_mediator", [township], _name(rng)))
+        mine = [g for g in grids if g.startswith(township)][:4]
+        for index, grid in enumerate(mine, start=1):
+            accounts.append((f"worker{number:02d}{index}", "grid_worker", [grid], _name(rng)))
+    return accounts
+
+
+def _points_in(geom: Any, rng: np.random.Generator, n: int) -> Iterator[tuple[float, float]]:
+    minx, miny, maxx, maxy = geom.bounds
+    while n > 0:
+        xs = rng.uniform(minx, maxx, 64)
+        ys = rng.uniform(miny, maxy, 64)
+        for x, y in zip(xs[shapely.contains_xy(geom, xs, ys)], ys[shapely.contains_xy(geom, xs, ys)],
+                        strict=True):
+            if n == 0:
+                return
+            n -= 1
+            yield round(float(x), 6), round(float(y), 6)
+
+
+def load_sample_data(client: CouchClient, topology: Topology, boundaries: Boundaries,
+                     accounts: list[tuple[str, str, list[str], str]], *, cases: int = 1500,
+                     days: int = 180, now: datetime | None = None) -> dict[str, int]:
+    """Half a year of cases with their events, and a risk register, into the township
+    databases (replication carries them to the county). Every document is validated."""
+    now = now or datetime.now(CST)
+    rng = random.Random(DEMO_SEED)
+    np_rng = np.random.default_rng(DEMO_SEED)
+    grid_layer = boundaries.layer("grid").set_index("code")
+    worker_of = {codes[0]: name for name, role, codes, _ in accounts if role == "grid_worker"}
+    mediator_of = {codes[0]: name for name, role, codes, _ in accounts if role == "township_mediator"}
+    # Demo workers' grids get a fair share, so their tablets have something to show.
+    busy = list(worker_of) * 20
+    all_grids = list(grid_layer.index)
+    per_db: dict[str, list[dict[str, Any]]] = {}
+    counts = {"cases": 0, "events": 0, "risks": 0}
+    start = now - timedelta(days=days)
+    for _ in range(cases):
+        grid = rng.choice(busy) if rng.random() < 0.3 else rng.choice(all_grids)
+        township = grid[:9]
+        at_township = rng.random() < 0.06
+        area = township if at_township else grid
+        created = start + timedelta(seconds=rng.randint(0, days * 86400 - 1))
+        case, events = case_with_events(rng, area, created)
+        reporter = worker_of.get(grid) or f"gw{grid[-6:]}"
+        handler = mediator_of.get(township) or f"tw{township[-3:]}"
+        case["reported_by"] = handler if at_township else reporter
+        if at_township:
+            case["channel"] = rng.choice(["visit", "phone", "letter", "online"])
+        else:
+            case["channel"] = "grid_worker" if rng.random() < 0.7 else rng.choice(["visit", "phone"])
+            lon, lat = next(_points_in(grid_layer.geometry[grid], np_rng, 1))
+            case["location"] = {"lon": lon, "lat": lat, "crs": "wgs84"}
+        case["tracking_code"] = new_tracking_code()
+        kept = []
+        for event in events:
+            if datetime.fromisoformat(event["at"]) > now:
+                break  # the generator's timeline ran past today: the case is still open
+            event["actor"] = reporter if event["kind"] in ("mediated", "followed_up") else handler
+            kept.append(event)
+        docs = [case, *kept]
+        for doc in docs:
+            problems = validate_document(doc)
+            if problems:
+                raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
+        per_db.setdefault(topology.township_db(township), []).extend(docs)
+        counts["cases"] += 1
+        counts["events"] += len(kept)
+    for doc in _risks(rng, list(grid_layer.index), now, mediator_of):
+        problems = validate_document(doc)
+        if problems:
+            raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
+        per_db.setdefault(topology.township_db(doc["area_code"][:9]), []).append(doc)
+        counts["risks"] += doc["type"] == "risk"
+    for name, docs in per_db.items():
+        db = client.db(name)
+        for offset in range(0, len(docs), 1000):
+            results = db.bulk_docs(docs[offset : offset + 1000])
+            failed = [r for r in results if r.get("error")]
+            if failed:
+                raise RuntimeError(f"demo data not stored in {name}: {failed[0]}")
+    return counts
+
+
+def _risks(rng: random.Random, grids: list[str], now: datetime,
+           mediator_of: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """A risk register from the three screening rounds, some reviewed, some resolved."""
+    for number in range(60):
+        grid = rng.choice(grids)
+        township = grid[:9]
+        category, title = rng.choice(RISK_TITLES)
+        level = rng.choices(["ordinary", "serious", "major"], [60, 28, 12])[0]
+        round_ = rng.choices(["village", "township", "county"], [55, 35, 10])[0]
+        created = now - timedelta(days=rng.randint(3, 150), hours=rng.randint(0, 12))
+        due = (created + timedelta(days=rng.choice([15, 30, 60]))).date()
+        area = grid if round_ == "village" else township
+        actor = mediator_of.get(township) or f"tw{township[-3:]}"
+        risk_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        risk = {
+            "_id": f"risk:{risk_uuid}", "type": "risk", "schema_version": 1, "area_code": area,
+            "title": title, "description": f"{title}。第{number + 1}号线索，需持续跟踪。",
+            "category": category, "level": level, "screening_round": round_,
+            "owner": rng.choice(SURNAMES) + rng.choice(GIVEN), "due": due.isoformat(),
+            "reported_by": actor, "created_at": created.isoformat(timespec="seconds"),
+        }
+        if level == "major":
+            risk["lead_official"] = "副县长 " + rng.choice(SURNAMES) + rng.choice(GIVEN)
+        yield risk
+        at = created
+        if rng.random() < 0.6 and at + timedelta(days=10) < now:
+            at += timedelta(days=rng.randint(1, 10))
+            yield {"_id": new_risk_event_id(risk["_id"], at.astimezone(UTC)), "type": "riskevent",
+                   "schema_version": 1, "risk_id": risk["_id"], "kind": "reviewed", "at": at.isoformat(timespec="seconds"),
+                   "actor": actor, "area_code": area,
+                   "decision": rng.choice(["维持等级，责任人每周报告进展", "提级管理，县级包案",
+                                           "已落实稳控措施，继续跟踪"])}
+        if date.fromisoformat(risk["due"]) < now.date() and rng.random() < 0.6 \
+                and at + timedelta(days=10) < now:
+            at += timedelta(days=rng.randint(1, 10))
+            yield {"_id": new_risk_event_id(risk["_id"], at.astimezone(UTC)), "type": "riskevent",
+                   "schema_version": 1, "risk_id": risk["_id"], "kind": "resolved", "at": at.isoformat(timespec="seconds"),
+                   "actor": actor, "area_code": area, "summary": "经多方协调，矛盾已化解，签订调解协议"}
+
+

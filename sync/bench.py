@@ -520,3 +520,403 @@ def sync_bench(couch_url: str | None, county: str = "339901", *, docs: int = 200
             "push_to_county_p95_le_5s": out["push_to_county"]["p95_s"] <= 5.0,
         }
         return out
+
+
+# -- bench load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Tablet:
+    """One simulated tablet: its user, grid, replication ids and what it already holds."""
+
+    user: User
+    grid: str
+    pull_id: str
+    push_id: str
+    own_cases: list[dict[str, Any]]
+
+
+def _rev_hex(rnd: random.Random) -> str:
+    return f"{rnd.getrandbits(128):032x}"
+
+
+def grid_codes(county: str, townships: int, tablets: int) -> list[str]:
+    """``tablets`` grid codes spread round-robin over ``townships`` townships, ten grids
+    to a village (villages 200…: 村委会)."""
+    codes = []
+    for i in range(tablets):
+        township, k = i % townships, i // townships
+        codes.append(f"{county}{township + 1:03d}{200 + k // 10:03d}{k % 10 + 1:03d}")
+    return codes
+
+
+def provision_tablets(env: BenchEnv, topology: Topology, grids: list[str], *, seed_docs: int,
+                      fresh_docs: int, rnd: random.Random, step: Step) -> list[Tablet]:
+    """Accounts, profiles, each grid's documents, and each tablet's checkpoints as left by
+    its previous sync; then ``fresh_docs`` new documents per grid written by the township
+    since (what the next session pulls).
+
+    Every account gets the same argon2 hash of the same password (salt included): checking
+    it costs exactly what a per-user hash costs, and provisioning 1,500 accounts does not
+    spend ~2 minutes hashing."""
+    client = env.client
+    init_databases(client, topology)
+    password_hash = _hasher.hash(BENCH_PASSWORD)
+    tablets: list[Tablet] = []
+    user_docs, by_township = [], {}
+    for n, grid in enumerate(grids):
+        name = f"gw{n:05d}"
+        user = User(name, "grid_worker", (grid,), display_name=f"网格员{n}")
+        user_docs.append({**user.public_profile(), "password_hash": password_hash,
+                          "created_at": "2026-11-01T00:00:00+00:00"})
+        tablet = Tablet(user, grid, f"pull-{_rev_hex(rnd)}", f"push-{_rev_hex(rnd)}", [])
+        tablets.append(tablet)
+        by_township.setdefault(grid[:9], []).append(tablet)
+    step(f"写入 {len(user_docs)} 个账号 / {len(user_docs)} accounts")
+    bulk_insert(client.db(topology.users_db()), user_docs)
+    step(f"写入每个网格 {seed_docs} 个文档 / {seed_docs} documents per grid")
+    heads = {}
+    for code, members in by_township.items():
+        db = client.db(topology.township_db(code))
+        docs = [t.user.public_profile() for t in members]
+        for t in members:
+            mine = scope_docs(t.grid, t.user.username, seed_docs, rnd)
+            t.own_cases = [d for d in mine if d["type"] == "case"]
+            docs.extend(mine)
+        bulk_insert(db, docs)
+        heads[code] = db.info()["update_seq"]
+    step("写入各平板上次同步的检查点 / each tablet's checkpoints from its last sync")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def checkpoint(t: Tablet) -> None:
+        db = client.db(topology.township_db(t.grid[:9]))
+        session = uuid.uuid4().hex
+        for rep_id, seq in ((t.pull_id, heads[t.grid[:9]]), (t.push_id, seed_docs)):
+            db.put({"_id": f"{LOCAL_PREFIX}{t.user.username}_{rep_id}", "session_id": session,
+                    "last_seq": seq, "replicator": "pouchdb", "version": 1,
+                    "history": [{"last_seq": seq, "session_id": session}],
+                    "fengqiao_scope": scope_fingerprint(t.user)})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(checkpoint, tablets))
+    step(f"乡镇新增每网格 {fresh_docs} 个事件 / {fresh_docs} new township events per grid")
+    for code, members in by_township.items():
+        fresh = []
+        for t in members:
+            for i in range(fresh_docs):
+                event = event_doc(rnd.choice(t.own_cases), f"mediator{code[-3:]}", 40 + i)
+                event["kind"] = "commented"
+                fresh.append(event)
+        bulk_insert(client.db(topology.township_db(code)), fresh)
+    return tablets
+
+
+def _wait_replicated(env: BenchEnv, topology: Topology, timeout: float, step: Step) -> bool:
+    """Wait until the county holds every township document (the seed has flowed up)."""
+    client = env.client
+    county = client.db(topology.county_db())
+    # Design documents stay in their own database (the up filter skips them): one per
+    # township database and one in the county.
+    want = sum(client.db(topology.township_db(c)).info()["doc_count"] - 1
+               for c in topology.township_codes)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        have = county.info()["doc_count"] - 1
+        step(f"等待县库复制 / county catching up: {have}/{want}")
+        if have >= want:
+            return True
+        time.sleep(2)
+    return False
+
+
+class SessionFailed(Exception):
+    pass
+
+
+async def _session(base: str, t: Tablet, rnd: random.Random, timings: dict[str, list[float]]) -> None:
+    """One sync session of a tablet, in the order PouchDB 9 sends the requests."""
+    url = f"{base}/sync/{t.user.username}"
+
+    async with httpx.AsyncClient(auth=(t.user.username, BENCH_PASSWORD), timeout=60.0,
+                                 limits=httpx.Limits(max_connections=1)) as http:
+
+        async def call(name: str, method: str, path: str, ok: tuple[int, ...] = (200, 201),
+                       **kw: Any) -> httpx.Response:
+            started = time.monotonic()
+            try:
+                response = await http.request(method, path, **kw)
+            except httpx.HTTPError as exc:
+                raise SessionFailed(f"{name}: {type(exc).__name__} {exc}") from exc
+            timings.setdefault(name, []).append(time.monotonic() - started)
+            if response.status_code not in ok:
+                raise SessionFailed(f"{name}: HTTP {response.status_code} {response.text[:200]}")
+            return response
+
+        await call("GET /", "GET", f"{base}/sync/")
+        await call("GET db", "GET", f"{url}/")
+        # Pull: checkpoint, changes since it (pages of 100, as batch_size=100), the
+        # documents, new checkpoint. (_revs_diff of a pull runs against the local database.)
+        local = await call("GET _local", "GET", f"{url}/_local/{t.pull_id}", ok=(200, 404))
+        checkpoint = local.json() if local.status_code == 200 else {}
+        since: Any = checkpoint.get("last_seq", 0)
+        while True:
+            page = (await call("_changes", "GET", f"{url}/_changes",
+                               params={"style": "all_docs", "since": since, "limit": 100})).json()
+            rows = page["results"]
+            if rows:
+                wanted = [{"id": r["id"], "rev": c["rev"]} for r in rows for c in r["changes"]]
+                got = (await call("_bulk_get", "POST", f"{url}/_bulk_get",
+                                  params={"revs": "true", "latest": "true"}, json={"docs": wanted})).json()
+                for result in got["results"]:
+                    for entry in result["docs"]:
+                        if "error" in entry:
+                            raise SessionFailed(f"_bulk_get: {entry['error']}")
+            since = page["last_seq"]
+            if len(rows) < 100:
+                break
+        body = {**{k: v for k, v in checkpoint.items() if k != "_id"}, "last_seq": since,
+                "session_id": uuid.uuid4().hex}
+        await call("PUT _local", "PUT", f"{url}/_local/{t.pull_id}", json=body)
+        # Push: checkpoint, _revs_diff, _bulk_docs (new_edits=false, with _revisions),
+        # new checkpoint.
+        local = await call("GET _local", "GET", f"{url}/_local/{t.push_id}", ok=(200, 404))
+        push_cp = local.json() if local.status_code == 200 else {}
+        case = case_doc(t.grid, t.user.username, rnd)
+        docs = [case, *(event_doc(rnd.choice([case, *t.own_cases]), t.user.username, i)
+                        for i in range(rnd.randint(4, 19)))]
+        for doc in docs:
+            rev = _rev_hex(rnd)
+            doc["_rev"] = f"1-{rev}"
+            doc["_revisions"] = {"start": 1, "ids": [rev]}
+        diff = (await call("_revs_diff", "POST", f"{url}/_revs_diff",
+                           json={d["_id"]: [d["_rev"]] for d in docs})).json()
+        missing = [d for d in docs if d["_id"] in diff]
+        if len(missing) != len(docs):
+            raise SessionFailed(f"_revs_diff: {len(docs) - len(missing)} new documents not missing")
+        written = (await call("_bulk_docs", "POST", f"{url}/_bulk_docs",
+                              json={"docs": missing, "new_edits": False})).json()
+        refused = [r for r in written if r.get("error")]
+        if refused:
+            raise SessionFailed(f"_bulk_docs: {refused[0]}")
+        t.own_cases.append(case)
+        body = {**{k: v for k, v in push_cp.items() if k != "_id"},
+                "last_seq": int(push_cp.get("last_seq", 0)) + len(docs), "session_id": uuid.uuid4().hex}
+        await call("PUT _local", "PUT", f"{url}/_local/{t.push_id}", json=body)
+
+
+async def _drive(base: str, tablets: list[Tablet], starts: list[float], rnd: random.Random,
+                 deadline: float, step: Step) -> dict[str, Any]:
+    durations: list[float] = []
+    errors: list[str] = []
+    timings: dict[str, list[float]] = {}
+    t0 = time.monotonic()
+    done = 0
+
+    async def one(t: Tablet, at: float) -> None:
+        nonlocal done
+        await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(_session(base, t, random.Random(rnd.random()), timings),
+                                   timeout=max(1.0, deadline - started))
+            durations.append(time.monotonic() - started)
+        except (SessionFailed, TimeoutError) as exc:
+            errors.append(f"{t.user.username}: {exc or type(exc).__name__}")
+        done += 1
+        if done % 50 == 0:
+            step(f"会话 sessions {done}/{len(tablets)}, 错误 errors {len(errors)}")
+
+    await asyncio.gather(*(one(t, at) for t, at in zip(tablets, starts, strict=True)))
+    return {"durations": durations, "errors": errors, "timings": timings,
+            "elapsed": time.monotonic() - t0}
+
+
+def load_bench(couch_url: str | None, county: str = "339901", *, tablets: int = 1500,
+               townships: int = 20, window: float = 900.0, compressed: float = 60.0,
+               seed_docs: int = 10, fresh_docs: int = 2, workers: int = 2, threads: int = 8,
+               seed: int = 1, step: Step = _quiet) -> dict[str, Any]:
+    """Run ``bench load``: ``tablets`` sessions whose start times are spread uniformly over
+    ``window`` seconds of real time, compressed into ``compressed`` seconds."""
+    if not 1 <= tablets <= 20_000 or not 1 <= townships <= 999 or not 1 <= compressed <= 3600:
+        raise BenchError("参数超出范围", "tablets 1–20000, townships 1–999, compressed 1–3600 s")
+    rnd = random.Random(seed)
+    loadavg_before = Path("/proc/loadavg").read_text().split()[:3]
+    with bench_env(couch_url, county) as env:
+        grids = grid_codes(county, townships, tablets)
+        topology = Topology(county, tuple(sorted({g[:9] for g in grids})), env.prefix)
+        step("准备数据库 / databases")
+        tabs = provision_tablets(env, topology, grids, seed_docs=seed_docs, fresh_docs=fresh_docs,
+                                 rnd=rnd, step=step)
+        caught_up = _wait_replicated(env, topology, 300, step)
+        step("启动网关（gunicorn）/ starting the gateway (gunicorn)")
+        gateway = GatewayProcess(env.couch_url, env.prefix, county, env.home / "gw",
+                                 workers=workers, threads=threads)
+        base = gateway.start()
+        order = list(range(len(tabs)))
+        rnd.shuffle(order)
+        starts = sorted(rnd.uniform(0, compressed) for _ in tabs)
+        shuffled = [tabs[i] for i in order]
+        sampler = Sampler(lambda: {"gateway": gateway.pids(), "couchdb": env.couch_pids(),
+                                   "load generator": [os.getpid()]})
+        try:
+            with sampler:
+                result = asyncio.run(_drive(base, shuffled, starts, rnd,
+                                            deadline=time.monotonic() + compressed + 300, step=step))
+        finally:
+            gateway.stop()
+            log_tail = gateway.log_tail(40)
+            remove_replications(env.client, topology)
+        stored = sum(env.client.db(topology.township_db(c)).info()["doc_count"]
+                     for c in topology.township_codes)
+    durations = result["durations"]
+    cpu = sampler.cpu_seconds()
+    out: dict[str, Any] = {
+        "tablets": tablets, "townships": townships, "window_s": window, "compressed_to_s": compressed,
+        "gateway": {"workers": workers, "threads": threads},
+        "seed_docs_per_grid": seed_docs, "county_caught_up_before_start": caught_up,
+        "sessions_ok": len(durations), "errors": len(result["errors"]),
+        "error_examples": result["errors"][:5],
+        "elapsed_s": round(result["elapsed"], 1),
+        "sessions_per_s": round(len(durations) / result["elapsed"], 2),
+        "session_s": {p: round(percentile(durations, q), 3)
+                      for p, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))},
+        "request_p95_ms": {name: round(percentile(v, 95) * 1000) for name, v in result["timings"].items()},
+        "cpu_cores_avg": {g: round(s / sampler.elapsed, 2) for g, s in cpu.items()},
+        "system_cpu_busy": round(sampler.system_cpu, 3),
+        "peak_rss_mb": {g: round(b / 2**20) for g, b in sampler.peak_rss.items()},
+        "loadavg_before": loadavg_before,
+        "township_docs_after": stored,
+    }
+    if result["errors"]:
+        out["gateway_log_tail"] = log_tail.splitlines()
+    out["targets"] = {"p95_lt_2s": out["session_s"]["p95"] < 2.0, "zero_errors": out["errors"] == 0}
+    return out
+
+
+# -- commands (mounted under ``fengqiao bench`` by server/cli_plugins.py) ------------------------
+
+
+def _run_with_progress(title: str, run: Callable[[Step], dict[str, Any]], as_json: bool) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True, highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=as_json) as progress:
+        task = progress.add_task(title)
+        return run(lambda text: progress.update(task, description=f"{title}: {text}"))
+
+
+def _table(title: str, rows: list[tuple[str, str, str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("指标 figure", "数值 value", "目标 target", title=title)
+    for row in rows:
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]✓[/green]" if ok else "[red]✗[/red]"
+
+
+def _settings() -> dict[str, Any]:
+    from server.config import load_settings
+
+    return load_settings()
+
+
+def _click_commands() -> tuple[Any, Any]:
+    import click
+
+    @click.command("sync", help="同步网关与直连 CouchDB 的吞吐对比、首次同步、推送到县库延迟 / "
+                                "gateway vs direct CouchDB throughput, first sync, push → county latency.")
+    @click.option("--docs", default=2000, show_default=True, type=click.IntRange(10, 50_000),
+                  help="范围内文档数 / documents in the tablet's scope.")
+    @click.option("--rounds", default=3, show_default=True, type=click.IntRange(1, 20),
+                  help="每项重复次数（取中位数）/ repetitions of each measurement (median).")
+    @click.option("--pushes", default=30, show_default=True, type=click.IntRange(1, 1000),
+                  help="推送→县库延迟的样本数 / samples of push → county latency.")
+    @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+                  help="gunicorn 进程数 / gunicorn workers.")
+    @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+                  help="每进程线程数 / threads per worker.")
+    @click.option("--seed", default=1, show_default=True, help="随机种子 / random seed.")
+    @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
+    def bench_sync(docs: int, rounds: int, pushes: int, workers: int, threads: int, seed: int,
+                   as_json: bool) -> None:
+        settings = _settings()
+        out = _run_with_progress("bench sync", lambda step: sync_bench(
+            settings["COUCHDB_URL"], settings["FENGQIAO_COUNTY"], docs=docs, rounds=rounds,
+            pushes=pushes, workers=workers, threads=threads, seed=seed, step=step), as_json)
+        if as_json:
+            click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+            return
+        pull, push, first, lat, ok = out["pull"], out["push"], out["first_sync"], out["push_to_county"], out["targets"]
+        _table(f"bench sync — {docs} docs ~{out['mean_doc_bytes']} B, {out['couchdb']}", [
+            ("拉取 pull, gateway", f"{pull['gateway_docs_per_s']} docs/s", ""),
+            ("拉取 pull, direct", f"{pull['direct_docs_per_s']} docs/s", ""),
+            ("拉取比 pull ratio", f"{pull['ratio']:.2f}×", f"≥ 0.8× {_mark(ok['pull_ratio_ge_0_8'])}"),
+            ("推送 push, gateway", f"{push['gateway_docs_per_s']} docs/s", ""),
+            ("推送 push, direct", f"{push['direct_docs_per_s']} docs/s", ""),
+            ("推送比 push ratio", f"{push['ratio']:.2f}×", f"≥ 0.8× {_mark(ok['push_ratio_ge_0_8'])}"),
+            ("首次同步 first sync (warm)", f"{first['warm_ms'] / 1000:.2f} s ({first['scope_docs']} docs)", ""),
+            ("首次同步 first sync (cold gateway)", f"{first['cold_ms'] / 1000:.2f} s", ""),
+            ("推送→县库 push → county p50", f"{lat['p50_s']:.2f} s", ""),
+            ("推送→县库 push → county p95", f"{lat['p95_s']:.2f} s (n={lat['n']})",
+             f"≤ 5 s {_mark(ok['push_to_county_p95_le_5s'])}"),
+        ])
+
+    @click.command("load", help="模拟 N 台平板在压缩时间窗内各同步一次 / N simulated tablets, one sync "
+                                "session each, spread over a compressed window.")
+    @click.option("--tablets", default=1500, show_default=True, type=click.IntRange(1, 20_000),
+                  help="平板数 / simulated tablets.")
+    @click.option("--townships", default=20, show_default=True, type=click.IntRange(1, 999),
+                  help="乡镇数 / townships the grid workers are spread over.")
+    @click.option("--window", default=900.0, show_default=True, type=click.FloatRange(1, 86_400),
+                  help="真实时间窗（秒）/ real window in seconds (reported).")
+    @click.option("--compress-to", "compressed", default=60.0, show_default=True,
+                  type=click.FloatRange(1, 3600), help="压缩后的时间窗（秒）/ compressed window in seconds.")
+    @click.option("--seed-docs", default=10, show_default=True, type=click.IntRange(1, 1000),
+                  help="每网格已有文档数 / documents each grid holds already.")
+    @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+                  help="gunicorn 进程数 / gunicorn workers.")
+    @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+                  help="每进程线程数 / threads per worker.")
+    @click.option("--seed", default=1, show_default=True, help="随机种子 / random seed.")
+    @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
+    def bench_load(tablets: int, townships: int, window: float, compressed: float, seed_docs: int,
+                   workers: int, threads: int, seed: int, as_json: bool) -> None:
+        settings = _settings()
+        out = _run_with_progress("bench load", lambda step: load_bench(
+            settings["COUCHDB_URL"], settings["FENGQIAO_COUNTY"], tablets=tablets,
+            townships=townships, window=window, compressed=compressed, seed_docs=seed_docs,
+            workers=workers, threads=threads, seed=seed, step=step), as_json)
+        if as_json:
+            click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+            return
+        s, ok = out["session_s"], out["targets"]
+        _table(f"bench load — {tablets} tablets, {window:.0f} s window compressed to {compressed:.0f} s", [
+            ("会话/秒 sessions/s", f"{out['sessions_per_s']}", ""),
+            ("会话时长 session p50", f"{s['p50']:.2f} s", ""),
+            ("会话时长 session p95", f"{s['p95']:.2f} s", f"< 2 s {_mark(ok['p95_lt_2s'])}"),
+            ("会话时长 session p99", f"{s['p99']:.2f} s", ""),
+            ("错误 errors", f"{out['errors']}", f"0 {_mark(ok['zero_errors'])}"),
+            ("CPU 核 cores (gateway / couchdb / load gen)",
+             " / ".join(str(out["cpu_cores_avg"].get(k, 0)) for k in ("gateway", "couchdb", "load generator")), ""),
+            ("内存峰值 peak RSS MB (gateway / couchdb)",
+             f"{out['peak_rss_mb'].get('gateway', 0)} / {out['peak_rss_mb'].get('couchdb', 0)}", ""),
+            ("整机 CPU 忙 system CPU busy", f"{out['system_cpu_busy']:.0%}", ""),
+        ])
+        for example in out["error_examples"]:
+            click.echo(f"error: {example}", err=True)
+
+    return bench_sync, bench_load
+
+
+def mount(bench_group: Any) -> None:
+    """Add ``sync`` and ``load`` to the ``fengqiao bench`` group."""
+    bench_sync, bench_load = _click_commands()
+    bench_group.add_command(bench_sync)
+    bench_group.add_command(bench_load)

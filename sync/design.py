@@ -22,9 +22,10 @@ FILTER_UP = """function (doc, req) {
 }"""
 
 # County → township: reference data and decisions taken above for this township.
-# req.query.township is the 9-digit township code.
+# req.query.township is the 9-digit township code. String(): pouchdb-server 4.2.0 parses
+# query parameters as JSON, so a code arrives there as a number (CouchDB gives a string).
 FILTER_DOWN = """function (doc, req) {
-  var tw = req.query.township;
+  var tw = req.query.township ? String(req.query.township) : '';
   if (!tw || doc._id.indexOf('_design/') === 0 || doc._deleted) { return false; }
   if (doc.type === 'policy') { return true; }
   if (doc.type === 'area') {

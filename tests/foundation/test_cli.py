@@ -38,9 +38,12 @@ def test_db_init_creates_databases_and_is_idempotent(couch, couch_url, cleanup_p
     assert db.security()["members"]["roles"] == ["_admin"]
     rev = db.get("_design/fengqiao")["_rev"]
 
+    assert db.get("policy:520")["_rev"] == couch.db(f"{cleanup_prefix}county_339901").get("policy:520")["_rev"]
+
     second = runner.invoke(main, ["db", "init", "--townships", "339901001,339901002"], env=env)
     assert second.exit_code == 0, second.output
     assert "unchanged" in second.output
+    assert "reference documents written: 0" in second.output
     assert db.get("_design/fengqiao")["_rev"] == rev
 
 
@@ -74,7 +77,8 @@ def test_demo_serves_healthz_and_ctrl_c_leaves_no_process(tmp_path):
     port = free_port()
     env = {**os.environ, "FENGQIAO_HOME": str(tmp_path), "FENGQIAO_PORT": str(port)}
     env.pop("COUCHDB_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "server", "demo"], env=env, cwd=ROOT,
+    small = ["--townships", "2", "--villages", "4", "--grids", "12", "--cases", "30"]
+    proc = subprocess.Popen([sys.executable, "-m", "server", "demo", *small], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120

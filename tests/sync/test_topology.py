@@ -34,10 +34,15 @@ def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch,
     decision = f.event(case, "rex", kind="commented", text="县级研判：请乡镇牵头，十日内办结")
     other = f.case(f.GRID_C, "carol")
     policy = next(p for p in policy_documents() if p["_id"] == "policy:520")
-    county_db.bulk_docs([decision, other, f.event(other, "rex"), policy])
+    county_area = {"_id": "area:339901", "type": "area", "schema_version": 1, "level": "county",
+                   "code": "339901", "name": "枫源县", "parent": None, "version": 1,
+                   "geometry": {"type": "Polygon", "coordinates": [[[120, 29], [121, 29], [121, 30], [120, 29]]]},
+                   "bbox": [120, 29, 121, 30]}
+    county_db.bulk_docs([decision, other, f.event(other, "rex"), policy, county_area])
 
     assert wait_for(lambda: township_db.get_or_none(decision["_id"]) is not None)
     assert wait_for(lambda: township_db.get_or_none("policy:520") is not None)
+    assert wait_for(lambda: township_db.get_or_none("area:339901") is not None)  # an ancestor area
     other_township = couch.db(topology.township_db(f.TOWNSHIP_2))
     assert wait_for(lambda: other_township.get_or_none(other["_id"]) is not None)
     assert township_db.get_or_none(other["_id"]) is None  # not this township's
