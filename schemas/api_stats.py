@@ -12,9 +12,49 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from schemas import vocab
 from schemas.errors import bi
-from schemas.fields import AreaCode, Bool, Choice, Day, Int, List, Strict, Text
+from schemas.fields import AreaCode, Choice, Day, List, Strict, Text
 
 MAX_PERIOD_DAYS = 366 * 5
+
+
+class QueryInt(fields.Integer):
+    """An integer given as query-string text, within bounds."""
+
+    default_error_messages = {
+        "invalid": bi("应为整数", "Not a valid integer."),
+        "required": bi("必填", "Missing data for required field."),
+        "null": bi("不能为空", "Field may not be null."),
+        "range": bi("应在 {min}–{max} 之间", "Must be between {min} and {max}."),
+    }
+
+    def __init__(self, *, min: int, max: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min, self.max = min, max
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
+            raise self.make_error("invalid")
+        number = int(value)
+        if not self.min <= number <= self.max:
+            raise self.make_error("range", min=self.min, max=self.max)
+        return number
+
+
+class QueryBool(fields.Boolean):
+    """true/false given as query-string text (also 1/0)."""
+
+    default_error_messages = {
+        "invalid": bi("应为 true 或 false", "Must be true or false."),
+        "null": bi("不能为空", "Field may not be null."),
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise self.make_error("invalid")
 STATUSES = ("reported", "accepted", "in_progress", "resolved", "closed", "declined")
 LIST_DEFAULT, LIST_MAX = 50, 200
 
@@ -40,8 +80,8 @@ class StatsArgsSchema(_Period):
     area = AreaCode(load_default=None, metadata={"description": "区划编码前缀 area code (6/9/12/15 digits)"})
     as_of = Day(load_default=None, metadata={
         "description": "以此日判断超期 day deciding what is overdue (default: day after 'to', at most today)"})
-    breakdown = Bool(load_default=True, metadata={"description": "按下级区划 by child area"})
-    trend = Bool(load_default=True, metadata={"description": "按月趋势 monthly trend"})
+    breakdown = QueryBool(load_default=True, metadata={"description": "按下级区划 by child area"})
+    trend = QueryBool(load_default=True, metadata={"description": "按月趋势 monthly trend"})
 
 
 class CaseListArgsSchema(_Period):
@@ -52,10 +92,10 @@ class CaseListArgsSchema(_Period):
     level = List(Choice(vocab.CASE_LEVELS), load_default=list, max_items=4)
     channel = List(Choice(vocab.CHANNELS), load_default=list, max_items=5)
     category = List(Choice(vocab.CATEGORIES), load_default=list, max_items=11)
-    overdue = Bool(load_default=None, metadata={"description": "超期 overdue (accept or close deadline)"})
-    due_soon = Bool(load_default=None, metadata={"description": "3 日内到期 due within 3 days"})
+    overdue = QueryBool(load_default=None, metadata={"description": "超期 overdue (accept or close deadline)"})
+    due_soon = QueryBool(load_default=None, metadata={"description": "3 日内到期 due within 3 days"})
     q = Text(load_default=None, max_length=100, metadata={"description": "标题/简要情况/编号 全文"})
-    limit = Int(load_default=LIST_DEFAULT, min=1, max=LIST_MAX)
+    limit = QueryInt(load_default=LIST_DEFAULT, min=1, max=LIST_MAX)
     cursor = Text(load_default=None, max_length=500)
 
 

@@ -198,7 +198,7 @@ def _resource_modules() -> list[Any]:
     import importlib
 
     modules = []
-    for name in ("auth", "users", "cases", "audit"):
+    for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports"):
         try:
             modules.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:  # a resource not written yet

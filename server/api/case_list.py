@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import RAISE
+
 from schemas.api_stats import CaseListArgsSchema, CaseListPageSchema
 from schemas.errors import FieldError
 from server.readmodel import service
@@ -35,7 +37,7 @@ def case_filter(user: Any, args: dict[str, Any]) -> CaseFilter:
 
 
 @blp.get("")
-@blp.arguments(CaseListArgsSchema, location="query")
+@blp.arguments(CaseListArgsSchema, location="query", unknown=RAISE)
 @blp.response(200, CaseListPageSchema)
 def list_view(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Cases in your area, newest first; pass ``next_cursor`` as ``cursor`` for the next page."""

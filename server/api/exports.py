@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response
+from marshmallow import RAISE
 
 from schemas.api_stats import AreaArgsSchema, ExportArgsSchema
 from server.readmodel import exports, service
@@ -61,7 +62,7 @@ def _cases(args: dict[str, Any]) -> tuple[Any, Any]:
 
 
 @blp.get("/cases.xlsx")
-@blp.arguments(ExportArgsSchema, location="query")
+@blp.arguments(ExportArgsSchema, location="query", unknown=RAISE)
 @blp.doc(**FILE_DOC)
 def cases_xlsx(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """案件台账 (xlsx), the list's filters; ID numbers masked."""
@@ -73,7 +74,7 @@ def cases_xlsx(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @blp.get("/cases.csv")
-@blp.arguments(ExportArgsSchema, location="query")
+@blp.arguments(ExportArgsSchema, location="query", unknown=RAISE)
 @blp.doc(**FILE_DOC)
 def cases_csv(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """案件台账 (CSV, UTF-8 with BOM)."""
@@ -86,7 +87,7 @@ def cases_csv(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @blp.get("/cases.geojson")
-@blp.arguments(ExportArgsSchema, location="query")
+@blp.arguments(ExportArgsSchema, location="query", unknown=RAISE)
 @blp.doc(**FILE_DOC)
 def cases_geojson(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Cases with a location as GeoJSON points (WGS84); no personal data."""
@@ -98,7 +99,7 @@ def cases_geojson(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @blp.get("/risks.xlsx")
-@blp.arguments(AreaArgsSchema, location="query")
+@blp.arguments(AreaArgsSchema, location="query", unknown=RAISE)
 @blp.doc(**FILE_DOC)
 def risks_xlsx(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """隐患台账 (xlsx)."""
@@ -115,7 +116,7 @@ def risks_xlsx(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @blp.get("/grids.geojson")
-@blp.arguments(AreaArgsSchema, location="query")
+@blp.arguments(AreaArgsSchema, location="query", unknown=RAISE)
 @blp.doc(**FILE_DOC)
 def grids_geojson(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Grid boundaries (area documents' geometry) in your area, as GeoJSON."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from marshmallow import RAISE
+
 from schemas.api_stats import StatsArgsSchema, StatsSchema
 from server.domain.metrics import METRICS, MetricValue
 from server.domain.workdays import china_date
@@ -51,7 +53,7 @@ def resolve_area(user: Any, area: str | None) -> str:
 
 
 @blp.get("")
-@blp.arguments(StatsArgsSchema, location="query")
+@blp.arguments(StatsArgsSchema, location="query", unknown=RAISE)
 @blp.response(200, StatsSchema)
 def get_stats(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Metrics for an area and period (cohort: cases registered in the period).

@@ -19,7 +19,6 @@ What goes where (printed with the results):
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import threading
 import time
@@ -38,7 +37,15 @@ from sync.couch import CouchClient
 
 from .follower import Follower, catch_up
 from .generate import CST, case_with_events, generate, grid_codes
-from .queries import CaseFilter, parse_position, StatsQuery, by_child_area, list_cases, monthly, totals
+from .queries import (
+    CaseFilter,
+    StatsQuery,
+    by_child_area,
+    list_cases,
+    monthly,
+    parse_position,
+    totals,
+)
 from .store import ReadModel
 
 PERIOD = (date(2025, 11, 1), date(2026, 10, 31))

@@ -12,8 +12,8 @@ Tests check it against ``metric_sql`` and ``compute_metrics``.
 
 from __future__ import annotations
 
-import os
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta

@@ -91,9 +91,9 @@ def test_rows_equal_case_row_at_any_as_of(store: ReadModel) -> None:
     groups = [[c, *e] for c, e in generate(150, seed=3)] + hand_docs()
     store.apply_changes(as_changes(_flat(groups)), "1-x")
     for as_of in (date(2026, 1, 15), AS_OF, date(2027, 2, 1)):
-        stored = {r["case_id"]: r for r in (
-            dict(zip([d[0] for d in store.cursor().execute(f"SELECT * FROM {cases_at(as_of)}").description], row))
-            for row in store.cursor().execute(f"SELECT * FROM {cases_at(as_of)}").fetchall())}
+        result = store.cursor().execute(f"SELECT * FROM {cases_at(as_of)}")
+        names = [d[0] for d in result.description]
+        stored = {r["case_id"]: r for r in (dict(zip(names, row, strict=True)) for row in result.fetchall())}
         for p in _projections(groups):
             expected = case_row(p, as_of)
             row = stored[p.case_id]
