@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testenv import RUN_PREFIX
 
 from sync.couch import CouchClient, Database
 from sync.embedded import EmbeddedCouch
-
-RUN_PREFIX = f"fqtest{uuid.uuid4().hex[:6]}_"
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RUN_PREFIX
 from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
 from openpyxl import load_workbook
+from testenv import RUN_PREFIX
 
 from server.readmodel.generate import case_with_events
 from sync.scope import scope_key, sees
