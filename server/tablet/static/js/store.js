@@ -84,9 +84,51 @@ export class Store extends EventTarget {
       this.state = { ...this.state, ...doc };
     } catch (err) { if (err.status !== 404) throw err; }
     this.local.changes({ since: 'now', live: true }).on('change', () => this.emit('data'));
-    window.addEventListener('online', () => { this.net = 'online'; this.emit('net'); this.restart(); });
+    window.addEventListener('online', async () => {
+      this.net = 'online'; this.emit('net');
+      await this.checkScope();
+      this.restart();
+    });
     window.addEventListener('offline', () => { this.net = 'offline'; this.emit('net'); });
+    await this.checkScope();
     this.start();
+  }
+
+  /** When an admin changed this worker's grids, documents that left the scope must leave
+   *  the device and newly covered ones arrive: push what is pending (refusals are shown
+   *  with their reason), discard the local copy and pull afresh. The gateway's _scope
+   *  fingerprint says when; offline, the check waits for the next connection. */
+  async checkScope() {
+    if (!navigator.onLine) return;
+    let scope;
+    try {
+      const res = await fetch(`/sync/${encodeURIComponent(this.session.username)}/_scope`, {
+        headers: { Authorization: 'Basic ' + btoa(unescape(encodeURIComponent(
+          `${this.session.username}:${this.session.password}`))) } });
+      if (!res.ok) return;
+      scope = await res.json();
+    } catch { return; }
+    const known = this.session.scope_fingerprint;
+    this.session = { ...this.session, area_codes: scope.area_codes, role: scope.role,
+      scope_fingerprint: scope.fingerprint };
+    localStorage.setItem(SESSION_KEY, JSON.stringify(this.session));
+    if (!known || known === scope.fingerprint) return;
+    for (const rep of this.reps) rep.cancel();
+    let pushed;
+    try { pushed = await this.local.replicate.to(this.remote, { timeout: 15000 }); } catch { return; }
+    if (pushed.doc_write_failures > 0) {
+      // Records the new scope refuses stay on the device (never discarded unseen): the
+      // worker sees them marked 被拒 and the township can re-register them.
+      this.error = `负责区域已变更，${pushed.doc_write_failures} 条记录未能上传，请联系乡镇调解员` +
+        ' / your areas changed; some records were refused, contact the township';
+      this.emit('net');
+      return;
+    }
+    await this.local.destroy();
+    this.local = new PouchDB(`fq_${this.session.username}`);
+    this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null };
+    this.local.changes({ since: 'now', live: true }).on('change', () => this.emit('data'));
+    this.emit('data');
   }
 
   emit(name) { this.dispatchEvent(new Event(name)); }
