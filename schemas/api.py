@@ -8,7 +8,7 @@ only: ``fields.Raw``/``Dict`` where a document is returned whole).
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from schemas import vocab
 from schemas.case import CaseSchema, PartySchema
@@ -54,7 +54,7 @@ class PageArgsSchema(Strict):
     class Meta:
         unknown = EXCLUDE  # lists add their own filters in subclasses
 
-    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=lambda n: 1 <= n <= MAX_PAGE,
+    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE),
                            metadata={"description": f"1–{MAX_PAGE}"})
     cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
 

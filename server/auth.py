@@ -11,7 +11,8 @@ its argon2 ``Authenticator``). What this module adds for people:
 * **Lockout**: 5 failed logins in a row lock the account for 15 minutes. The counter and
   the lock are fields of the user document (``login_failures``, ``locked_until``) in the
   users database, so they hold across processes. A successful login resets them.
-* **Rate limit** per remote address (in process): at most 20 login attempts a minute.
+* **Rate limit** per remote address (in process): after 20 failed logins within a minute,
+  further attempts from that address get 429 until the minute has passed.
 
 Helpers for views: :func:`current_user`, :func:`login_required` (optionally with roles),
 :func:`scoped` (the one scope rule of ``sync.scope``, answering 403/404).
@@ -113,16 +114,17 @@ class _RateLimiter:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str, window: float = RATE_WINDOW, limit: int = RATE_MAX) -> bool:
+    def blocked(self, key: str, window: float = RATE_WINDOW, limit: int = RATE_MAX) -> bool:
         t = time.monotonic()
         with self._lock:
-            hits = self._hits.setdefault(key, deque())
+            hits = self._hits.get(key)
             while hits and hits[0] <= t - window:
                 hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(t)
-            return True
+            return bool(hits) and len(hits) >= limit
+
+    def hit(self, key: str) -> None:
+        with self._lock:
+            self._hits.setdefault(key, deque()).append(time.monotonic())
 
 
 def _limiter() -> _RateLimiter:
@@ -164,7 +166,8 @@ def check_login(username: str, password: str, *, how: str) -> User:
     """
     from . import audit
 
-    if not _limiter().allow(request.remote_addr or "-"):
+    address = request.remote_addr or "-"
+    if _limiter().blocked(address):
         raise ApiError(429, "too_many_attempts", "登录尝试过于频繁，请一分钟后再试",
                        "too many login attempts from this address; wait a minute")
     doc = user_store().get(username) if username else None
@@ -175,6 +178,7 @@ def check_login(username: str, password: str, *, how: str) -> User:
         raise _locked_error(until)
     user = authenticator().authenticate(username, password) if username else None
     if user is None:
+        _limiter().hit(address)
         if doc is not None:
             def fail(d: dict[str, Any]) -> bool:
                 d["login_failures"] = int(d.get("login_failures", 0)) + 1

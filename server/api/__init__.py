@@ -198,7 +198,8 @@ def _resource_modules() -> list[Any]:
     import importlib
 
     modules = []
-    for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports"):
+    for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports",
+                 "risks", "reminders", "conflicts", "tracking"):
         try:
             modules.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:  # a resource not written yet

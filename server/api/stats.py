@@ -74,7 +74,7 @@ def get_stats(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     store = svc.ready()
     cur = store.cursor()
     q = StatsQuery(prefix, start, end, as_of, tuple(user.area_codes))
-    count, values = totals(cur, q)
+    count, values = totals(cur, q, store)
     name = cur.execute("SELECT any_value(name) FROM areas WHERE code = ?", [prefix]).fetchone()
     body: dict[str, Any] = {
         "area_code": prefix, "name": name[0] if name else None, "from_": start, "to": end,
@@ -84,8 +84,8 @@ def get_stats(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     if args.get("breakdown", True):
         body["by_area"] = [{"area_code": code, "name": area_name, "cases": n,
                             "metrics": metric_list(v)}
-                           for code, area_name, n, v in by_child_area(cur, q)]
+                           for code, area_name, n, v in by_child_area(cur, q, store)]
     if args.get("trend", True):
         body["trend"] = [{"month": month, "cases": n, "metrics": metric_list(v)}
-                         for month, n, v in monthly(cur, q)]
+                         for month, n, v in monthly(cur, q, store)]
     return body

@@ -1,0 +1,213 @@
+"""Logins (lockout, session expiry, cookie flags), user administration, the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from api_helpers import basic
+from factories import GRID_A, PASSWORD
+
+
+class Clock:
+    """A settable clock for ``FENGQIAO_CLOCK``."""
+
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def clocked_app(api_app_with, accounts, clock):  # type: ignore[no-untyped-def]
+    return api_app_with(FENGQIAO_CLOCK=clock, FENGQIAO_SESSION_TIMEOUT=1800)
+
+
+def _new_account(as_user, role: str = "grid_worker", areas: list[str] | None = None) -> str:  # type: ignore[no-untyped-def]
+    name = f"u{uuid.uuid4().hex[:8]}"
+    r = as_user("root").post("/api/users", json={"username": name, "password": PASSWORD, "role": role,
+                                                 "area_codes": areas or [GRID_A]})
+    assert r.status_code == 201, r.get_json()
+    return name
+
+
+def _login(client, name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post("/api/auth/login", json={"username": name, "password": password})
+
+
+def test_login_sets_a_safe_cookie_and_logout_ends_the_session(api_app, as_user):  # type: ignore[no-untyped-def]
+    name = _new_account(as_user)
+    client = api_app.test_client()
+    r = _login(client, name)
+    assert r.status_code == 200 and r.get_json()["role"] == "grid_worker"
+    cookie = r.headers["Set-Cookie"]
+    assert "fq_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # development; production adds it
+    assert client.get("/api/auth/me").status_code == 200
+    assert client.post("/api/auth/logout").status_code == 204
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_production_refuses_couchdb_without_credentials_and_cookie_is_secure(
+        api_app_with, accounts):  # type: ignore[no-untyped-def]
+    from server.config import ConfigError
+
+    with pytest.raises(ConfigError):  # the embedded test server has no admin credentials
+        api_app_with(FENGQIAO_ENV="production")
+    app = api_app_with()
+    app.config["FENGQIAO_ENV"] = "production"  # as if started with credentials
+    r = _login(app.test_client(), "alice")
+    assert r.status_code == 200 and "Secure" in r.headers["Set-Cookie"]
+
+
+def test_five_failures_lock_the_account_for_15_minutes_across_processes(
+        clocked_app, api_app_with, as_user, clock, couch, topology):  # type: ignore[no-untyped-def]
+    name = _new_account(as_user)
+    client = clocked_app.test_client()
+    for _ in range(5):
+        r = _login(client, name, "Wrong0password")
+        assert r.status_code == 401 and r.get_json()["code"] == "bad_credentials"
+    r = _login(client, name)  # right password, but locked
+    assert r.status_code == 423 and r.get_json()["code"] == "account_locked"
+    assert "15 分钟" in r.get_json()["message_zh"]
+    doc = couch.db(topology.users_db()).get(f"user:{name}")
+    assert doc["locked_until"] == (clock.at + timedelta(minutes=15)).isoformat(timespec="seconds")
+    # another process (another app on the same databases) sees the lock, for Basic too
+    other = api_app_with(FENGQIAO_CLOCK=clock)
+    assert other.test_client().get("/api/auth/me", headers=basic(name)).status_code == 423
+    clock.advance(minutes=15, seconds=1)
+    assert _login(client, name).status_code == 200
+    assert "locked_until" not in couch.db(topology.users_db()).get(f"user:{name}")
+    locked = as_user("root").get(f"/api/users/{name}").get_json()
+    assert locked["locked_until"] is None
+
+
+def test_failures_below_five_are_forgotten_after_a_success(clocked_app, as_user, couch, topology):  # type: ignore[no-untyped-def]
+    name = _new_account(as_user)
+    client = clocked_app.test_client()
+    for _ in range(4):
+        _login(client, name, "Wrong0password")
+    assert _login(client, name).status_code == 200
+    for _ in range(4):
+        _login(client, name, "Wrong0password")
+    assert _login(client, name).status_code == 200
+
+
+def test_session_expires_after_30_minutes_without_requests(clocked_app, accounts, clock):  # type: ignore[no-untyped-def]
+    client = clocked_app.test_client()
+    assert _login(client, "mia").status_code == 200
+    clock.advance(minutes=29)
+    assert client.get("/api/auth/me").status_code == 200  # activity refreshes the clock
+    clock.advance(minutes=29)
+    assert client.get("/api/auth/me").status_code == 200
+    clock.advance(minutes=30, seconds=1)
+    r = client.get("/api/auth/me")
+    assert r.status_code == 401 and r.get_json()["code"] == "session_expired"
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_short_timeout_from_settings(api_app_with, accounts, clock):  # type: ignore[no-untyped-def]
+    app = api_app_with(FENGQIAO_CLOCK=clock, FENGQIAO_SESSION_TIMEOUT=60)
+    client = app.test_client()
+    _login(client, "noah")
+    clock.advance(seconds=61)
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_admin_manages_users(api_app, as_user, couch, topology):  # type: ignore[no-untyped-def]
+    root = as_user("root")
+    weak = root.post("/api/users", json={"username": "weakling", "password": "short", "role": "grid_worker",
+                                         "area_codes": [GRID_A]})
+    assert weak.status_code == 422 and "password" in weak.get_json()["errors"]
+    wrong_area = root.post("/api/users", json={"username": "faraway", "password": PASSWORD,
+                                               "role": "township_mediator", "area_codes": ["110101001"]})
+    assert wrong_area.status_code == 422 and "area_codes" in wrong_area.get_json()["errors"]
+    users_db = couch.db(topology.users_db())
+    assert users_db.get_or_none("user:weakling") is None and users_db.get_or_none("user:faraway") is None
+    name = _new_account(as_user)
+    assert root.post("/api/users", json={"username": name, "password": PASSWORD, "role": "grid_worker",
+                                         "area_codes": [GRID_A]}).status_code == 409
+
+    etag = root.get(f"/api/users/{name}").headers["ETag"]
+    r = root.patch(f"/api/users/{name}", json={"role": "township_mediator", "area_codes": ["339901002"]},
+                   headers={"If-Match": etag})
+    assert r.status_code == 200 and r.get_json()["role"] == "township_mediator"
+    assert root.patch(f"/api/users/{name}", json={"display_name": "x"}, headers={"If-Match": etag}).status_code == 412
+    profile = couch.db(topology.township_db("339901002")).get(f"user:{name}")
+    assert profile["role"] == "township_mediator" and "password_hash" not in profile
+
+    client = api_app.test_client()
+    assert _login(client, name).status_code == 200
+    assert root.post(f"/api/users/{name}/deactivate").status_code == 200
+    assert client.get("/api/auth/me").status_code == 401  # session ended at once
+    assert _login(api_app.test_client(), name).status_code == 401
+    assert root.post(f"/api/users/{name}/password", json={"password": "abc"}).status_code == 422
+    assert root.post(f"/api/users/{name}/password", json={"password": "N3wPassword9"}).status_code == 200
+    assert root.patch(f"/api/users/{name}", json={"active": True}).status_code == 200
+    assert _login(api_app.test_client(), name, "N3wPassword9").status_code == 200
+    assert root.post("/api/users/root/deactivate").status_code == 409
+
+
+def test_user_list_pages_with_a_cursor(as_user):  # type: ignore[no-untyped-def]
+    root = as_user("root")
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):
+        url = "/api/users?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = root.get(url).get_json()
+        assert len(body["items"]) <= 2
+        seen += [u["username"] for u in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) and {"alice", "root", "rex"} <= set(seen)
+    mediators = root.get("/api/users?role=township_mediator&limit=1").get_json()
+    assert [u["role"] for u in mediators["items"]] == ["township_mediator"]
+    assert root.get("/api/users?cursor=%%%").status_code == 422
+    assert root.get("/api/users?limit=0").status_code == 422
+
+
+def _audit(as_user, **params: Any) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    r = as_user("root").get(f"/api/audit?{query}")
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["items"]
+
+
+def test_reads_changes_and_logins_are_audited(api_app, as_user):  # type: ignore[no-untyped-def]
+    mia = as_user("mia")
+    case_id = mia.post("/api/cases", json={
+        "area_code": GRID_A, "channel": "letter", "category": "other", "description": "噪音扰民",
+        "parties": [{"role": "applicant", "name": "孙七"}]}).get_json()["case"]["_id"]
+    mia.get(f"/api/cases/{case_id}", headers={"User-Agent": "audit-test/1.0"})
+    as_user("rex").get(f"/api/cases/{case_id}")
+    as_user("mia").post(f"/api/cases/{case_id}/events", json={"kind": "accepted"})
+    reads = _audit(as_user, doc_id=case_id, action="case_read")
+    assert [r["user"] for r in reads] == ["rex", "mia"]  # newest first
+    assert reads[1]["user_agent"] == "audit-test/1.0" and reads[1]["remote_addr"] == "127.0.0.1"
+    assert reads[1]["role"] == "township_mediator" and reads[1]["path"] == f"/api/cases/{case_id}"
+    assert [r["action"] for r in _audit(as_user, doc_id=case_id, action="case_created")] == ["case_created"]
+    events = _audit(as_user, user="mia", action="event_created")
+    assert events[0]["detail"] == {"case_id": case_id, "kind": "accepted"}
+    _login(api_app.test_client(), "mia", "Wrong0password")
+    failed = _audit(as_user, user="mia", action="login_failed")
+    assert failed and failed[0]["doc_id"] == "user:mia"
+    # cursor pagination, newest first, no record twice
+    first = as_user("root").get(f"/api/audit?doc_id={case_id}&limit=2").get_json()
+    second = as_user("root").get(f"/api/audit?doc_id={case_id}&limit=2&cursor={first['next_cursor']}").get_json()
+    ids = [r["_id"] for r in first["items"] + second["items"]]
+    assert len(ids) == len(set(ids)) == 3 and ids == sorted(ids, reverse=True)
+    assert second["next_cursor"] is None
+    # a period filter
+    assert _audit(as_user, doc_id=case_id, until="2000-01-01T00:00:00%2B08:00") == []
