@@ -1,0 +1,104 @@
+"""Fixtures for the registers API (risks, reviews, reminders, conflicts, tracking).
+
+One app and accounts of every role for the whole module run (provisioning is the slow
+part); the read model runs in ``off`` mode, so every list request first applies the
+county feed synchronously. Tests write their own documents and check those.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
+
+from sync.couch import CouchClient, Database
+from sync.topology import Topology, remove_replications
+from sync.users import UserStore, provision
+
+ACCOUNTS = {
+    "alice": ("grid_worker", [GRID_A]),
+    "bob": ("grid_worker", [GRID_B]),
+    "carol": ("grid_worker", [GRID_C]),
+    "mia": ("township_mediator", [TOWNSHIP_1]),
+    "noah": ("township_mediator", [TOWNSHIP_2]),
+    "rex": ("county_reviewer", [COUNTY]),
+    "root": ("admin", [COUNTY]),
+}
+
+
+@pytest.fixture(scope="session")
+def reg_prefix(couch: CouchClient) -> Iterator[str]:
+    prefix = f"fqtestreg{uuid.uuid4().hex[:6]}_"
+    yield prefix
+    remove_replications(couch, Topology(COUNTY, (TOWNSHIP_1, TOWNSHIP_2), prefix))
+    for name in couch.all_dbs():
+        if name.startswith(prefix):
+            couch.delete_db(name)
+
+
+@pytest.fixture(scope="session")
+def reg_app(couch_url: str, reg_prefix: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from server.app import create_app
+
+    home = tmp_path_factory.mktemp("reg-home")
+    app = create_app({"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": reg_prefix,
+                      "FENGQIAO_HOME": str(Path(home)), "FENGQIAO_SECRET_KEY": "test-secret",
+                      "FENGQIAO_AUTH_FAIL_DELAY": 0, "FENGQIAO_COUNTY": COUNTY,
+                      "FENGQIAO_STATS_FOLLOW": "off", "FENGQIAO_TRACK_RATE_MAX": 1000})
+    app.testing = True
+    yield app
+    from server import readmodel
+
+    readmodel.service(app).shutdown()
+
+
+@pytest.fixture(scope="session")
+def topo(reg_prefix: str) -> Topology:
+    return Topology(COUNTY, (TOWNSHIP_1, TOWNSHIP_2), reg_prefix)
+
+
+@pytest.fixture(scope="session")
+def accounts(reg_app, couch, topo) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    store = UserStore(couch, topo.prefix, COUNTY)
+    return {name: provision(couch, topo, store, name, role, codes, PASSWORD)
+            for name, (role, codes) in ACCOUNTS.items()}
+
+
+@pytest.fixture(scope="session")
+def as_user(reg_app, accounts):  # type: ignore[no-untyped-def]
+    """``as_user(name)``: a logged-in test client (``None``: anonymous)."""
+    clients: dict[str | None, Any] = {}
+
+    def get(name: str | None):  # type: ignore[no-untyped-def]
+        if name not in clients:
+            client = reg_app.test_client()
+            if name is not None:
+                r = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+                assert r.status_code == 200, r.get_json()
+            clients[name] = client
+        return clients[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def dbs(couch: CouchClient, topo: Topology, accounts: Any) -> dict[str, Database]:
+    return {"county": couch.db(topo.county_db()), TOWNSHIP_1: couch.db(topo.township_db(TOWNSHIP_1)),
+            TOWNSHIP_2: couch.db(topo.township_db(TOWNSHIP_2))}
+
+
+def poll(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.2) -> Any:
+    """Call ``check`` until it returns something truthy (replication takes seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s")
+        time.sleep(every)
