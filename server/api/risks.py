@@ -460,9 +460,9 @@ def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tup
             doc, _ = new_risk_event(user, risk, risk_events(risk, home), body)
         except ApiError as exc:
             raise _prefix(exc, i) from None
-        summary = {"risk_id": risk["_id"], "area_code": risk["area_code"], "title": risk.get("title"),
-                   "decision": item["decision"], "event_id": doc["_id"],
-                   **{k: body[k] for k in ("level", "owner", "due", "lead_official") if k in body}}
+        summary = jsonable({"risk_id": risk["_id"], "area_code": risk["area_code"], "title": risk.get("title"),
+                            "decision": item["decision"], "event_id": doc["_id"],
+                            **{k: body[k] for k in ("level", "owner", "due", "lead_official") if k in body}})
         return doc, summary
     try:
         case, home = cases.locate(item["case_id"], user)

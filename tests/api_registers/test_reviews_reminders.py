@@ -1,0 +1,85 @@
+"""/api/reviews (county 研判 decisions flow down) and /api/reminders (known answers)."""
+
+from __future__ import annotations
+
+from conftest import poll
+from factories import COUNTY, GRID_C, TOWNSHIP_1, TOWNSHIP_2, case, event
+from test_risks import risk_body
+
+
+def test_review_meeting_decisions_reach_the_township(as_user, dbs):  # type: ignore[no-untyped-def]
+    risk = as_user("mia").post("/api/risks", json=risk_body(TOWNSHIP_1 + "202001")).get_json()["risk"]
+    kase = as_user("noah").post("/api/cases", json={
+        "area_code": GRID_C, "channel": "visit", "category": "labour", "description": "欠薪",
+        "parties": [{"role": "applicant", "name": "赵六", "phone": "13800000000"}]}).get_json()["case"]
+    meeting = {"held_on": "2026-11-20", "attendees": ["县长", "信访局长"], "items": [
+        {"risk_id": risk["_id"], "decision": "列入重大清单", "level": "major", "owner": "张书记", "due": "2026-12-01"},
+        {"case_id": kase["_id"], "decision": "人社局牵头化解"}]}
+    before = len(dbs["county"].all_docs(startkey="review:", endkey="review:\ufff0")["rows"])
+    for user, status in (("mia", 403), ("alice", 403), ("root", 403), (None, 401)):
+        assert as_user(user).post("/api/reviews", json=meeting).status_code == status
+    bad = {**meeting, "items": [meeting["items"][0], {"risk_id": "risk:00000000-0000-4000-8000-000000000000",
+                                                      "decision": "x"}]}
+    r = as_user("rex").post("/api/reviews", json=bad)
+    assert r.status_code == 422 and "items.1.risk_id" in r.get_json()["errors"]
+    r = as_user("rex").post("/api/reviews", json={**meeting, "attendees": [], "items": [{"decision": "x"}]})
+    assert r.status_code == 422 and {"attendees", "items.0.risk_id"} <= set(r.get_json()["errors"])
+    assert len(dbs["county"].all_docs(startkey="review:", endkey="review:\ufff0")["rows"]) == before
+
+    r = as_user("rex").post("/api/reviews", json=meeting)
+    assert r.status_code == 201, r.get_json()
+    review = r.get_json()["review"]
+    risk_event, case_event = (i["event_id"] for i in review["items"])
+    assert dbs["county"].get(risk_event)["kind"] == "reviewed"
+    # the decisions flow down to each township's database
+    poll(lambda: dbs[TOWNSHIP_1].get_or_none(risk_event))
+    poll(lambda: dbs[TOWNSHIP_2].get_or_none(case_event))
+    p = as_user("mia").get(f"/api/risks/{risk['_id']}").get_json()["projection"]
+    assert (p["level"], p["owner"], p["due"]) == ("major", "张书记", "2026-12-01")
+    # lists and details by scope
+    assert review["_id"] in [x["_id"] for x in as_user("rex").get("/api/reviews").get_json()["items"]]
+    mine = as_user("mia").get(f"/api/reviews/{review['_id']}").get_json()["review"]
+    assert [i.get("risk_id") for i in mine["items"]] == [risk["_id"]]
+    assert as_user("alice").get("/api/reviews").status_code == 403
+    assert as_user("rex").get("/api/reviews/review:nope").status_code == 404
+
+
+def test_reminders_known_answers(as_user, dbs):  # type: ignore[no-untyped-def]
+    grid = COUNTY + "002" + "270001"     # a village no other test uses
+    village = grid[:12]
+    # case registered 2026-11-20 under "520": accept due 2026-11-25; closed one: none
+    open_case = case(grid, "carol", created_at="2026-11-20T09:00:00+08:00", policy="520")
+    done = case(grid, "carol", created_at="2026-11-20T09:00:00+08:00", policy="520")
+    docs = [open_case, done, event(done, "noah", kind="declined", reason="不属于受理范围")]
+    risk = {"_id": "risk:0b7a2f3e-1111-4222-8333-444455556666", "type": "risk", "schema_version": 1,
+            "area_code": grid, "title": "t", "description": "d", "category": "other", "level": "serious",
+            "screening_round": "village", "owner": "o", "due": "2026-11-24", "reported_by": "carol",
+            "created_at": "2026-11-01T09:00:00+08:00"}
+    docs.append(risk)
+    for d in docs:
+        dbs["county"].put(d)
+
+    def get(user, as_of, lead=3):  # type: ignore[no-untyped-def]
+        r = as_user(user).get("/api/reminders", query_string={"area": village, "as_of": as_of, "lead_days": lead})
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    def items(body):  # type: ignore[no-untyped-def]
+        return sorted((i["kind"], i["stage"], i["due_date"], i["days_left"], i["unit"], i["escalate_to"])
+                      for u in body["units"] for i in u["items"])
+
+    poll(lambda: len(get("noah", "2026-11-23")["units"]) > 0)
+    assert items(get("noah", "2026-11-23")) == [
+        ("case", "due_soon", "2026-11-25", 2, village, None),
+        ("risk", "due_soon", "2026-11-24", 1, grid, None)]
+    assert items(get("noah", "2026-11-23", lead=1)) == [("risk", "due_soon", "2026-11-24", 1, grid, None)]
+    assert items(get("rex", "2026-11-25")) == [
+        ("case", "due", "2026-11-25", 0, village, None),
+        ("risk", "overdue", "2026-11-24", -1, grid, village)]
+    body = get("rex", "2026-11-26")
+    assert items(body) == [("case", "overdue", "2026-11-25", -1, village, COUNTY + "002"),
+                           ("risk", "overdue", "2026-11-24", -2, grid, village)]
+    assert body["counts"] == {"due_soon": 0, "due": 0, "overdue": 2}
+    assert as_user("mia").get("/api/reminders", query_string={"area": village}).status_code == 403
+    assert as_user("mia").get("/api/reminders", query_string={"lead_days": "-1"}).status_code == 422
+    assert as_user(None).get("/api/reminders").status_code == 401
