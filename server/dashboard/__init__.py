@@ -1,0 +1,94 @@
+"""Dashboards for township mediators and county reviewers at ``/dashboard/``.
+
+A static page (plain JS modules, no build step) that reads everything it shows from the
+REST API with the signed-in user's session cookie: ``/api/stats`` for every number,
+``/api/cases`` for the overdue and due-soon lists, ``/api/exports/*`` for downloads and
+the grid map, and the risk register, reminders and conflict queue endpoints. The browser
+formats numbers; it never computes a metric of its own.
+
+Vendor files (chart.js, Leaflet) are read from ``node_modules`` through a whitelist, as
+the tablet app does: county networks may have no internet, so no CDN.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, redirect, send_file, url_for
+
+from server.tablet import MIME, NODE_MODULES, vocab
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+# url name under /dashboard/vendor/ → file under node_modules (pinned in package.json).
+VENDOR: dict[str, str] = {
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    "leaflet/leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet/leaflet.css": "leaflet/dist/leaflet.css",
+}
+
+
+# Case statuses as the read model lists them (schemas.api_stats.STATUSES).
+CASE_STATUSES = {
+    "reported": {"zh": "待受理", "en": "reported"},
+    "accepted": {"zh": "已受理", "en": "accepted"},
+    "in_progress": {"zh": "调处中", "en": "in progress"},
+    "resolved": {"zh": "已化解", "en": "resolved"},
+    "closed": {"zh": "已办结", "en": "closed"},
+    "declined": {"zh": "不予受理", "en": "declined"},
+}
+
+
+def _static_files() -> set[str]:
+    return {p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*")
+            if p.is_file() and p.name != "index.html"}
+
+
+def _fresh(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("")
+def no_slash() -> Response:
+    return redirect(url_for("dashboard.index"))  # type: ignore[return-value]
+
+
+@bp.get("/")
+def index() -> Response:
+    return _fresh(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
+
+
+@bp.get("/static/<path:name>")
+def static_file(name: str) -> Response:
+    if name not in _static_files():
+        abort(404)
+    path = STATIC / name
+    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
+                            max_age=0))
+
+
+@bp.get("/vendor/<path:name>")
+def vendor(name: str) -> Response:
+    rel = VENDOR.get(name)
+    if rel is None:
+        abort(404)
+    path = NODE_MODULES / rel
+    if not path.is_file():
+        abort(404, description=f"{rel} 不存在：请先运行 npm ci / run npm ci first")
+    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
+                            max_age=0))
+
+
+@bp.get("/vocab.json")
+def vocab_json() -> Response:
+    """The zh/en labels of the code lists (single source: ``schemas.vocab``)."""
+    from schemas import vocab as v
+
+    body = {**vocab(),
+            "roles": {code: {"zh": zh, "en": en} for code, (zh, en) in v.ROLES.items()},
+            "case_statuses": CASE_STATUSES}
+    return _fresh(Response(json.dumps(body, ensure_ascii=False), mimetype="application/json"))

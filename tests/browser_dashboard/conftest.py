@@ -1,0 +1,102 @@
+"""Dashboard browser fixtures: a small demo county served over HTTP, and Debian's chromium.
+
+The county is ``fengqiao demo``'s own loader at a small size (2 townships, 12 grids, 120
+cases, 60 risks), so the page shows real boundaries, accounts of every role and figures the
+read model computed. The app runs with ``FENGQIAO_STATS_FOLLOW=off``: each request first
+applies what replication has brought to the county database, and the fixture waits until
+all demo cases have arrived so the page and the test read the same figures.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from live import LiveServer
+from rich.console import Console
+
+CHROMIUM = os.environ.get("FENGQIAO_CHROMIUM", "/usr/bin/chromium")
+# The same launch flags as tests/browser (kept in step by hand: that conftest also loads the
+# sync fixtures, which this suite does not need).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+SMALL = {"townships": 2, "villages": 4, "grids": 12}
+CASES = 120
+
+
+@pytest.fixture(scope="session")
+def demo(couch, couch_url, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    from server.app import create_app
+    from server.demo import DEMO_PASSWORD, prepare_demo
+    from sync.topology import remove_replications
+
+    prefix = f"fqtest{uuid.uuid4().hex[:6]}_dash_"
+    app = create_app({
+        "COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": prefix,
+        "FENGQIAO_HOME": str(tmp_path_factory.mktemp("dash-home")),
+        "FENGQIAO_SECRET_KEY": "test-secret", "FENGQIAO_AUTH_FAIL_DELAY": 0,
+        "FENGQIAO_COUNTY": "339901", "FENGQIAO_STATS_FOLLOW": "off",
+    })
+    app.testing = True
+    loaded = prepare_demo(dict(app.config), Console(quiet=True), sizes=SMALL, cases=CASES)
+    accounts = {name: (role, codes) for name, role, codes, _ in loaded["accounts"]}
+    try:
+        with LiveServer(app) as live:
+            _wait_for_replication(live.url, DEMO_PASSWORD)
+            yield {"url": live.url, "password": DEMO_PASSWORD, "accounts": accounts,
+                   "topology": loaded["topology"]}
+    finally:
+        if "readmodel" in app.extensions:
+            app.extensions["readmodel"].shutdown()
+        remove_replications(couch, loaded["topology"])
+        for name in couch.all_dbs():
+            if name.startswith(prefix):
+                couch.delete_db(name)
+
+
+def _wait_for_replication(url: str, password: str, timeout: float = 60) -> None:
+    """Until the county's read model holds every demo case (replication is continuous)."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        r = client.post("/api/auth/login", json={"username": "county", "password": password})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + timeout
+        seen = -1
+        while time.monotonic() < deadline:
+            body = client.get("/api/stats?from=2000-01-01&breakdown=false&trend=false").json()
+            if body["cases"] >= CASES:
+                time.sleep(0.5)  # events of the last cases may still be on their way
+                again = client.get("/api/stats?from=2000-01-01&breakdown=false&trend=false").json()
+                if again["read_model"] == body["read_model"]:
+                    return
+            seen = body["cases"]
+            time.sleep(0.5)
+    raise AssertionError(f"only {seen} of {CASES} demo cases reached the county database")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not installed: run `make test` as root (it installs Debian's "
+                    "chromium) or `apt-get install chromium fonts-noto-cjk`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

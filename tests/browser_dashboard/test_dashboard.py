@@ -1,0 +1,173 @@
+"""The dashboard in a real browser: sign-in per role, cards equal /api/stats, scope, exports."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+CARD_KEYS = ["stays_in_village", "stays_in_township", "stays_in_county", "timely_acceptance",
+             "on_time_closure", "satisfaction", "evaluation_rate", "repeat_share",
+             "avg_duration_days", "avg_duration_working_days"]
+ROOT = Path(__file__).resolve().parents[2]
+PANELS = ["overdue", "due-soon", "risks", "reviews", "reminders", "conflicts"]
+
+
+def open_dashboard(browser: Any, demo: dict[str, Any], username: str, width: int, height: int) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                  accept_downloads=True, base_url=demo["url"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{demo['url']}/dashboard/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(demo["password"])
+    page.get_by_role("button", name="登录 / Log in").click()
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def wait_loaded(page: Any, area: str | None = None) -> None:
+    selector = f"body[data-loaded='{area}']" if area else "body[data-loaded]"
+    page.wait_for_selector(selector, timeout=20_000)
+
+
+def assert_cards_match_api(page: Any) -> dict[str, Any]:
+    """Every card's value, numerator and denominator are /api/stats' for the page's area and
+    period, fetched with the page's own session."""
+    area = page.locator("#area").input_value()
+    start, end = page.locator("#from").input_value(), page.locator("#to").input_value()
+    r = page.request.get(f"/api/stats?area={area}&from={start}&to={end}")
+    assert r.status == 200, r.text()
+    stats = r.json()
+    assert stats["area_code"] == area
+    assert page.locator("#case-count").inner_text() == str(stats["cases"])
+    metrics = {m["key"]: m for m in stats["metrics"]}
+    cards = page.locator(".metric")
+    assert cards.count() == len(CARD_KEYS)
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        key = card.get_attribute("data-key")
+        m = metrics[key]
+        assert card.get_attribute("data-denominator") == str(m["denominator"]), key
+        assert float(card.get_attribute("data-numerator")) == pytest.approx(m["numerator"]), key
+        shown = card.locator(".value").inner_text()
+        if m["value"] is None:
+            assert card.get_attribute("data-value") == "" and shown == "—", key
+            continue
+        assert float(card.get_attribute("data-value")) == pytest.approx(m["value"]), key
+        number = float(re.sub(r"[^\d.]", "", shown))
+        expected = m["value"] * 100 if m["kind"] == "rate" else m["value"]
+        assert number == pytest.approx(expected, abs=0.051), (key, shown, m)
+        frac = card.locator(".frac").inner_text()
+        assert str(m["denominator"]) in frac, (key, frac)
+    assert [card.get_attribute("data-key") for card in cards.all()] == CARD_KEYS
+    return stats
+
+
+def assert_panels_settled(page: Any) -> None:
+    """Each list panel shows rows, 'no data', or its endpoint's HTTP status — never fake rows."""
+    for panel in PANELS:
+        el = page.locator(f"#{panel}")
+        assert el.locator("table, .empty, .unavailable").count() >= 1, panel
+    for note in page.locator(".unavailable").all():
+        assert re.search(r"HTTP \d{3}", note.inner_text()), note.inner_text()
+
+
+def test_township_mediator_sees_own_township_only(browser, demo, artifacts) -> None:  # type: ignore[no-untyped-def]
+    own = demo["accounts"]["mediator01"][1][0]
+    other = next(codes[0] for role, codes in demo["accounts"].values()
+                 if role == "township_mediator" and codes[0] != own)
+    page = open_dashboard(browser, demo, "mediator01", 1366, 768)
+    wait_loaded(page, own)
+    assert_cards_match_api(page)
+    options = page.locator("#area option").evaluate_all("els => els.map(e => e.value)")
+    assert options[0] == own and len(options) > 1
+    assert all(code.startswith(own) for code in options), options
+    assert other not in options
+    # Forcing the other township into the select is refused by the API, not just hidden.
+    page.locator("#area").evaluate(
+        "(el, code) => el.add(new Option(code, code))", other)
+    page.locator("#area").select_option(other)
+    page.wait_for_function("document.getElementById('status').textContent.includes('403')")
+    r = page.request.get(f"/api/stats?area={other}")
+    assert r.status == 403
+    assert page.request.get(f"/api/exports/cases.xlsx?area={other}").status == 403
+    # A village of the mediator's own township: the cards follow the selected area.
+    page.locator("#area").select_option(options[1])
+    wait_loaded(page, options[1])
+    assert_cards_match_api(page)
+    assert_panels_settled(page)
+    page.screenshot(path=str(artifacts / "dashboard-mediator-1366.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_county_reviewer_cards_breakdown_and_export(browser, demo, artifacts) -> None:  # type: ignore[no-untyped-def]
+    county = demo["accounts"]["county"][1][0]
+    page = open_dashboard(browser, demo, "county", 1920, 1080)
+    wait_loaded(page, county)
+    stats = assert_cards_match_api(page)
+    assert stats["cases"] > 0
+    # Breakdown: one row per township, plus the total.
+    rows = page.locator("#breakdown tbody tr")
+    assert rows.count() == len(stats["by_area"]) + 1
+    assert [r.get_attribute("data-area") for r in rows.all()[:-1]] == [
+        a["area_code"] for a in stats["by_area"]]
+    page.wait_for_selector("#map .leaflet-interactive")
+    page.wait_for_selector("#trend")
+    assert_panels_settled(page)
+    page.screenshot(path=str(artifacts / "dashboard-county-1920.png"), full_page=False)
+    page.screenshot(path=str(artifacts / "dashboard-county-1920-full.png"), full_page=True)
+    shots = ROOT / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(artifacts / "dashboard-county-1920.png", shots / "dashboard.png")
+
+    # Another period: the cards still equal the API.
+    page.locator("#from").fill(stats["to"][:4] + "-01-01")
+    page.get_by_role("button", name="查询 / Show").click()
+    wait_loaded(page, county)
+    assert_cards_match_api(page)
+
+    # Drill into a township from the breakdown table.
+    township = stats["by_area"][0]
+    page.locator(f"#breakdown tr[data-area='{township['area_code']}'] button").click()
+    wait_loaded(page, township["area_code"])
+    assert_cards_match_api(page)
+
+    with page.expect_download() as info:
+        page.locator("a[data-export='cases.xlsx']").click()
+    download = info.value
+    path = Path(download.path())
+    assert download.suggested_filename.endswith(".xlsx")
+    workbook = load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
+    sheet = workbook.worksheets[0]
+    header = next(sheet.iter_rows(max_row=1, values_only=True))
+    assert header and any(header)
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_grid_worker_is_told_to_use_the_tablet(browser, demo) -> None:  # type: ignore[no-untyped-def]
+    worker = next(n for n, (role, _) in demo["accounts"].items() if role == "grid_worker")
+    page = open_dashboard(browser, demo, worker, 1366, 768)
+    page.wait_for_selector("#denied-view:not([hidden])")
+    assert "乡镇调解员和县级研判人员" in page.locator("#denied-text").inner_text()
+    page.context.close()
+
+
+def test_wrong_password_is_refused(browser, demo) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(f"{demo['url']}/dashboard/")
+    page.get_by_label("用户名").fill("county")
+    page.get_by_label("密码").fill("not-the-password")
+    page.get_by_role("button", name="登录 / Log in").click()
+    page.wait_for_function("document.getElementById('login-error').textContent.length > 0")
+    assert page.locator("#dash-view").is_hidden()
+    context.close()
