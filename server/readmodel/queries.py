@@ -160,15 +160,17 @@ class StatsQuery:
         return f"{cohort(self.prefix, self.start, self.end).sql()} AND {InScope(self.scope).sql()}"
 
 
-def _grouped(cur: duckdb.DuckDBPyConnection, q: StatsQuery, key_sql: str | None
-             ) -> list[tuple[Any, int, dict[str, MetricValue]]]:
+def _grouped(cur: duckdb.DuckDBPyConnection, q: StatsQuery, key_sql: str | None,
+             store: Any = None) -> list[tuple[Any, int, dict[str, MetricValue]]]:
     plan = _plan(q.metrics)
     key = f"{key_sql} AS k, " if key_sql else ""
     group = " GROUP BY k ORDER BY k" if key_sql else ""
     sql = (f"SELECT {'k, ' if key_sql else ''}{plan.outer} FROM (SELECT {key}{plan.inner()} "
            f"FROM {cases_at(q.as_of)} WHERE {q.where()}){group}")
+    rows = store.cached(sql, lambda: cur.execute(sql).fetchall()) if store is not None \
+        else cur.execute(sql).fetchall()
     out = []
-    for row in cur.execute(sql).fetchall():
+    for row in rows:
         if key_sql:
             count, values = plan.decode(row[1:])
             out.append((row[0], count, values))
@@ -178,9 +180,11 @@ def _grouped(cur: duckdb.DuckDBPyConnection, q: StatsQuery, key_sql: str | None
     return out
 
 
-def totals(cur: duckdb.DuckDBPyConnection, q: StatsQuery) -> tuple[int, dict[str, MetricValue]]:
-    """Every metric of ``q.metrics`` for the cohort (one scan)."""
-    _, count, values = _grouped(cur, q, None)[0]
+def totals(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = None
+           ) -> tuple[int, dict[str, MetricValue]]:
+    """Every metric of ``q.metrics`` for the cohort (one scan; cached per data version
+    when ``store`` is given)."""
+    _, count, values = _grouped(cur, q, None, store)[0]
     return count, values
 
 
@@ -193,7 +197,7 @@ CHILD_KEY = {9: "COALESCE(township_code, area_code)", 12: "COALESCE(village_code
              15: "COALESCE(grid_code, area_code)"}
 
 
-def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery
+def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = None
                   ) -> list[tuple[str, str | None, int, dict[str, MetricValue]]]:
     """(child code, name, cases, metrics) per child area of ``q.prefix``.
 
@@ -203,18 +207,18 @@ def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery
     n = child_length(q.prefix)
     if n is None:
         return []
-    rows = _grouped(cur, q, CHILD_KEY[n])
+    rows = _grouped(cur, q, CHILD_KEY[n], store)
     codes = [r[0] for r in rows]
     names = dict(cur.execute("SELECT code, any_value(name) FROM areas WHERE code IN "
                              "(SELECT unnest(?::VARCHAR[])) GROUP BY code", [codes]).fetchall()) if codes else {}
     return [(code, names.get(code), count, values) for code, count, values in rows]
 
 
-def monthly(cur: duckdb.DuckDBPyConnection, q: StatsQuery
+def monthly(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = None
             ) -> list[tuple[str, int, dict[str, MetricValue]]]:
     """(YYYY-MM, cases, metrics) for each month of the period that has cases."""
     return [(month.strftime("%Y-%m"), count, values)
-            for month, count, values in _grouped(cur, q, "date_trunc('month', created_date)")]
+            for month, count, values in _grouped(cur, q, "date_trunc('month', created_date)", store)]
 
 
 # ---- the case list ---------------------------------------------------------------------

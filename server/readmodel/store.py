@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -270,6 +271,11 @@ class ReadModel:
             ) from exc
         self.calendar = calendar or fast_calendar()
         self._write = threading.Lock()
+        # Results of aggregate queries, valid until the next committed batch (``version``).
+        self.version = 0
+        self.cache_enabled = True
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._ensure_schema()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -298,6 +304,7 @@ class ReadModel:
 
     def reset(self) -> None:
         """Empty every table and forget the checkpoint (the next catch-up starts at 0)."""
+        self._bump()
         with self._write:
             cur = self.con.cursor()
             cur.begin()
@@ -353,7 +360,34 @@ class ReadModel:
             except BaseException:
                 cur.rollback()
                 raise
+            self._bump()
         return result
+
+    def _bump(self) -> None:
+        with self._cache_lock:
+            self.version += 1
+            self._cache.clear()
+
+    def cached(self, key: str, compute: Any) -> Any:
+        """``compute()`` once per ``key`` until the data changes (next committed batch).
+
+        Dashboards ask the same aggregates again and again; the answer cannot differ
+        until a batch commits, and every commit clears the cache.
+        """
+        if not self.cache_enabled:
+            return compute()
+        version = self.version
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._cache_lock:
+            if version == self.version:  # no batch committed meanwhile
+                self._cache[key] = value
+                while len(self._cache) > 256:
+                    self._cache.popitem(last=False)
+        return value
 
     def _apply(self, cur: duckdb.DuckDBPyConnection, latest: Mapping[str, Mapping[str, Any]],
                result: BatchResult) -> None:

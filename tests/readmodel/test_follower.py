@@ -43,13 +43,13 @@ def test_follower_keeps_up_and_stops_cleanly(db, couch_url, tmp_path) -> None:  
 
 
 def test_checkpoint_resumes_and_rebuild_equals_incremental(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    groups = generate(60, seed=4)
+    groups = generate(40, seed=4)
     docs = [d for c, e in groups for d in (c, *e)]
     random.Random(2).shuffle(docs)  # events reach the county before their case
     inc = ReadModel(tmp_path / "inc.duckdb")
     for i in range(0, len(docs), 50):
         db.bulk_docs(docs[i:i + 50])
-        catch_up(inc, db, batch=17)
+        catch_up(inc, db, batch=40)
     seq = inc.seq()
     assert catch_up(inc, db) == 0 and inc.seq() == seq  # nothing new: nothing applied
     full = ReadModel(tmp_path / "full.duckdb")
@@ -57,7 +57,7 @@ def test_checkpoint_resumes_and_rebuild_equals_incremental(db, tmp_path) -> None
     rebuild(full, db, batch=1000)
     assert time.perf_counter() - t0 < 60
     assert snapshot(full) == snapshot(inc)
-    rebuild(inc, db, batch=33)  # rebuilding again (different batching) changes nothing
+    rebuild(inc, db, batch=70)  # rebuilding again (different batching) changes nothing
     assert snapshot(inc) == snapshot(full)
     inc.close()
     full.close()

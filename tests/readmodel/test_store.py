@@ -88,7 +88,7 @@ def test_hand_computed_cohort_from_the_read_model(store: ReadModel) -> None:
 
 
 def test_rows_equal_case_row_at_any_as_of(store: ReadModel) -> None:
-    groups = [[c, *e] for c, e in generate(150, seed=3)] + hand_docs()
+    groups = [[c, *e] for c, e in generate(80, seed=3)] + hand_docs()
     store.apply_changes(as_changes(_flat(groups)), "1-x")
     for as_of in (date(2026, 1, 15), AS_OF, date(2027, 2, 1)):
         result = store.cursor().execute(f"SELECT * FROM {cases_at(as_of)}")
@@ -146,7 +146,7 @@ def test_replaying_changes_changes_nothing(store: ReadModel) -> None:
 
 
 def test_late_and_out_of_order_events_reproject(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    groups = [[c, *e] for c, e in generate(120, seed=9)]
+    groups = [[c, *e] for c, e in generate(50, seed=9)]
     docs = _flat(groups)
     one = ReadModel(tmp_path / "one.duckdb")
     one.apply_changes(as_changes(docs), "1-x")
@@ -154,8 +154,8 @@ def test_late_and_out_of_order_events_reproject(tmp_path) -> None:  # type: igno
     shuffled = list(reversed(docs))
     random.Random(1).shuffle(shuffled[: len(shuffled) // 2])
     many = ReadModel(tmp_path / "many.duckdb")
-    for i in range(0, len(shuffled), 7):
-        many.apply_changes(as_changes(shuffled[i:i + 7], i), f"{i}-x")
+    for i in range(0, len(shuffled), 23):
+        many.apply_changes(as_changes(shuffled[i:i + 23], i), f"{i}-x")
     assert snapshot(many)["cases"] == snapshot(one)["cases"]
     assert snapshot(many) == snapshot(one)
 
