@@ -16,6 +16,7 @@ from schemas.fields import (
     Bool,
     Choice,
     DocumentSchema,
+    Int,
     List,
     Phone,
     Text,
@@ -44,6 +45,9 @@ class UserSchema(UserPublicSchema):
 
     created_at = Timestamp(required=True)
     password_hash = Text(required=True, max_length=512, pattern=r"\$argon2(id|i|d)\$\S+")
+    # Account safety (MLPS 2.0): failed logins in a row, and the lock they caused.
+    login_failures = Int(min=0)
+    locked_until = Timestamp()
 
 
 def public_profile(user_doc: dict[str, Any]) -> dict[str, Any]:

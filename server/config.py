@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FENGQIAO_LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
     Setting("FENGQIAO_HOST", "127.0.0.1", "address `serve` and `demo` listen on"),
     Setting("FENGQIAO_PORT", 8000, "port `serve` and `demo` listen on", int),
+    Setting("FENGQIAO_SESSION_TIMEOUT", 1800,
+            "seconds of inactivity after which a login session ends", int),
     Setting("FENGQIAO_AUTH_FAIL_DELAY", 1.0,
             "seconds a wrong password waits before its 401 (slows down guessing)", float),
 )

@@ -9,11 +9,13 @@ logged with their traceback and answered with a generic 500 body.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from schemas.errors import FieldError, flatten_errors
 from sync.errors import CouchError, CouchUnreachable, SyncError
 
 log = logging.getLogger("fengqiao.errors")
@@ -49,6 +51,31 @@ class ApiError(Exception):
         self.errors = errors or {}
 
 
+# Where webargs says a bad value was found; the field path is what a person needs.
+_LOCATIONS = ("json", "query", "form", "headers", "files", "path", "cookies")
+
+
+def field_errors(problems: Iterable[FieldError]) -> dict[str, list[dict[str, str]]]:
+    """FieldErrors → the ``errors`` member of an error body (field → messages)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for p in problems:
+        out.setdefault(p.field or "_document", []).append(
+            {"message_zh": p.message_zh, "message_en": p.message_en})
+    return out
+
+
+def _flat_messages(messages: Any) -> dict[str, list[dict[str, str]]]:
+    if not isinstance(messages, Mapping) or not messages:
+        return {}
+    if set(messages) <= set(_LOCATIONS):
+        merged: dict[str, Any] = {}
+        for part in messages.values():
+            if isinstance(part, Mapping):
+                merged.update(part)
+        messages = merged
+    return field_errors(flatten_errors(messages))
+
+
 def error_response(status: int, code: str, message_zh: str, message_en: str,
                    errors: dict[str, Any] | None = None) -> Response:
     response = jsonify(
@@ -68,7 +95,7 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         data = getattr(exc, "data", None) or {}
         # flask-smorest puts marshmallow's field messages under data["messages"].
-        errors = data.get("messages", {}) if isinstance(data, dict) else {}
+        errors = _flat_messages(data.get("messages")) if isinstance(data, dict) else {}
         code = (exc.name or "error").lower().replace(" ", "_")
         zh = _HTTP_ZH.get(status, exc.name or "错误")
         response = error_response(status, code, zh, exc.description or exc.name or "", errors)

@@ -40,7 +40,7 @@ from schemas.api import ErrorSchema
 from schemas.errors import FieldError, flatten_errors
 
 from ..auth import current_user, login_required, require_user, scoped
-from ..errors import ApiError
+from ..errors import ApiError, field_errors
 
 __all__ = [
     "ApiBlueprint", "FengqiaoApi", "check_if_match", "current_user", "decode_cursor",
@@ -59,15 +59,6 @@ class FengqiaoApi(flask_smorest.Api):
 
 
 # -- validation errors ---------------------------------------------------------------------------
-
-def field_errors(problems: Iterable[FieldError]) -> dict[str, list[dict[str, str]]]:
-    """FieldErrors → the ``errors`` member of an error body (field → messages)."""
-    out: dict[str, list[dict[str, str]]] = {}
-    for p in problems:
-        out.setdefault(p.field or "_document", []).append(
-            {"message_zh": p.message_zh, "message_en": p.message_en})
-    return out
-
 
 def validation_error(problems: Iterable[FieldError] | Mapping[str, Any]) -> ApiError:
     """A 422 ApiError from FieldErrors or marshmallow's nested messages."""
