@@ -1,0 +1,353 @@
+"""Chaos: real PouchDB tablets against a gateway (gunicorn subprocess) and an embedded
+CouchDB, both killed with SIGKILL and restarted at random moments, also mid-replication.
+
+After healing: every document created on any tablet is in the county database exactly
+once (one id, one leaf revision unless it is a reviewed conflict), every conflict is in
+the review queue, and replication checkpoints resume (no full re-sync after a restart).
+
+Small by default (runs in the normal suite). Larger, on demand::
+
+    FENGQIAO_CHAOS_STEPS=400 FENGQIAO_CHAOS_SEED=7 .venv/bin/pytest -m chaos tests/chaos
+
+The seed is printed and named in every failure message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import factories as f
+import pytest
+
+from sync import conflicts
+from sync.bench import GatewayProcess, PouchFailed, PouchProcess
+from sync.couch import CouchClient, Database
+from sync.embedded import EmbeddedCouch, free_port
+from sync.errors import SyncError
+from sync.topology import Topology
+from sync.users import UserStore, provision
+
+pytestmark = pytest.mark.chaos
+
+STEPS = int(os.environ.get("FENGQIAO_CHAOS_STEPS", "16"))
+# Chance that a step kills a server. Restarting the gateway (gunicorn, app import) costs
+# seconds, so the suite's small run kills rarely at random and four times on purpose.
+KILL_RATE = float(os.environ.get("FENGQIAO_CHAOS_KILL_RATE", "0.08"))
+SEED = int(os.environ.get("FENGQIAO_CHAOS_SEED", str(random.randrange(1_000_000))))
+
+
+class Cluster:
+    """An embedded CouchDB on a fixed port and a gateway subprocess, each killable."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.couch = EmbeddedCouch(home / "couch-home", port=self.port)
+        self.url = self.couch.start()
+        self.prefix = f"chaos{uuid.uuid4().hex[:6]}_"
+        self.client = CouchClient(self.url)
+        self.topology = Topology(f.COUNTY, (f.TOWNSHIP_1,), self.prefix)
+        store = UserStore(self.client, self.prefix, f.COUNTY)
+        for name, role, codes in (("alice", "grid_worker", [f.GRID_A]), ("bob", "grid_worker", [f.GRID_B]),
+                                  ("mia", "township_mediator", [f.TOWNSHIP_1])):
+            provision(self.client, self.topology, store, name, role, codes, f.PASSWORD)
+        self.gateway = GatewayProcess(self.url, self.prefix, f.COUNTY, home / "gw", workers=1, threads=4)
+        self.gateway.start()
+        self.kills = {"gateway": 0, "couch": 0}
+
+    @property
+    def township(self) -> Database:
+        return self.client.db(self.topology.township_db(f.TOWNSHIP_1))
+
+    @property
+    def county(self) -> Database:
+        return self.client.db(self.topology.county_db())
+
+    def kill_gateway(self) -> None:
+        self.gateway.kill()
+        self.kills["gateway"] += 1
+
+    def restart_gateway(self) -> None:
+        self.gateway = GatewayProcess(self.url, self.prefix, f.COUNTY, self.home / "gw",
+                                      port=self.gateway.port, workers=1, threads=4)
+        self.gateway.start()
+
+    def kill_couch(self) -> None:
+        self.couch.kill()
+        self.kills["couch"] += 1
+
+    def restart_couch(self) -> None:
+        self.couch = EmbeddedCouch(self.home / "couch-home", port=self.port)
+        assert self.couch.start() == self.url
+
+    def close(self) -> None:
+        self.gateway.stop()
+        self.client.close()
+        self.couch.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@dataclass
+class Device:
+    """A tablet: its own Node process (so a sync can run while the test kills servers)."""
+
+    user: str
+    node: PouchProcess
+    url: str
+    online: bool = True
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+
+    def sync(self, direction: str) -> dict[str, Any] | None:
+        """One replication; None when it failed (server down, killed mid-way)."""
+        try:
+            result = self.node.replicate("local", f"{self.url}/sync/{self.user}", direction,
+                                         {"username": self.user, "password": f.PASSWORD})
+        except PouchFailed:
+            return None
+        return result if result["status"] == "complete" and not result["errors"] else None
+
+    def put(self, docs: list[dict[str, Any]]) -> None:
+        for result in self.node.call("bulk", db="local", docs=docs):
+            assert result.get("ok"), result
+        self.created.update(d["_id"] for d in docs)
+
+
+def devices(cluster: Cluster) -> Iterator[list[Device]]:
+    nodes = [Device(u, PouchProcess(), cluster.gateway.url) for u in ("alice", "bob", "mia")]
+    try:
+        yield nodes
+    finally:
+        for d in nodes:
+            d.node.close()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.25) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except SyncError:
+            pass
+        time.sleep(interval)
+    return False
+
+
+def _grid(user: str) -> str:
+    return {"alice": f.GRID_A, "bob": f.GRID_B}[user]
+
+
+def act(rnd: random.Random, cluster: Cluster, tablets: list[Device]) -> str:
+    """One random step; returns what it did (for the failure message)."""
+    roll = rnd.random()
+    device = rnd.choice(tablets)
+    if roll < 0.30:
+        if device.user == "mia":
+            known = [c for d in tablets for c in d.cases if d.user != "mia"]
+            pulled = {r["id"] for r in device.node.call("allDocs", db="local", opts={})["rows"]}
+            known = [c for c in known if c["_id"] in pulled]
+            if not known:
+                return "mia: nothing pulled yet"
+            target = rnd.choice(known)
+            docs = [f.event(target, "mia") for _ in range(rnd.randint(1, 3))]
+            if rnd.random() < 0.5:
+                # The mediator corrects the base record while the reporter may too: a conflict.
+                doc = device.node.call("get", db="local", docid=target["_id"], opts={})
+                doc["description"] = f"调解员更正 {rnd.random():.6f}"
+                docs.append(doc)
+            device.put(docs)
+            return f"mia wrote {len(docs)} docs"
+        case = f.case(_grid(device.user), device.user)
+        device.cases.append(case)
+        device.put([case, *(f.event(case, device.user) for _ in range(rnd.randint(1, 4)))])
+        return f"{device.user} created a case"
+    if roll < 0.40 and device.user != "mia" and device.cases:
+        target = rnd.choice(device.cases)
+        doc = device.node.call("get", db="local", docid=target["_id"], opts={})
+        doc["description"] = f"网格员更正 {rnd.random():.6f}"
+        device.put([doc])
+        return f"{device.user} edited a case"
+    if roll < 0.50:
+        device.online = not device.online
+        return f"{device.user} {'online' if device.online else 'offline'}"
+    if roll < 1.0 - KILL_RATE:
+        if not device.online:
+            return f"{device.user} offline, no sync"
+        device.sync("push")
+        device.sync("pull")
+        return f"{device.user} synced"
+    # A server dies, possibly while a tablet replicates.
+    victim = "gateway" if rnd.random() < 0.6 else "couch"
+    worker = None
+    if device.online:
+        worker = threading.Thread(target=lambda: (device.sync("push"), device.sync("pull")))
+        worker.start()
+        time.sleep(rnd.uniform(0.0, 0.4))
+    if victim == "gateway":
+        cluster.kill_gateway()
+    else:
+        cluster.kill_couch()
+    if worker is not None:
+        worker.join(120)
+        assert not worker.is_alive(), "a replication hung after its server was killed"
+    if victim == "gateway":
+        cluster.restart_gateway()
+    else:
+        cluster.restart_couch()
+    return f"killed {victim} (during {device.user}'s sync: {worker is not None})"
+
+
+def heal(cluster: Cluster, tablets: list[Device], seed: int) -> None:
+    for d in tablets:
+        d.online = True
+    for _ in range(6):
+        results = [(d.sync("push"), d.sync("pull")) for d in tablets]
+        if all(p is not None and q is not None and not p["docs_written"] and not q["docs_written"]
+               for p, q in results):
+            return
+    raise AssertionError(f"seed {seed}: tablets did not settle after healing")
+
+
+def check_everything_arrived(cluster: Cluster, tablets: list[Device], seed: int) -> None:
+    created = set().union(*(d.created for d in tablets))
+    county = cluster.county
+
+    def arrived() -> bool:
+        rows = county.all_docs(keys=sorted(created))["rows"]
+        return all("value" in r and not r["value"].get("deleted") for r in rows)
+
+    assert wait_until(arrived, timeout=90), (
+        f"seed {seed}: missing in the county: "
+        f"{[r['key'] for r in county.all_docs(keys=sorted(created))['rows'] if 'value' not in r][:10]}")
+    events = {i for i in created if i.startswith("event:")}
+    in_county = {r["id"] for r in county.all_docs(startkey="event:", endkey="event:\ufff0")["rows"]}
+    assert in_county == events, f"seed {seed}: events differ: extra {in_county - events}, missing {events - in_county}"
+    # Exactly once: no event has a second leaf revision (a duplicate write of the same fact).
+    rows = county.all_docs(keys=sorted(events), include_docs=True, conflicts=True)["rows"]
+    doubled = [r["id"] for r in rows if (r.get("doc") or {}).get("_conflicts")]
+    assert not doubled, f"seed {seed}: events with more than one revision: {doubled}"
+
+
+def check_conflicts_queued(cluster: Cluster, seed: int) -> int:
+    township = cluster.township
+    conflicts.scan(township)
+    queued = {r["doc_id"] for r in conflicts.open_records(township)}
+    rows = township.all_docs(startkey="case:", endkey="case:\ufff0", include_docs=True, conflicts=True)["rows"]
+    conflicted = {r["id"] for r in rows if (r.get("doc") or {}).get("_conflicts")}
+    assert conflicted <= queued, f"seed {seed}: conflicts not in the review queue: {conflicted - queued}"
+    return len(conflicted)
+
+
+def check_checkpoints_resume(cluster: Cluster, tablets: list[Device], seed: int) -> None:
+    """Kill both servers once more; afterwards each tablet reads only what is new."""
+    cluster.kill_gateway()
+    cluster.kill_couch()
+    cluster.restart_couch()
+    cluster.restart_gateway()
+    alice, bob, mia = tablets
+    case = f.case(f.GRID_A, "alice")
+    alice.cases.append(case)
+    alice.put([case])
+    pushed = alice.sync("push")
+    assert pushed is not None and pushed["docs_read"] == 1, f"seed {seed}: push re-read {pushed}"
+    pulled = bob.sync("pull")
+    assert pulled is not None and pulled["docs_read"] == 0, f"seed {seed}: bob re-read {pulled}"
+    assert wait_until(lambda: cluster.township.get_or_none(case["_id"]) is not None, 10)
+    pulled = mia.sync("pull")
+    assert pulled is not None and pulled["docs_read"] <= 2, f"seed {seed}: mia re-read {pulled}"
+
+
+def test_tablets_survive_killed_gateway_and_couchdb(cluster: Cluster) -> None:
+    print(f"chaos seed {SEED} (FENGQIAO_CHAOS_SEED={SEED} to replay), steps {STEPS}")
+    rnd = random.Random(SEED)
+    gen = devices(cluster)
+    tablets = next(gen)
+    log: list[str] = []
+    try:
+        for _ in range(STEPS):
+            log.append(act(rnd, cluster, tablets))
+        # At least one kill of each kind mid-replication, whatever the dice said.
+        alice = tablets[0]
+        alice.online = True
+        for victim in ("gateway", "couch"):
+            alice.put([f.case(f.GRID_A, "alice")])
+            worker = threading.Thread(target=alice.sync, args=("push",))
+            worker.start()
+            time.sleep(rnd.uniform(0.0, 0.2))
+            (cluster.kill_gateway if victim == "gateway" else cluster.kill_couch)()
+            worker.join(120)
+            (cluster.restart_gateway if victim == "gateway" else cluster.restart_couch)()
+        # One certain conflict: reporter and mediator both correct the same base record.
+        alice, mia = tablets[0], tablets[2]
+        case = f.case(f.GRID_A, "alice")
+        alice.cases.append(case)
+        alice.put([case])
+        assert alice.sync("push") is not None and mia.sync("pull") is not None
+        for device, text in ((alice, "网格员更正"), (mia, "调解员更正")):
+            doc = device.node.call("get", db="local", docid=case["_id"], opts={})
+            device.put([{**doc, "description": text}])
+        assert alice.sync("push") is not None and mia.sync("push") is not None
+        heal(cluster, tablets, SEED)
+        check_everything_arrived(cluster, tablets, SEED)
+        n_conflicts = check_conflicts_queued(cluster, SEED)
+        assert n_conflicts >= 1, f"seed {SEED}: the certain conflict is not in the township database"
+        check_checkpoints_resume(cluster, tablets, SEED)
+        print(f"kills {cluster.kills}, conflicts queued {n_conflicts}, steps: {log}")
+    except AssertionError as exc:
+        raise AssertionError(f"chaos seed {SEED}: {exc}\nsteps: {log}") from exc
+    finally:
+        gen.close()
+
+
+def test_gateway_killed_mid_push_then_retried_loses_and_duplicates_nothing(cluster: Cluster) -> None:
+    """Issue 6: kill -9 of the gateway in the middle of a push; restart; the tablet retries."""
+    rnd = random.Random(SEED)
+    node = PouchProcess()
+    try:
+        alice = Device("alice", node, cluster.gateway.url)
+        docs = []
+        for _ in range(60):
+            case = f.case(f.GRID_A, "alice")
+            docs += [case, *(f.event(case, "alice") for _ in range(4))]
+        alice.put(docs)
+        outcome: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: outcome.update(first=alice.sync("push")))
+        worker.start()
+        # Kill once part of the batch is in: between the first and the last document.
+        assert wait_until(lambda: cluster.township.info()["doc_count"] > 5, 60, interval=0.02)
+        time.sleep(rnd.uniform(0.0, 0.1))
+        cluster.kill_gateway()
+        worker.join(120)
+        stored_before = cluster.township.all_docs(keys=[d["_id"] for d in docs])["rows"]
+        partial = sum(1 for r in stored_before if "value" in r)
+        cluster.restart_gateway()
+        retry = alice.sync("push")
+        assert retry is not None and retry["doc_write_failures"] == 0, f"seed {SEED}: retry failed: {retry}"
+        rows = cluster.township.all_docs(keys=[d["_id"] for d in docs], include_docs=True, conflicts=True)["rows"]
+        missing = [r["key"] for r in rows if "value" not in r]
+        doubled = [r["id"] for r in rows if (r.get("doc") or {}).get("_conflicts")]
+        assert not missing and not doubled, f"seed {SEED}: missing {missing[:5]}, duplicated {doubled[:5]}"
+        revs = {r["id"]: r["value"]["rev"] for r in rows}
+        assert all(rev.startswith("1-") for rev in revs.values()), f"seed {SEED}: rewritten revisions"
+        print(f"killed after {partial}/{len(docs)} documents; first push: {outcome.get('first')}; "
+              f"retry wrote {retry['docs_written']}")
+        assert outcome.get("first") is None or partial == len(docs)
+    finally:
+        node.close()
