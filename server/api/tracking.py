@@ -18,7 +18,7 @@ and its events are then read from the case's home database.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app, request
@@ -124,9 +124,11 @@ def evaluate(body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
     if before.evaluation is not None or any(e.get("kind") == "evaluated" for e in events):
         raise ApiError(409, "already_evaluated", "该事项已评价，每件事项只能评价一次",
                        "this matter has already been evaluated (once per matter)")
-    at = cases.now()
+    # Times are stored to the second: the evaluation is placed at least one second after
+    # closure so it sorts after it, and its id (derived from the closure) is fixed.
+    stamp = before.closed_at.astimezone(UTC) + timedelta(seconds=1)
+    at = max(cases.now(), stamp)
     uuid_part = case["_id"].split(":", 1)[1]
-    stamp = before.closed_at.astimezone(UTC)
     doc: dict[str, Any] = {
         "_id": f"event:{uuid_part}:{stamp:%Y%m%dT%H%M%S}.{stamp.microsecond // 1000:03d}Z-publiceval",
         "type": "event", "schema_version": 1, "case_id": case["_id"], "kind": "evaluated",
