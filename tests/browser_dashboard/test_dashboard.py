@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PANELS = ["overdue", "due-soon", "risks", "reviews", "reminders", "conflicts"]
 
 
-def open_dashboard(browser: Any, demo: dict[str, Any], username: str, width: int, height: int) -> Any:
+def open_dashboard(browser: Any, demo: dict[str, Any], username: str, width: int, height: int,
+                   password: str | None = None) -> Any:
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
                                   accept_downloads=True, base_url=demo["url"])
     page = context.new_page()
@@ -26,7 +27,7 @@ def open_dashboard(browser: Any, demo: dict[str, Any], username: str, width: int
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{demo['url']}/dashboard/")
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(demo["password"])
+    page.get_by_label("密码").fill(password or demo["password"])
     page.get_by_role("button", name="登录 / Log in").click()
     page.errors = errors  # type: ignore[attr-defined]
     return page
@@ -153,21 +154,14 @@ def test_county_reviewer_cards_breakdown_and_export(browser, demo, artifacts) ->
     page.context.close()
 
 
-def test_grid_worker_is_told_to_use_the_tablet(browser, demo) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_then_grid_worker_is_told_to_use_the_tablet(browser, demo) -> None:  # type: ignore[no-untyped-def]
     worker = next(n for n, (role, _) in demo["accounts"].items() if role == "grid_worker")
-    page = open_dashboard(browser, demo, worker, 1366, 768)
-    page.wait_for_selector("#denied-view:not([hidden])")
-    assert "乡镇调解员和县级研判人员" in page.locator("#denied-text").inner_text()
-    page.context.close()
-
-
-def test_wrong_password_is_refused(browser, demo) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.goto(f"{demo['url']}/dashboard/")
-    page.get_by_label("用户名").fill("county")
-    page.get_by_label("密码").fill("not-the-password")
-    page.get_by_role("button", name="登录 / Log in").click()
+    page = open_dashboard(browser, demo, worker, 1366, 768, password="not-the-password")
     page.wait_for_function("document.getElementById('login-error').textContent.length > 0")
     assert page.locator("#dash-view").is_hidden()
-    context.close()
+    page.get_by_label("密码").fill(demo["password"])
+    page.get_by_role("button", name="登录 / Log in").click()
+    page.wait_for_selector("#denied-view:not([hidden])")
+    assert "乡镇调解员和县级研判人员" in page.locator("#denied-text").inner_text()
+    assert page.locator("#dash-view").is_hidden()
+    page.context.close()

@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   user: null, vocab: {}, root: null, options: new Map(), area: null, from: null, to: null,
-  stats: null, chart: null, loading: 0,
+  stats: null, chart: null, loading: 0, cache: new Map(),
 };
 
 function status(text) { $("status").textContent = text || ""; }
@@ -87,6 +87,7 @@ function start(me) {
   state.area = null;
   state.from = null;
   state.to = null;
+  state.cache.clear();
   load();
 }
 
@@ -156,7 +157,9 @@ async function load() {
   const ctx = { area: stats.area_code, root: state.root, vocab: state.vocab, user: state.user,
                 names: areaNames(stats), from: stats.from, to: stats.to,
                 canResolve: ROLES_ALLOWED.includes(state.user.role),
-                reviews: api(`/api/reviews${query({ limit: 100 })}`) };
+                reviews: cached("reviews", () => api(`/api/reviews${query({ limit: 100 })}`)),
+                conflicts: cached("conflicts", () => api("/api/conflicts")),
+                forget: (name) => state.cache.delete(name) };
   await Promise.all([
     showCaseList($("overdue"), { overdue: "true" }, ctx, "已超期", "overdue"),
     showCaseList($("due-soon"), { due_soon: "true" }, ctx, "3 日内到期", "due soon"),
@@ -167,6 +170,16 @@ async function load() {
     showConflicts($("conflicts"), ctx),
   ]);
   if (ticket === state.loading) document.body.dataset.loaded = stats.area_code;
+}
+
+// Answers that do not depend on the selected area (meetings, the conflict queue) are kept
+// for a minute, so moving between areas does not ask for them again.
+function cached(name, fetcher) {
+  const hit = state.cache.get(name);
+  if (hit && Date.now() - hit.at < 60_000) return hit.promise;
+  const promise = fetcher();
+  state.cache.set(name, { at: Date.now(), promise });
+  return promise;
 }
 
 function areaNames(stats) {
@@ -254,6 +267,7 @@ function renderTrend(stats) {
   const datasets = [{
     type: "bar", label: "登记案件 cases", data: stats.trend.map((t) => t.cases),
     backgroundColor: "#c9c9c9", borderColor: "#555", borderWidth: 1, yAxisID: "cases", order: 2,
+    pointStyle: "rect",
   }];
   series.forEach((key, i) => {
     const first = byKey(stats.metrics)[key];
@@ -264,7 +278,7 @@ function renderTrend(stats) {
         return v === null || v === undefined ? null : Math.round(v * 1000) / 10;
       }),
       borderColor: colors[i], backgroundColor: colors[i], borderDash: dashes[i], borderWidth: 3,
-      pointRadius: 4, spanGaps: false,
+      pointRadius: 4, spanGaps: false, pointStyle: ["circle", "rect", "triangle", "rectRot"][i],
     });
   });
   const font = { size: 15 };
@@ -272,7 +286,7 @@ function renderTrend(stats) {
     data: { labels: months, datasets },
     options: {
       responsive: true, maintainAspectRatio: false, animation: false,
-      plugins: { legend: { labels: { font, boxWidth: 18 } },
+      plugins: { legend: { labels: { font, usePointStyle: true, pointStyleWidth: 18 } },
                  tooltip: { bodyFont: font, titleFont: font } },
       scales: {
         cases: { position: "left", beginAtZero: true, title: { display: true, text: "件 cases", font },

@@ -163,7 +163,7 @@ function show(value) {
 
 export async function showConflicts(el, ctx) {
   const what = { zh: "冲突审核队列", en: "conflict review queue" };
-  const r = await api("/api/conflicts");
+  const r = await ctx.conflicts;
   if (!r.ok) { el.replaceChildren(unavailable(r, what)); return; }
   const items = itemsOf(r.body).filter((c) => (c.status || "open") === "open"
     && (!c.area_code || c.area_code.startsWith(ctx.area) || ctx.area.startsWith(c.area_code)));
@@ -184,7 +184,8 @@ function conflictBlock(el, c, ctx) {
     if (note.value.trim()) body.note = note.value.trim();
     const res = await api(`/api/conflicts/${encodeURIComponent(id)}/resolve`, { json: body });
     if (res.ok) {
-      await showConflicts(el, ctx);
+      ctx.forget("conflicts");
+      await showConflicts(el, { ...ctx, conflicts: api("/api/conflicts") });
     } else {
       button.disabled = false;
       message.textContent = res.status === 404
