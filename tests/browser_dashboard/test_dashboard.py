@@ -80,13 +80,38 @@ def assert_panels_settled(page: Any) -> None:
         assert re.search(r"HTTP \d{3}", note.inner_text()), note.inner_text()
 
 
-def test_township_mediator_sees_own_township_only(browser, demo, artifacts) -> None:  # type: ignore[no-untyped-def]
+def make_conflict(couch: Any, demo: dict[str, Any], township: str) -> tuple[Any, str]:
+    """Two offline edits of one risk entry, as two tablets would push them (a CouchDB
+    conflict); returns the township database and the risk's id."""
+    db = couch.db(demo["topology"].township_db(township))
+    rows = db.all_docs(startkey="risk:", endkey="risk:\ufff0", include_docs=True)["rows"]
+    base = next(r["doc"] for r in rows if r["doc"].get("type") == "risk")
+    edits = [{**base, "owner": owner, "_rev": rev,
+              "_revisions": {"start": 2, "ids": [rev[2:], base["_rev"][2:]]}}
+             for owner, rev in (("乙方版本", "2-" + "a" * 32), ("丙方版本", "2-" + "b" * 32))]
+    db.bulk_docs(edits, new_edits=False)
+    return db, base["_id"]
+
+
+def test_township_mediator_sees_own_township_only(browser, demo, artifacts, couch) -> None:  # type: ignore[no-untyped-def]
     own = demo["accounts"]["mediator01"][1][0]
     other = next(codes[0] for role, codes in demo["accounts"].values()
                  if role == "township_mediator" and codes[0] != own)
+    db, risk_id = make_conflict(couch, demo, own)
     page = open_dashboard(browser, demo, "mediator01", 1366, 768)
     wait_loaded(page, own)
     assert_cards_match_api(page)
+
+    # The conflict review queue: both versions side by side, the mediator keeps one.
+    block = page.locator(f".conflict[data-conflict='{risk_id}']")
+    assert block.locator(".version").count() == 2
+    assert block.locator("dd.diff", has_text="乙方版本").count() == 1
+    assert block.locator("dd.diff", has_text="丙方版本").count() == 1
+    block.locator("textarea").fill("以乙方为准")
+    block.locator(".version", has_text="乙方版本").get_by_role("button").click()
+    block.wait_for(state="detached")
+    assert db.get(risk_id)["owner"] == "乙方版本"
+    assert not db.get(risk_id, conflicts=True).get("_conflicts")
     options = page.locator("#area option").evaluate_all("els => els.map(e => e.value)")
     assert options[0] == own and len(options) > 1
     assert all(code.startswith(own) for code in options), options
