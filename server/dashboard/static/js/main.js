@@ -3,7 +3,7 @@ import { api, bilingual, empty, h, query, unavailable } from "./api.js";
 import {
   byKey, CARD_KEYS, formatFraction, formatValue, fractionTitle, label, TABLE_KEYS,
 } from "./format.js";
-import { showMap } from "./map.js";
+import { gridNames, showMap } from "./map.js";
 import { showConflicts, showReminders, showReviews, showRisks } from "./panels.js";
 
 const ROLES_ALLOWED = ["township_mediator", "county_reviewer"];
@@ -155,7 +155,7 @@ async function load() {
   renderTrend(stats);
   renderExports();
   const ctx = { area: stats.area_code, root: state.root, vocab: state.vocab, user: state.user,
-                names: areaNames(stats), from: stats.from, to: stats.to,
+                names: areaNames(stats, await gridNames(state.root)), from: stats.from, to: stats.to,
                 canResolve: ROLES_ALLOWED.includes(state.user.role),
                 reviews: cached("reviews", () => api(`/api/reviews${query({ limit: 100 })}`)),
                 conflicts: cached("conflicts", () => api("/api/conflicts")),
@@ -182,10 +182,16 @@ function cached(name, fetcher) {
   return promise;
 }
 
-function areaNames(stats) {
-  const names = Object.fromEntries([...state.options.entries()].map(([c, o]) => [c, o.name]));
-  names[stats.area_code] = stats.name;
-  for (const a of stats.by_area) names[a.area_code] = a.name;
+/** Code → name for lists: known areas by name; a grid as "<nearest known area> <grid>". */
+function areaNames(stats, grids) {
+  const known = Object.fromEntries([...state.options.entries()].map(([c, o]) => [c, o.name]));
+  known[stats.area_code] = stats.name;
+  for (const a of stats.by_area) known[a.area_code] = a.name;
+  const names = { ...known };
+  for (const [code, name] of Object.entries(grids)) {
+    const parent = [12, 9, 6].map((n) => known[code.slice(0, n)]).find(Boolean);
+    names[code] = parent ? `${parent} ${name}` : name;
+  }
   return names;
 }
 
@@ -330,7 +336,7 @@ async function showCaseList(el, filter, ctx, zh, en) {
       h("tbody", {}, ...rows.map((row) => h("tr", { dataset: { case: row.case_id } },
         h("td", {}, row.tracking_code),
         h("td", {}, row.title || row.description?.slice(0, 30) || ""),
-        h("td", {}, ctx.names[row.area_code] || ctx.names[row.area_code.slice(0, 12)] || row.area_code),
+        h("td", {}, ctx.names[row.area_code] || row.area_code),
         h("td", {}, status(row.status), row.is_paused ? "（挂起）" : ""),
         h("td", { class: row.overdue ? "overdue-text" : "" }, due(row)))))),
     r.body.next_cursor ? h("p", { class: "note" }, `仅显示前 ${limit} 件，完整清单请导出 / first ${limit} shown; export for all`) : "",

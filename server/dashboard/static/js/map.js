@@ -13,18 +13,25 @@ const RISK_COLORS = { 0: ["#ffffff", "无 none"], 1: ["#fed976", "一般 ordinar
 
 let map = null;
 let layer = null;
-let gridsCache = { root: null, features: null, status: 200 };
+let gridsCache = { root: null, promise: null };
 let ctxNow = null;
 
 document.querySelectorAll("input[name=shade]").forEach((el) =>
   el.addEventListener("change", () => ctxNow && showMap(ctxNow)));
 
+/** Grid names by code (from the boundaries the map draws), for lists that show grids. */
+export async function gridNames(root) {
+  const g = await grids(root);
+  return Object.fromEntries((g.features || []).map((f) => [f.properties.code, f.properties.name]));
+}
+
 async function grids(root) {
   if (gridsCache.root !== root) {
-    const r = await api(`/api/exports/grids.geojson${query({ area: root })}`);
-    gridsCache = { root, status: r.status, features: r.ok ? (r.body?.features || []) : null };
+    const promise = api(`/api/exports/grids.geojson${query({ area: root })}`).then((r) =>
+      ({ root, status: r.status, features: r.ok ? (r.body?.features || []) : null }));
+    gridsCache = { root, promise };
   }
-  return gridsCache;
+  return gridsCache.promise;
 }
 
 async function openCounts(area) {

@@ -45,7 +45,7 @@ function riskRow(ctx, r, decisions) {
   return h("tr", { dataset: { risk: r.risk_id, level: r.level || "" } },
     h("td", {}, levelBadge(ctx, r.level)),
     h("td", {}, pick(r, "title")),
-    h("td", {}, pick(r, "grid_name", "area_name") || areaName(ctx, r.area_code)),
+    h("td", {}, ctx.names[r.area_code] || pick(r, "grid_name", "area_name") || areaName(ctx, r.area_code)),
     h("td", {}, label(ctx.vocab, "categories", r.category)),
     h("td", {}, pick(r, "owner"), r.lead_official ? h("div", { class: "note" }, `包案 ${r.lead_official}`) : ""),
     h("td", { class: r.overdue ? "overdue-text" : "" }, pick(r, "due"),
