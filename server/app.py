@@ -22,6 +22,7 @@ from sync.users import Authenticator, UserStore
 
 from . import api, errors, health
 from .config import ConfigError, load_settings
+from .dashboard import bp as dashboard_bp
 from .tablet import bp as tablet_bp
 
 log = logging.getLogger("fengqiao.request")
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp)
+    app.register_blueprint(dashboard_bp)
     gateway.init_app(app, make_gateway(settings, couch))
     api.init_app(app)
     _init_request_log(app)
