@@ -390,6 +390,20 @@ _ATTACHMENT_KEYS = frozenset(
 )
 
 
+def _is_base64(data: str) -> bool:
+    """Strict base64 (CouchDB refuses anything else, for the whole batch)."""
+    import base64
+    import binascii
+
+    if len(data) > MAX_ATTACHMENT_BYTES * 2:
+        return True  # too big anyway: reported as such, without decoding megabytes
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def _b64_size(data: str) -> int:
     return len(data) * 3 // 4 - data[-2:].count("=") if data else 0
 
@@ -456,7 +470,7 @@ class Attachments(fields.Field):
             problems["length"] = self._msg("too_big")
         raw = att.get("data")
         if raw is not None:
-            if not isinstance(raw, str):
+            if not isinstance(raw, str) or not _is_base64(raw):
                 problems["data"] = self._msg("bad_data")
             elif _b64_size(raw) > MAX_ATTACHMENT_BYTES:
                 problems["data"] = self._msg("too_big")

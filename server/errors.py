@@ -122,6 +122,12 @@ def init_app(app: Flask) -> None:
         log.error("%s", exc.message_en)
         return error_response(503, "sync_error", exc.message_zh, exc.message_en)
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError) -> Response:
+        # Only a hostile body nests deep enough to exhaust Python's stack while parsing.
+        log.warning("request refused: nested too deeply")
+        return error_response(400, "bad_request", "请求内容嵌套过深", "request body nested too deeply")
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unexpected error")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from .couch import CouchClient, Database
 from .errors import CouchError, CouchUnreachable
-from .push import LocationCheck, Stored, Validator, decide, merge_results
+from .push import REV_RE, LocationCheck, Stored, Validator, decide, merge_results
 from .scope import scope_fingerprint, scope_key, sees
 from .scope_index import ScopeIndexes
 from .topology import Topology
@@ -39,6 +40,7 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 CHANGES_PAGE = 1000  # rows read from the township feed per round trip
 MAX_LONGPOLL_MS = 60_000
 LOCAL_PREFIX = "_local/fq_"
+MAX_LOCAL_BYTES = 64 * 1024  # a replication checkpoint is a few hundred bytes
 
 
 @dataclass
@@ -83,15 +85,74 @@ def couch_error(status: int, error: str, reason_zh: str, reason_en: str) -> Resp
     return couch_json({"error": error, "reason": f"{reason_zh} / {reason_en}"}, status)
 
 
+MAX_SAFE_INTEGER = 2**53 - 1  # beyond this JavaScript (PouchDB, pouchdb-server) loses digits
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"integer {text[:20]}… is too large")
+    return value
+
+
+def _safe_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:20]}… is too large")
+    return value
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """Strict JSON: no NaN/Infinity, integers within JavaScript's safe range, bounded
+    nesting. Anything else is a 400 here rather than an error deep inside CouchDB."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant, parse_int=_safe_int,
+                          parse_float=_safe_float)
+    except RecursionError as exc:
+        raise BadBody("JSON 嵌套过深", "JSON nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadBody(f"不是合法的 JSON：{exc}", f"not valid JSON: {exc}") from exc
+
+
 def _body() -> Any:
     """The request's JSON body; a malformed one is a 400, never a 500."""
     raw = request.get_data(cache=True)
     if not raw:
         return {}
+    return parse_json(raw)
+
+
+def _object_body() -> dict[str, Any]:
+    body = _body()
+    if not isinstance(body, dict):
+        raise BadBody("请求体须为 JSON 对象", "the body must be a JSON object")
+    return body
+
+
+def _json_param(name: str) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadBody(f"请求体不是合法的 JSON：{exc}", f"request body is not valid JSON: {exc}") from exc
+        return parse_json(request.args[name])
+    except BadBody as exc:
+        raise BadBody(f"参数 {name}：{exc.zh}", f"parameter {name}: {exc.en}") from exc
+
+
+def _str_list(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadBody(f"{what} 须为字符串列表", f"{what} must be a list of strings")
+    return value
+
+
+SEQ_RE = re.compile(r"^(now|\d+|\d+-[A-Za-z0-9_\-]+)$")
+
+
+def _since(value: str) -> str:
+    if not SEQ_RE.match(value):
+        raise BadBody("since 须为序列号或 now", "since must be a sequence or 'now'")
+    return value
 
 
 class BadBody(Exception):
@@ -227,9 +288,10 @@ def local_get(user: User, local: str) -> Response:
 @bp.route("/<username>/_local/<path:local>", methods=["PUT"])
 @authenticated
 def local_put(user: User, local: str) -> Response:
-    body = _body()
-    if not isinstance(body, dict):
-        raise BadBody("检查点须为 JSON 对象", "a checkpoint must be a JSON object")
+    if request.content_length is not None and request.content_length > MAX_LOCAL_BYTES or \
+            len(request.get_data(cache=True)) > MAX_LOCAL_BYTES:
+        return couch_error(413, "too_large", "检查点过大", "checkpoint too large")
+    body = _object_body()
     db = _gw().backing_db(user)
     body["_id"] = _local_id(user, local)
     body["fengqiao_scope"] = scope_fingerprint(user)
@@ -256,30 +318,27 @@ def _flag(name: str, args: Mapping[str, Any]) -> bool:
 @authenticated
 def changes(user: User) -> Response:
     args = request.args
-    body = _body() if request.method == "POST" else {}
+    body = _object_body() if request.method == "POST" else {}
     doc_ids = None
     if args.get("filter") == "_doc_ids":
-        raw = body.get("doc_ids") if isinstance(body, dict) else None
+        raw = body.get("doc_ids")
         if raw is None and "doc_ids" in args:
-            try:
-                raw = json.loads(args["doc_ids"])
-            except ValueError as exc:
-                raise BadBody("doc_ids 不是合法的 JSON", "doc_ids is not valid JSON") from exc
-        if not isinstance(raw, list):
-            raise BadBody("doc_ids 须为列表", "doc_ids must be a list")
-        doc_ids = {str(i) for i in raw}
+            raw = _json_param("doc_ids")
+        doc_ids = set(_str_list(raw, "doc_ids"))
     elif args.get("filter"):
         return couch_error(400, "bad_request", "网关不支持自定义过滤器", "the gateway supports no filter but _doc_ids")
     try:
         limit = int(args["limit"]) if "limit" in args else None
         timeout = min(int(args.get("timeout", MAX_LONGPOLL_MS)), MAX_LONGPOLL_MS)
+        if (limit is not None and limit < 0) or timeout < 0:
+            raise ValueError("negative")
     except ValueError as exc:
         raise BadBody("limit/timeout 须为整数", "limit and timeout must be integers") from exc
     gw = _gw()
     db = gw.backing_db(user)
     result = scoped_changes(
         user, db, gw.indexes.for_db(db),
-        since=args.get("since", "0"), limit=limit, style=args.get("style"),
+        since=_since(args.get("since", "0")), limit=limit, style=args.get("style"),
         longpoll=args.get("feed") in ("longpoll", "continuous"), timeout_ms=timeout,
         include_docs=_flag("include_docs", args), doc_ids=doc_ids,
         conflicts=_flag("conflicts", args),
@@ -340,9 +399,11 @@ def _attach_docs(user: User, db: Database, rows: list[dict[str, Any]], conflicts
 @bp.route("/<username>/_bulk_get", methods=["POST"])
 @authenticated
 def bulk_get(user: User) -> Response:
-    body = _body()
-    wanted = body.get("docs") if isinstance(body, dict) else None
-    if not isinstance(wanted, list) or not all(isinstance(d, dict) and isinstance(d.get("id"), str) for d in wanted):
+    wanted = _object_body().get("docs")
+    if not isinstance(wanted, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("id"), str)
+            and isinstance(d.get("rev", ""), str) and set(d) <= {"id", "rev", "atts_since"}
+            for d in wanted):
         raise BadBody("docs 须为 [{id, rev}] 列表", "docs must be a list of {id, rev}")
     gw = _gw()
     db = gw.backing_db(user)
@@ -381,15 +442,12 @@ def _checked(user: User, entry: dict[str, Any], item: Mapping[str, Any]) -> dict
 @authenticated
 def all_docs(user: User) -> Response:
     args = request.args
-    body = _body() if request.method == "POST" else {}
-    keys = body.get("keys") if isinstance(body, dict) else None
+    body = _object_body() if request.method == "POST" else {}
+    keys = body.get("keys")
     if keys is None and "keys" in args:
-        try:
-            keys = json.loads(args["keys"])
-        except ValueError as exc:
-            raise BadBody("keys 不是合法的 JSON", "keys is not valid JSON") from exc
-    if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
-        raise BadBody("keys 须为字符串列表", "keys must be a list of strings")
+        keys = _json_param("keys")
+    if keys is not None:
+        keys = _str_list(keys, "keys")
     include_docs = _flag("include_docs", args)
     try:
         limit = int(args["limit"]) if "limit" in args else None
@@ -408,8 +466,16 @@ def all_docs(user: User) -> Response:
             row = fetched.get(key) if sees(user, index.key(key)) else None
             rows.append(row if row is not None else {"key": key, "error": "not_found"})
     else:
-        params = {k: json.loads(v) if k in ("startkey", "endkey", "start_key", "end_key") else v
-                  for k, v in args.items() if k in ("startkey", "endkey", "start_key", "end_key", "descending", "inclusive_end")}
+        params: dict[str, Any] = {}
+        for k in ("startkey", "endkey", "start_key", "end_key"):
+            if k in args:
+                value = _json_param(k)
+                if not isinstance(value, str):
+                    raise BadBody(f"{k} 须为字符串", f"{k} must be a JSON string")
+                params[k] = value
+        for k in ("descending", "inclusive_end"):
+            if k in args:
+                params[k] = _flag(k, args)
         all_rows = db.all_docs(**params)["rows"]
         visible = [r for r in all_rows if sees(user, index.key(r["id"]))]
         rows = visible[skip: skip + limit if limit is not None else None]
@@ -429,8 +495,9 @@ def all_docs(user: User) -> Response:
 @bp.route("/<username>/_revs_diff", methods=["POST"])
 @authenticated
 def revs_diff(user: User) -> Response:
-    body = _body()
-    if not isinstance(body, dict) or not all(isinstance(v, list) for v in body.values()):
+    body = _object_body()
+    if not all(isinstance(v, list) and all(isinstance(r, str) and REV_RE.match(r) for r in v)
+               for v in body.values()):
         raise BadBody("须为 {id: [rev]} 对象", "body must be an object {id: [rev, …]}")
     gw = _gw()
     db = gw.backing_db(user)
@@ -458,13 +525,17 @@ def get_doc(user: User, docid: str) -> Response:
         index.refresh()
     if docid.startswith("_") or not sees(user, index.key(docid)):
         return couch_json({"error": "not_found", "reason": "missing"}, 404)
-    params = dict(request.args.items())
+    allowed = {"rev", "revs", "revs_info", "open_revs", "latest", "conflicts", "attachments",
+               "atts_since", "deleted_conflicts", "local_seq"}
+    params = {k: v for k, v in request.args.items() if k in allowed}
+    if "rev" in params and not REV_RE.match(params["rev"]):
+        raise BadBody("rev 格式不正确", "rev is malformed")
     if "open_revs" in params:
         if params["open_revs"] != "all":
-            try:
-                params["open_revs"] = json.loads(params["open_revs"])
-            except ValueError as exc:
-                raise BadBody("open_revs 不是合法的 JSON", "open_revs is not valid JSON") from exc
+            revs = _str_list(_json_param("open_revs"), "open_revs")
+            if not all(REV_RE.match(r) for r in revs):
+                raise BadBody("open_revs 格式不正确", "open_revs are malformed")
+            params["open_revs"] = revs
         answer = db.get(docid, **params)
         checked = [_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer]
         return couch_json(checked)
@@ -480,22 +551,24 @@ def get_doc(user: User, docid: str) -> Response:
 @bp.route("/<username>/_bulk_docs", methods=["POST"])
 @authenticated
 def bulk_docs(user: User) -> Response:
-    body = _body()
-    docs = body.get("docs") if isinstance(body, dict) else None
+    body = _object_body()
+    docs = body.get("docs")
     if not isinstance(docs, list):
         raise BadBody("请求体须为 {\"docs\": [...]}", "body must be {\"docs\": [...]}")
-    new_edits = body.get("new_edits", True) is not False
+    new_edits = body.get("new_edits", True)
+    if not isinstance(new_edits, bool):
+        raise BadBody("new_edits 须为 true 或 false", "new_edits must be true or false")
     return couch_json(push(user, docs, new_edits=new_edits), 201)
 
 
 @bp.route("/<username>/<docid>", methods=["PUT"])
 @authenticated
 def put_doc(user: User, docid: str) -> Response:
-    doc = _body()
-    if not isinstance(doc, dict):
-        raise BadBody("文档须为 JSON 对象", "a document must be a JSON object")
+    doc = _object_body()
     doc["_id"] = docid
     if "rev" in request.args:
+        if not REV_RE.match(request.args["rev"]):
+            raise BadBody("rev 格式不正确", "rev is malformed")
         doc["_rev"] = request.args["rev"]
     [result] = push(user, [doc], new_edits=True)
     if result.get("error") == "forbidden":
@@ -512,12 +585,14 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
            and not d["_id"].startswith("_")]
     stored = _stored(db, ids)
+    index = gw.indexes.for_db(db)
+    batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
     refusals = [decide(user, doc, stored.get(doc.get("_id")) if isinstance(doc, dict) else None,
-                       new_edits=new_edits, validate=gw.validate, check_location=gw.check_location)
+                       new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,
+                       parent_key=_parent_key(doc, index, batch_keys))
                 for doc in docs]
     allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     written = db.bulk_docs(allowed, new_edits=new_edits) if allowed else []
-    index = gw.indexes.for_db(db)
     for doc in allowed:
         index.note(doc["_id"], scope_key(doc))
     for doc, refusal in zip(docs, refusals, strict=True):
@@ -525,6 +600,22 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
             log.info("refused %s from %s: %s", doc.get("_id") if isinstance(doc, dict) else "?",
                      user.username, refusal.reason_en)
     return merge_results(docs, refusals, written, new_edits=new_edits)
+
+
+def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None]) -> str | None:
+    """The scope key of the case or risk an event names: from this batch, else the index."""
+    from .push import PARENT_FIELD
+
+    if not isinstance(doc, dict) or doc.get("type") not in PARENT_FIELD:
+        return None
+    parent = doc.get(PARENT_FIELD[doc["type"]])
+    if not isinstance(parent, str):
+        return None
+    if parent in batch_keys:
+        return batch_keys[parent]
+    if not index.known(parent):
+        index.refresh()
+    return index.key(parent)
 
 
 def _stored(db: Database, ids: list[str]) -> dict[str, Stored]:

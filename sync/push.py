@@ -10,6 +10,7 @@ shows the user which record was refused and why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,6 +29,15 @@ class FieldProblem(Protocol):
 Validator = Callable[[Mapping[str, Any]], Sequence[FieldProblem]]
 # (doc) -> None when the location agrees with the claimed area, else (reason_zh, reason_en).
 LocationCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
+
+REV_RE = re.compile(r"^[1-9]\d{0,8}-[0-9a-f]{1,64}$")
+# The CouchDB members a replicating client may send; any other "_" member is refused here,
+# because CouchDB would fail the whole batch on it.
+CLIENT_META = frozenset({"_id", "_rev", "_revisions", "_attachments", "_deleted"})
+# Set by the server, never by a device.
+SERVER_ONLY = frozenset({"received_at"})
+# The parent a child document must agree with on area_code.
+PARENT_FIELD = {"event": "case_id", "riskevent": "risk_id"}
 
 # The author field of each type a tablet may write.
 AUTHOR_FIELD = {"case": "reported_by", "event": "actor", "risk": "reported_by", "riskevent": "actor"}
@@ -61,10 +71,14 @@ def decide(
     stored: Stored | None,
     *,
     new_edits: bool,
+    parent_key: str | None = None,
     validate: Validator,
     check_location: LocationCheck | None,
 ) -> Refusal | None:
-    """None if ``user`` may write ``doc``; else why not. Checks run cheapest first."""
+    """None if ``user`` may write ``doc``; else why not. Checks run cheapest first.
+
+    ``parent_key`` is the scope key of the case or risk an event belongs to, when known.
+    """
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str) or not doc["_id"]:
         return Refusal("文档缺少 _id", "document has no _id")
     doc_id = doc["_id"]
@@ -74,6 +88,15 @@ def decide(
         return Refusal("非法的文档 id", f"invalid document id {doc_id!r}")
     if doc.get("_deleted"):
         return Refusal("不能删除记录：请用办结、撤回等事件", "records cannot be deleted: add an event instead")
+    unknown_meta = sorted(k for k in doc if k.startswith("_") and k not in CLIENT_META)
+    if unknown_meta:
+        return Refusal(f"不允许的字段 {unknown_meta[0]}", f"field {unknown_meta[0]} is not allowed")
+    server_only = sorted(SERVER_ONLY & set(doc))
+    if server_only:
+        return Refusal(f"字段 {server_only[0]} 由服务器填写", f"field {server_only[0]} is set by the server")
+    problem = _revision_problem(doc, new_edits)
+    if problem is not None:
+        return problem
     kind = doc.get("type")
     if kind not in AUTHOR_FIELD:
         return Refusal(f"平板不能写入此类文档（{kind}）", f"tablets cannot write documents of type {kind!r}")
@@ -93,10 +116,17 @@ def decide(
     author_field = AUTHOR_FIELD[kind]
     author = doc.get(author_field)
 
+    if kind in PARENT_FIELD and parent_key is not None and parent_key != key:
+        return Refusal("事件的区域与其所属记录不一致", "an event's area must be that of its case or risk")
+    attachments = doc.get("_attachments") or {}
+    if any(isinstance(a, dict) and a.get("stub") for a in attachments.values()) and \
+            (stored is None or stored.rev is None):
+        return Refusal("附件引用了服务器上没有的内容", "attachment stub refers to nothing stored")
+
     if stored is not None and stored.rev is not None:
         if not sees(user, stored.key):
             return Refusal("无权修改此记录", "you may not change this record")
-        if kind in IMMUTABLE_TYPES and stored.rev != doc.get("_rev") and not stored.deleted:
+        if kind in IMMUTABLE_TYPES and not stored.deleted and (new_edits or stored.rev != doc.get("_rev")):
             return Refusal("事件一经记录不能修改", "events are never edited once written")
         if stored.author is not None and author != stored.author:
             return Refusal(f"不能更改 {author_field}", f"{author_field} cannot be changed")
@@ -111,6 +141,25 @@ def decide(
         problem = check_location(doc)
         if problem is not None:
             return Refusal(*problem)
+    return None
+
+
+def _revision_problem(doc: dict[str, Any], new_edits: bool) -> Refusal | None:
+    """A malformed ``_rev``/``_revisions`` fails the whole batch in CouchDB: refuse the one
+    document instead."""
+    rev = doc.get("_rev")
+    if rev is None:
+        return Refusal("缺少 _rev", "_rev is missing") if not new_edits else None
+    if not isinstance(rev, str) or not REV_RE.match(rev):
+        return Refusal("_rev 格式不正确", f"_rev {str(rev)[:40]!r} is malformed")
+    revisions = doc.get("_revisions")
+    if revisions is not None:
+        generation, digest = rev.split("-", 1)
+        ids = revisions.get("ids") if isinstance(revisions, dict) else None
+        if not isinstance(ids, list) or not ids or revisions.get("start") != int(generation) \
+                or ids[0] != digest or len(ids) > int(generation) \
+                or not all(isinstance(i, str) and re.fullmatch(r"[0-9a-f]{1,64}", i) for i in ids):
+            return Refusal("_revisions 与 _rev 不一致", "_revisions does not agree with _rev")
     return None
 
 
