@@ -121,6 +121,8 @@ class _Plan:
     def decode(self, row: Sequence[Any]) -> tuple[int, dict[str, MetricValue]]:
         out: dict[str, MetricValue] = {}
         i = 1
+        # SUM over no rows is NULL: an empty area or period counts zero, not an error.
+        row = [0 if v is None else v for v in row]
         for m in self.metrics:
             if m.kind == "count":
                 n = int(row[i])

@@ -183,3 +183,13 @@ def test_unprojectable_case_is_skipped_not_fatal(store: ReadModel) -> None:
     bad = {"_id": "case:00000000-0000-4000-8000-000000000001", "type": "case", "area_code": T}
     result = store.apply_changes(as_changes([bad, make_case()]), "1-x")
     assert result.skipped == 1 and result.cases == 1
+
+
+def test_an_empty_read_model_counts_zero_not_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a fresh install's dashboard asked for totals before any case arrived."""
+    empty = ReadModel(tmp_path / "empty.duckdb")
+    q = StatsQuery(prefix="339901", start=date(2026, 1, 1), end=date(2026, 12, 31),
+                   as_of=date(2026, 12, 31), scope=("339901",))
+    count, values = totals(empty.cursor(), q)
+    assert count == 0
+    assert all(v.denominator == 0 for v in values.values())
