@@ -33,6 +33,12 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "user_password_reset": ("重置密码", "reset a password"),
     "user_list": ("查看用户列表", "listed users"),
     "audit_read": ("查看审计日志", "read the audit log"),
+    "risk_created": ("登记风险隐患", "registered a risk"),
+    "risk_event_created": ("记录风险事件（研判、化解等）", "added a risk event (review, resolution …)"),
+    "review_recorded": ("记录县级研判会议", "recorded a county review meeting"),
+    "conflict_read": ("查看冲突记录（含个人信息）", "read the conflict queue (personal data)"),
+    "conflict_resolved": ("处理数据冲突", "resolved a data conflict"),
+    "public_evaluation": ("群众评价（公开查询）", "public evaluation (tracking code)"),
 }
 
 

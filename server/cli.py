@@ -255,6 +255,28 @@ def users_list() -> None:
     console.print(table)
 
 
+# -- notifications ----------------------------------------------------------------------------
+
+
+@main.group("notify", help="通知发件箱 / notification outbox.")
+def notify_group() -> None:
+    pass
+
+
+@notify_group.command("send", help="发送待发通知（可重复运行；当前为日志发送器）/ send queued notifications "
+                      "(idempotent; the log sender until an SMS gateway is configured).")
+@click.option("--limit", default=200, show_default=True, help="本次最多发送条数 / at most this many.")
+def notify_send(limit: int) -> None:
+    from .notify import LogSender, send_pending
+
+    with couch_settings() as settings:
+        with CouchClient(settings["COUCHDB_URL"]) as client:
+            county = client.db(topology_from(settings, None).county_db())
+            counts = send_pending(county, LogSender(), limit=limit)
+    console.print(f"已发送 {counts['sent']}，失败 {counts['failed']}，跳过 {counts['skipped']} / "
+                  f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}")
+
+
 # -- serve and demo ---------------------------------------------------------------------------
 
 
@@ -301,8 +323,10 @@ def print_urls(settings: dict[str, Any], accounts: list[tuple[str, str, list[str
 @main.command("serve", help="启动服务（未设 COUCHDB_URL 时启动内置 CouchDB）/ run the server.")
 @click.option("--host", help="监听地址 / listen address (FENGQIAO_HOST).")
 @click.option("--port", type=int, help="端口 / port (FENGQIAO_PORT).")
-@click.option("--workers", default=2, show_default=True, help="进程数 / worker processes.")
-@click.option("--threads", default=8, show_default=True, help="每进程线程数 / threads per worker.")
+@click.option("--workers", default=1, show_default=True,
+              help="进程数；统计读模型（DuckDB 单写者）要求为 1 / worker processes; the statistics "
+              "read model (DuckDB allows one writing process) needs 1.")
+@click.option("--threads", default=16, show_default=True, help="每进程线程数 / threads per worker.")
 def serve(host: str | None, port: int | None, workers: int, threads: int) -> None:
     with couch_settings(FENGQIAO_HOST=host, FENGQIAO_PORT=port) as settings:
         print_urls(settings)

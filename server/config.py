@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FENGQIAO_PORT", 8000, "port `serve` and `demo` listen on", int),
     Setting("FENGQIAO_SESSION_TIMEOUT", 1800,
             "seconds of inactivity after which a login session ends", int),
+    Setting("FENGQIAO_STATS_FOLLOW", "lazy",
+            "statistics read model follower: lazy (first request starts it), eager, or off"),
+    Setting("FENGQIAO_STATS_PATH", None,
+            "DuckDB file of the statistics read model (default: $FENGQIAO_HOME/stats.duckdb)"),
+    Setting("FENGQIAO_TRACK_RATE_MAX", 30,
+            "public tracking-code lookups allowed per address per minute", int),
     Setting("FENGQIAO_AUTH_FAIL_DELAY", 1.0,
             "seconds a wrong password waits before its 401 (slows down guessing)", float),
 )

@@ -18,7 +18,7 @@ from schemas.api import (
     RepeatsSchema,
 )
 
-from .. import audit, cases
+from .. import audit, cases, notify
 from ..auth import require_user, scoped
 from ..errors import ApiError
 from . import ApiBlueprint, check_if_match, etag_response
@@ -123,6 +123,7 @@ def add_event(body: dict[str, Any], case_id: str):  # type: ignore[no-untyped-de
     doc, projection = cases.new_event(user, case, events, body)
     cases.store_event(doc, home)
     audit.record("event_created", doc_id=doc["_id"], detail={"case_id": case["_id"], "kind": doc["kind"]})
+    notify.notify_case_event(cases.county_db(), case, doc)  # assigned, accepted, closed
     etag = cases.etag_of(case, [*events, doc])
     return etag_response({"event": doc, "projection": projection.to_dict(), "etag": etag}, etag,
                          status=201)

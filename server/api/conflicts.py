@@ -27,11 +27,11 @@ from sync.couch import Database
 from sync.scope import scope_key, sees
 from sync.users import User
 
-from .. import cases
+from .. import audit, cases
 from ..auth import require_user
 from ..errors import ApiError
 from . import ApiBlueprint, validation_error
-from .risks import _township_dbs, audit_action
+from .risks import _township_dbs
 
 blp = ApiBlueprint("conflicts", __name__, url_prefix="/api/conflicts",
                    description="冲突审核队列 — conflict review queue")
@@ -71,6 +71,8 @@ def list_conflicts():  # type: ignore[no-untyped-def]
     for db, county_only in _dbs_of(user):
         items.extend(_queue(db, county_only, user))
     items.sort(key=lambda r: (r.get("detected_at", ""), r["_id"]))
+    if items:  # the versions carry the full case content, personal data included
+        audit.record("conflict_read", detail={"doc_ids": [r["doc_id"] for r in items][:100]})
     return {"items": items}
 
 
@@ -117,6 +119,6 @@ def resolve_conflict(body: dict[str, Any], doc_id: str):  # type: ignore[no-unty
         resolved = sync_conflicts.resolve(db, doc_id, body["chosen_rev"], user.username, body.get("note") or "")
     except sync_conflicts.ConflictError as exc:
         raise ApiError(409, "conflict_changed", exc.message_zh, exc.message_en) from None
-    audit_action("conflict_resolved", doc_id=doc_id,
+    audit.record("conflict_resolved", doc_id=doc_id,
                  detail={"chosen_rev": body["chosen_rev"], "discarded": len(resolved.get("discarded", []))})
     return {"conflict": resolved}

@@ -55,7 +55,7 @@ from sync.couch import Database
 from sync.scope import may_write_key, scope_key, sees
 from sync.users import User
 
-from .. import cases
+from .. import audit, cases
 from ..auth import require_user, scoped
 from ..errors import ApiError
 from . import (
@@ -320,7 +320,7 @@ def create_risk(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     doc = new_risk(user, body)
     _check_case_link(doc.get("case_id"), user)
     cases.home_db(doc["area_code"], create=True).save(doc)
-    audit_action("risk_created", doc_id=doc["_id"],
+    audit.record("risk_created", doc_id=doc["_id"],
                  detail={"area_code": doc["area_code"], "level": doc["level"]})
     out = _detail(doc, [])
     response = etag_response(out, out["etag"], status=201)
@@ -419,7 +419,7 @@ def add_risk_event(body: dict[str, Any], risk_id: str):  # type: ignore[no-untyp
     check_if_match(risk_etag(risk, events))
     doc, after = new_risk_event(user, risk, events, body)
     home.save(doc)
-    audit_action("risk_event_created", doc_id=doc["_id"], detail={"risk_id": risk["_id"], "kind": doc["kind"]})
+    audit.record("risk_event_created", doc_id=doc["_id"], detail={"risk_id": risk["_id"], "kind": doc["kind"]})
     etag = risk_etag(risk, [*events, doc])
     return etag_response({"event": doc, "projection": projection_dict(after, today()), "etag": etag},
                          etag, status=201)
@@ -525,7 +525,7 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         raise ApiError(503, "storage_failed", "研判决定未能全部保存，请重试",
                        f"could not store every decision ({failed[0].get('error')}); try again")
     county.save(review)
-    audit_action("review_recorded", doc_id=review["_id"],
+    audit.record("review_recorded", doc_id=review["_id"],
                  detail={"items": len(planned), "held_on": review["held_on"]})
     response = etag_response({"review": review}, review["_rev"], status=201)
     response.headers["Location"] = f"/api/reviews/{review['_id']}"
@@ -550,24 +550,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
-
-
-# Actions this module family audits. Until ``schemas.audit.AUDIT_ACTIONS`` lists them
-# (another developer's file), they are recorded under an existing action with the
-# intended one in ``detail.action``, so nothing goes unaudited.
-FALLBACK_ACTION = "event_created"
-
-
-def audit_action(action: str, doc_id: str | None = None, detail: Mapping[str, Any] | None = None, *,
-                 user: str | None = None) -> None:
-    from schemas.audit import AUDIT_ACTIONS
-
-    from .. import audit
-
-    if action in AUDIT_ACTIONS:
-        audit.record(action, doc_id=doc_id, detail=detail, user=user)
-    else:
-        audit.record(FALLBACK_ACTION, doc_id=doc_id, detail={"action": action, **(detail or {})}, user=user)
 
 
 @blp.get("/reviews")

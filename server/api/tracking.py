@@ -29,11 +29,10 @@ from schemas.ids import is_valid_tracking_code
 from server.domain.projection import CaseProjection
 from sync.errors import Conflict
 
-from .. import cases
+from .. import audit, cases
 from ..auth import _RateLimiter
 from ..errors import ApiError
 from . import ApiBlueprint, validation_error
-from .risks import audit_action
 
 blp = ApiBlueprint("tracking", __name__, url_prefix="/api/track",
                    description="公开查询：凭查询码查看办理进度并评价 — public tracking (no login)")
@@ -151,6 +150,6 @@ def evaluate(body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
     except Conflict:
         raise ApiError(409, "already_evaluated", "该事项已评价，每件事项只能评价一次",
                        "this matter has already been evaluated (once per matter)") from None
-    audit_action("public_evaluation", doc_id=doc["_id"], detail={"case_id": case["_id"], "rating": doc["rating"]},
+    audit.record("public_evaluation", doc_id=doc["_id"], detail={"case_id": case["_id"], "rating": doc["rating"]},
                  user=PUBLIC_ACTOR)
     return public_view(case, after), 201
