@@ -2,7 +2,7 @@
 
 cases.xlsx / risks.xlsx (Chinese headers, ID numbers and phones masked), cases.csv
 (UTF-8 with BOM for Excel), cases.geojson (points, WGS84), grids.geojson (area documents'
-geometry). Each download is recorded with ``audit.record("export", …)``.
+geometry). Each download with personal data is recorded with ``audit.record("export", …)``.
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def grids_geojson(args: dict[str, Any]):  # type: ignore[no-untyped-def]
         resolve_area(user, area)
     store = service().ready()
     collection = exports.areas_geojson(iter_areas(store.cursor(), user.area_codes, area))
-    _audit("grids.geojson", area, len(collection["features"]))
+    # Boundaries hold no personal data: not audited, so the dashboard's map does not fill
+    # the audit log with an "export" on every visit.
     return _download(exports.geojson_bytes(collection), f"grids-{area or 'all'}.geojson",
                      "application/geo+json")
