@@ -102,3 +102,35 @@ def app(make_app: Callable[..., Any]):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+# -- browsers (tests/browser, tests/browser_dashboard) ------------------------------------------
+
+CHROMIUM = os.environ.get("FENGQIAO_CHROMIUM", "/usr/bin/chromium")
+# Background networking off: this machine's closed network refuses Chromium's own calls.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run (Playwright's sync API allows one)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not installed: run `make test` as root (it installs Debian's "
+                    "chromium) or `apt-get install chromium fonts-noto-cjk`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go (``test-artifacts/``, not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

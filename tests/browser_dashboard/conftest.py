@@ -9,7 +9,6 @@ checkpoint has stopped moving, so the page and the test read the same figures.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,13 +20,7 @@ import pytest
 from live import LiveServer
 from rich.console import Console
 
-CHROMIUM = os.environ.get("FENGQIAO_CHROMIUM", "/usr/bin/chromium")
-# The same launch flags as tests/browser (kept in step by hand: that conftest also loads the
-# sync fixtures, which this suite does not need).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 SMALL = {"townships": 2, "villages": 4, "grids": 12}
 CASES = 120
 
@@ -83,22 +76,3 @@ def _wait_for_replication(url: str, password: str, timeout: float = 60) -> None:
     raise AssertionError(f"the demo cases did not all reach the read model: {last}")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} not installed: run `make test` as root (it installs Debian's "
-                    "chromium) or `apt-get install chromium fonts-noto-cjk`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
