@@ -14,6 +14,17 @@ GRID_B = "339901001201002"   # bob's grid, same township
 GRID_C = "339901002201001"   # carol's grid, another township
 PASSWORD = "Passw0rd2026"
 
+# username → (role, area codes): one account per role and scope the tests need.
+ACCOUNTS = {
+    "alice": ("grid_worker", [GRID_A]),
+    "bob": ("grid_worker", [GRID_B]),
+    "carol": ("grid_worker", [GRID_C]),
+    "mia": ("township_mediator", [TOWNSHIP_1]),
+    "noah": ("township_mediator", [TOWNSHIP_2]),
+    "rex": ("county_reviewer", [COUNTY]),
+    "root": ("admin", [COUNTY]),
+}
+
 
 def case(area_code: str, reported_by: str, *, description: str = "邻里因宅基地边界发生争执",
          lon: float | None = None, lat: float | None = None, **extra: Any) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, redirect, send_file, url_for
+from flask import Blueprint, Response, redirect, send_file, url_for
 
-from server.tablet import MIME, NODE_MODULES, vocab
+from server.assets import no_cache, send_static, send_vendor, static_files
+from server.tablet import vocab
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -42,14 +43,8 @@ CASE_STATUSES = {
 }
 
 
-def _static_files() -> set[str]:
-    return {p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*")
-            if p.is_file() and p.name != "index.html"}
-
-
-def _fresh(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def _static_files() -> list[str]:
+    return static_files(STATIC, exclude={"index.html"})
 
 
 @bp.get("")
@@ -59,28 +54,17 @@ def no_slash() -> Response:
 
 @bp.get("/")
 def index() -> Response:
-    return _fresh(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
+    return no_cache(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
 
 
 @bp.get("/static/<path:name>")
 def static_file(name: str) -> Response:
-    if name not in _static_files():
-        abort(404)
-    path = STATIC / name
-    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
-                            max_age=0))
+    return send_static(STATIC, name, _static_files())
 
 
 @bp.get("/vendor/<path:name>")
 def vendor(name: str) -> Response:
-    rel = VENDOR.get(name)
-    if rel is None:
-        abort(404)
-    path = NODE_MODULES / rel
-    if not path.is_file():
-        abort(404, description=f"{rel} 不存在：请先运行 npm ci / run npm ci first")
-    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
-                            max_age=0))
+    return send_vendor(VENDOR, name)
 
 
 @bp.get("/vocab.json")
@@ -91,4 +75,4 @@ def vocab_json() -> Response:
     body = {**vocab(),
             "roles": {code: {"zh": zh, "en": en} for code, (zh, en) in v.ROLES.items()},
             "case_statuses": CASE_STATUSES}
-    return _fresh(Response(json.dumps(body, ensure_ascii=False), mimetype="application/json"))
+    return no_cache(Response(json.dumps(body, ensure_ascii=False), mimetype="application/json"))

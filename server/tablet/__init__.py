@@ -18,13 +18,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, send_file, url_for
+from flask import Blueprint, Response, redirect, send_file, url_for
+
+from server.assets import NODE_MODULES, no_cache, send_static, send_vendor, static_files
 
 bp = Blueprint("tablet", __name__, url_prefix="/tablet")
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-NODE_MODULES = HERE.parents[1] / "node_modules"
 
 # url name under /tablet/vendor/ → file under node_modules (pinned in package.json).
 VENDOR: dict[str, str] = {
@@ -41,13 +42,8 @@ VENDOR: dict[str, str] = {
 # Vendor files the app uses (pouchdb.find is whitelisted but not needed offline).
 VENDOR_SHELL = [name for name in VENDOR if name != "pouchdb.find.min.js"]
 
-MIME = {".js": "text/javascript", ".css": "text/css", ".png": "image/png",
-        ".svg": "image/svg+xml", ".html": "text/html", ".json": "application/json"}
-
-
 def _static_files() -> list[str]:
-    return sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*")
-                  if p.is_file() and p.name not in {"index.html", "sw.js"})
+    return static_files(STATIC, exclude={"index.html", "sw.js"})
 
 
 def shell_urls() -> list[str]:
@@ -72,13 +68,6 @@ def shell_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _fresh(response: Response) -> Response:
-    # The service worker decides what is cached; the browser's HTTP cache must not hand it
-    # stale files when a new version is precached.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
 @bp.get("")
 def no_slash() -> Response:
     return redirect(url_for("tablet.index"))  # type: ignore[return-value]
@@ -86,7 +75,7 @@ def no_slash() -> Response:
 
 @bp.get("/")
 def index() -> Response:
-    return _fresh(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
+    return no_cache(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
 
 
 @bp.get("/sw.js")
@@ -96,7 +85,7 @@ def service_worker() -> Response:
         "__SHELL__", json.dumps(shell_urls()))
     response = Response(text, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/tablet/"
-    return _fresh(response)
+    return no_cache(response)
 
 
 @bp.get("/manifest.webmanifest")
@@ -119,29 +108,18 @@ def manifest() -> Response:
             {"src": "/tablet/static/icon-512.png", "sizes": "512x512", "type": "image/png"},
         ],
     }
-    return _fresh(Response(json.dumps(body, ensure_ascii=False),
+    return no_cache(Response(json.dumps(body, ensure_ascii=False),
                            mimetype="application/manifest+json"))
 
 
 @bp.get("/static/<path:name>")
 def static_file(name: str) -> Response:
-    if name not in _static_files():
-        abort(404)
-    path = STATIC / name
-    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
-                            max_age=0))
+    return send_static(STATIC, name, _static_files())
 
 
 @bp.get("/vendor/<path:name>")
 def vendor(name: str) -> Response:
-    rel = VENDOR.get(name)
-    if rel is None:
-        abort(404)
-    path = NODE_MODULES / rel
-    if not path.is_file():
-        abort(404, description=f"{rel} 不存在：请先运行 npm ci / run npm ci first")
-    return _fresh(send_file(path, mimetype=MIME.get(path.suffix, "application/octet-stream"),
-                            max_age=0))
+    return send_vendor(VENDOR, name)
 
 
 @lru_cache(maxsize=1)
@@ -170,4 +148,4 @@ def vocab() -> dict[str, Any]:
 
 @bp.get("/vocab.json")
 def vocab_json() -> Response:
-    return _fresh(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))
+    return no_cache(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))

@@ -14,21 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
+from factories import ACCOUNTS, COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
 
 from sync.couch import CouchClient
 from sync.topology import Topology, remove_replications
 from sync.users import UserStore, provision
-
-ACCOUNTS = {
-    "alice": ("grid_worker", [GRID_A]),
-    "bob": ("grid_worker", [GRID_B]),
-    "carol": ("grid_worker", [GRID_C]),
-    "mia": ("township_mediator", [TOWNSHIP_1]),
-    "noah": ("township_mediator", [TOWNSHIP_2]),
-    "rex": ("county_reviewer", [COUNTY]),
-    "root": ("admin", [COUNTY]),
-}
 
 
 @pytest.fixture(scope="session")

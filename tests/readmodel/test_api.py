@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import ACCOUNTS as ALL_ACCOUNTS
 from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
 from openpyxl import load_workbook
 from testenv import RUN_PREFIX
@@ -24,14 +25,7 @@ from sync.scope import scope_key, sees
 from sync.topology import Topology, remove_replications
 from sync.users import UserStore, provision
 
-ACCOUNTS = {
-    "alice": ("grid_worker", [GRID_A]),
-    "bob": ("grid_worker", [GRID_B]),
-    "carol": ("grid_worker", [GRID_C]),
-    "mia": ("township_mediator", [TOWNSHIP_1]),
-    "noah": ("township_mediator", [TOWNSHIP_2]),
-    "rex": ("county_reviewer", [COUNTY]),
-}
+ACCOUNTS = {name: a for name, a in ALL_ACCOUNTS.items() if name != "root"}
 ID_NUMBER = "330681199003071236"
 
 

@@ -6,21 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1
+from factories import ACCOUNTS, COUNTY, PASSWORD, TOWNSHIP_1
 from live import LiveServer
 from pouch import PouchNode
 
 from sync.topology import Topology
 from sync.users import UserStore, provision
-
-ACCOUNTS = {
-    "alice": ("grid_worker", [GRID_A]),
-    "bob": ("grid_worker", [GRID_B]),
-    "carol": ("grid_worker", [GRID_C]),
-    "mia": ("township_mediator", [TOWNSHIP_1]),
-    "rex": ("county_reviewer", [COUNTY]),
-    "root": ("admin", [COUNTY]),
-}
 
 
 @pytest.fixture
