@@ -236,8 +236,9 @@ def db_info(user: User) -> Response:
     db = gw.backing_db(user)
     info = db.info()
     index = gw.indexes.for_db(db)
-    index.refresh()
-    visible = sum(1 for key in list(index.keys.values()) if sees(user, key))
+    if not index.keys:
+        index.refresh()
+    visible = index.visible_count(user)
     return couch_json({"db_name": user.username, "doc_count": visible,
                        "update_seq": info.get("update_seq"), "instance_start_time": "0"})
 
@@ -358,10 +359,13 @@ def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: i
     deadline = time.monotonic() + timeout_ms / 1000
     cursor = since
     results: list[dict[str, Any]] = []
+    # Read about as many rows as the client asked for: PouchDB asks for 100 at a time, and
+    # every row read past the last visible one it gets is read again by its next request.
+    page_size = min(CHANGES_PAGE, max(limit or CHANGES_PAGE, 50))
     while True:
-        page = db.changes(since=cursor, limit=CHANGES_PAGE, style=style)
+        page = db.changes(since=cursor, limit=page_size, style=style)
         rows = page.get("results", [])
-        if rows:
+        if rows and not index.covers(rows):
             index.refresh()
         stopped_early = False
         for row in rows:
@@ -374,7 +378,7 @@ def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: i
         if stopped_early:
             break
         cursor = page.get("last_seq", cursor)
-        if len(rows) >= CHANGES_PAGE:
+        if len(rows) >= page_size:
             continue
         remaining_ms = int((deadline - time.monotonic()) * 1000)
         if results or not longpoll or remaining_ms <= 0:
@@ -488,8 +492,7 @@ def all_docs(user: User) -> Response:
         if doc and not sees(user, scope_key(doc)):
             row.clear()
             row.update({"key": doc["_id"], "error": "not_found"})
-    total = sum(1 for key in list(index.keys.values()) if sees(user, key))
-    return couch_json({"total_rows": total, "offset": skip, "rows": rows})
+    return couch_json({"total_rows": index.visible_count(user), "offset": skip, "rows": rows})
 
 
 @bp.route("/<username>/_revs_diff", methods=["POST"])
@@ -594,7 +597,7 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     written = db.bulk_docs(allowed, new_edits=new_edits) if allowed else []
     for doc in allowed:
-        index.note(doc["_id"], scope_key(doc))
+        index.note(doc["_id"], scope_key(doc), doc.get("_rev") if not new_edits else None)
     for doc, refusal in zip(docs, refusals, strict=True):
         if refusal is not None:
             log.info("refused %s from %s: %s", doc.get("_id") if isinstance(doc, dict) else "?",

@@ -26,7 +26,9 @@ class ScopeIndex:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.keys: dict[str, str | None] = {}
+        self.revs: dict[str, str] = {}  # the winning revision each key was computed from
         self.seq: Any = 0
+        self._counts: dict[tuple[str, str, int, str], int] = {}
         self._lock = threading.Lock()
 
     def refresh(self) -> Any:
@@ -42,8 +44,30 @@ class ScopeIndex:
                     self.keys.setdefault(row["id"], None)
                 else:
                     self.keys[row["id"]] = scope_key(doc)
+                if doc.get("_rev"):
+                    self.revs[row["id"]] = doc["_rev"]
             self.seq = last
             return last
+
+    def covers(self, rows: list[dict[str, Any]]) -> bool:
+        """Does the map already reflect these ``_changes`` rows (their winning revisions)?
+        Then a scoped feed needs no refresh round trip."""
+        for row in rows:
+            rev = self.revs.get(row["id"])
+            if rev is None or all(change.get("rev") != rev for change in row.get("changes", ())):
+                return False
+        return True
+
+    def visible_count(self, user: Any) -> int:
+        """How many documents ``user`` sees (``doc_count``); cached until the map changes."""
+        from .scope import scope_fingerprint, sees
+
+        stamp = (scope_fingerprint(user), user.username, len(self.keys), str(self.seq))
+        cached = self._counts.get(stamp)
+        if cached is None:
+            cached = sum(1 for key in list(self.keys.values()) if sees(user, key))
+            self._counts = {stamp: cached, **dict(list(self._counts.items())[-200:])}
+        return cached
 
     def key(self, doc_id: str) -> str | None:
         return self.keys.get(doc_id)
@@ -51,10 +75,12 @@ class ScopeIndex:
     def known(self, doc_id: str) -> bool:
         return doc_id in self.keys
 
-    def note(self, doc_id: str, key: str | None) -> None:
+    def note(self, doc_id: str, key: str | None, rev: str | None = None) -> None:
         """Record a write the gateway itself just made (before the feed shows it)."""
         with self._lock:
             self.keys[doc_id] = key
+            if rev:
+                self.revs[doc_id] = rev
 
 
 class ScopeIndexes:
