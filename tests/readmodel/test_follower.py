@@ -24,6 +24,7 @@ def test_follower_keeps_up_and_stops_cleanly(db, couch_url, tmp_path) -> None:  
     store = ReadModel(tmp_path / "stats.duckdb")
     groups = generate(30, seed=2)
     db.bulk_docs([d for c, e in groups for d in (c, *e)])
+    others = {t for t in threading.enumerate() if t.name == "fengqiao-readmodel-follower"}
     follower = Follower(store, couch_url, db.name, batch=100, poll_timeout_ms=2000).start()
     try:
         assert follower.wait_for(lambda: _count(store) == 30, timeout=20)
@@ -37,7 +38,9 @@ def test_follower_keeps_up_and_stops_cleanly(db, couch_url, tmp_path) -> None:  
     finally:
         follower.stop(timeout=5)
     assert not follower.alive
-    assert not [t for t in threading.enumerate() if t.name == "fengqiao-readmodel-follower"]
+    # Only this follower's thread must be gone: apps of earlier tests may keep theirs.
+    assert not [t for t in threading.enumerate()
+                if t.name == "fengqiao-readmodel-follower" and t not in others]
     assert follower.status.errors == 0
     store.close()
 

@@ -164,6 +164,8 @@ async function refreshProfile() {
 }
 
 // Do not re-render a form the worker is typing into when sync data arrives.
+// A form with input, or an action form the worker has opened, is never redrawn under them
+// by a sync event (the case view refreshes once the form is saved or closed).
 const formDirty = () => !!document.querySelector('form[data-dirty="1"]');
 
 // ---------------------------------------------------------------------------- list
@@ -397,7 +399,7 @@ function eventDetails(ev) {
   return parts.join('<br>');
 }
 
-async function renderCase(id) {
+async function renderCase(id, { force = false } = {}) {
   let doc;
   try {
     doc = await store.local.get(id, { conflicts: true });
@@ -422,6 +424,8 @@ async function renderCase(id) {
     .concat(events.map((ev) => `<li data-id="${esc(ev._id)}"><strong>${esc(label('event_kinds', ev.kind))}</strong>
       · ${fmtTime(ev.at)} · ${esc(ev.actor)}<br>${eventDetails(ev)}
       <div class="badges">${syncBadge(store.syncState(ev, seqs))} ${conflictBadge(ev)}</div></li>`)).join('');
+  // A sync event may redraw the case while it loads: never under a form being filled in.
+  if (!force && formDirty()) return;
   view().innerHTML = `<p><a href="#/list" class="button secondary">← 返回列表 Back</a></p>
     <h1>${esc(doc.title || label('categories', doc.category))} <small>查询码 ${esc(doc.tracking_code)}</small></h1>
     <div class="badges" data-id="${esc(doc._id)}">
@@ -461,8 +465,7 @@ function openAction(doc, kind) {
     for (const name of [...spec.required, ...spec.optional]) fields[name] = form.querySelector(`[name=${name}]`)?.value ?? '';
     if (!showErrors(form, validateEvent(kind, fields, vocab))) return;
     await store.local.put(buildEvent(doc, kind, fields, store.session));
-    slot.innerHTML = '';
-    renderCase(doc._id);
+    await renderCase(doc._id, { force: true });  // replaces the form with the new timeline
   };
   form.scrollIntoView({ block: 'start' });
 }
