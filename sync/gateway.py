@@ -585,10 +585,14 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     """Decide each document, write the allowed ones in one request, answer for all."""
     gw = _gw()
     db = gw.backing_db(user)
-    ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
-           and not d["_id"].startswith("_")]
-    stored = _stored(db, ids)
     index = gw.indexes.for_db(db)
+    index.refresh()
+    # Only ids the database already has need their stored version read; the rest are new.
+    # (A document another writer creates with the same id in the instant between this
+    # refresh and our write would come in as a conflict, which the review queue shows.)
+    ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
+           and not d["_id"].startswith("_") and index.known(d["_id"])]
+    stored = _stored(db, ids)
     batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
     refusals = [decide(user, doc, stored.get(doc.get("_id")) if isinstance(doc, dict) else None,
                        new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,

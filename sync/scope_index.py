@@ -32,22 +32,44 @@ class ScopeIndex:
         self._lock = threading.Lock()
 
     def refresh(self) -> Any:
-        """Read the changes since the last refresh; returns the sequence now covered."""
+        """Read the changes since the last refresh; returns the sequence now covered.
+
+        The first build streams every document once. After that the feed is read as ids
+        and revisions only, and bodies are fetched just for rows the map does not already
+        reflect — documents the gateway itself wrote (``note``) cost no second read.
+        """
         with self._lock:
-            last = self.seq
-            for row in self.db.iter_changes(since=self.seq, include_docs=True):
-                if "last_seq" in row and "id" not in row:
-                    last = row["last_seq"] if row["last_seq"] is not None else last
-                    break
-                doc = row.get("doc") or {}
-                if row.get("deleted") or doc.get("_deleted"):
-                    self.keys.setdefault(row["id"], None)
-                else:
-                    self.keys[row["id"]] = scope_key(doc)
-                if doc.get("_rev"):
-                    self.revs[row["id"]] = doc["_rev"]
-            self.seq = last
-            return last
+            if self.seq == 0 and not self.keys:
+                self._build()
+                return self.seq
+            page = self.db.changes(since=self.seq)
+            rows = page.get("results", [])
+            stale = [row for row in rows if not self.covers([row])]
+            for start in range(0, len(stale), 500):
+                chunk = stale[start : start + 500]
+                found = self.db.all_docs(keys=[r["id"] for r in chunk], include_docs=True)["rows"]
+                for row, hit in zip(chunk, found, strict=True):
+                    self._apply(row["id"], bool(row.get("deleted")), hit.get("doc") or {})
+            if page.get("last_seq") is not None:
+                self.seq = page["last_seq"]
+            return self.seq
+
+    def _build(self) -> None:
+        last = self.seq
+        for row in self.db.iter_changes(since=0, include_docs=True):
+            if "last_seq" in row and "id" not in row:
+                last = row["last_seq"] if row["last_seq"] is not None else last
+                break
+            self._apply(row["id"], bool(row.get("deleted")), row.get("doc") or {})
+        self.seq = last
+
+    def _apply(self, doc_id: str, deleted: bool, doc: dict[str, Any]) -> None:
+        if deleted or doc.get("_deleted") or not doc:
+            self.keys.setdefault(doc_id, None)  # a tombstone keeps the key it had
+        else:
+            self.keys[doc_id] = scope_key(doc)
+        if doc.get("_rev"):
+            self.revs[doc_id] = doc["_rev"]
 
     def covers(self, rows: list[dict[str, Any]]) -> bool:
         """Does the map already reflect these ``_changes`` rows (their winning revisions)?
