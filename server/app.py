@@ -51,6 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese stays readable in every JSON answer
     logging.basicConfig(level=settings["FENGQIAO_LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per request is ours (below); httpx would add one per CouchDB call.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     couch = CouchClient(settings["COUCHDB_URL"])
     app.extensions["couch"] = couch

@@ -1,12 +1,18 @@
-"""``GET /healthz``: is the server up, and can it reach CouchDB?"""
+"""``GET /healthz``: is the server up, and can it reach CouchDB? (And ``/`` → dashboard.)"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, redirect
 
 from sync.errors import SyncError
 
 bp = Blueprint("health", __name__)
+
+
+@bp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    """The bare server address opens the dashboard (the tablet app lives at /tablet/)."""
+    return redirect("/dashboard/")
 
 
 @bp.get("/healthz")

@@ -75,3 +75,9 @@ def test_production_requires_a_secret_key():
 def test_bad_county_code_is_a_config_error():
     with pytest.raises(ConfigError, match="6-digit"):
         create_app({"COUCHDB_URL": "http://127.0.0.1:5984/", "FENGQIAO_COUNTY": "12"})
+
+
+def test_the_bare_address_opens_the_dashboard(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard/")
