@@ -21,7 +21,7 @@ is no second state machine.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -96,7 +96,8 @@ def county_db() -> Database:
     return _client().db(_topology().county_db())
 
 
-def _township_dbs() -> list[Database]:
+def township_dbs() -> list[Database]:
+    """Every township database of the county that exists now."""
     topology = _topology()
     head = topology.township_db(topology.county_code)
     return [_client().db(name) for name in _client().all_dbs() if name.startswith(head)]
@@ -112,34 +113,39 @@ def normalise_case_id(case_id: str) -> str:
 
 
 def locate(case_id: str, user: User) -> tuple[dict[str, Any], Database]:
-    """The case (authoritative copy from its home database) and that database.
-
-    404 when it does not exist *or* the user may not see it (existence is not leaked).
-    Looks where the user's scope is: their township database, or for county-level users
-    the county database (everything replicates there), then every township database
-    (a case created moments ago may not have replicated yet).
-    """
+    """The case (authoritative copy from its home database) and that database; 404 when
+    it does not exist *or* the user may not see it (existence is not leaked)."""
     case_id = normalise_case_id(case_id)
     if not case_id.startswith("case:") or len(case_id) > 60:
         raise _not_found()
+    return locate_doc(case_id, "case", user, _not_found)
+
+
+def locate_doc(doc_id: str, doc_type: str, user: User,
+               not_found: Callable[[], ApiError]) -> tuple[dict[str, Any], Database]:
+    """A case or risk and its home database, for ``user``.
+
+    Looks where the user's scope is: their township database, or for county-level users
+    the county database (everything replicates there), then every township database
+    (a document created moments ago may not have replicated yet).
+    """
     candidates: list[Database] = []
     if user.township_code is not None:
         candidates.append(_client().db(_topology().township_db(user.township_code)))
     else:
         candidates.append(county_db())
-    if user.township_code is None:
-        candidates.extend(_township_dbs())
+        candidates.extend(township_dbs())
     found, found_in = None, None
     for db in candidates:
-        found = db.get_or_none(case_id)
+        found = db.get_or_none(doc_id)
         if found is not None:
             found_in = db
             break
-    if found is None or found.get("type") != "case" or not sees(user, scope_key(found)):
-        raise _not_found()
+    if found is None or found.get("type") != doc_type or not sees(user, scope_key(found)):
+        raise not_found()
     home = home_db(found["area_code"])
     if found_in is None or home.name != found_in.name:
-        found = home.get_or_none(case_id) or found
+        found = home.get_or_none(doc_id) or found
     return found, home
 
 

@@ -31,7 +31,6 @@ from .. import audit, cases
 from ..auth import require_user
 from ..errors import ApiError
 from . import ApiBlueprint, validation_error
-from .risks import _township_dbs
 
 blp = ApiBlueprint("conflicts", __name__, url_prefix="/api/conflicts",
                    description="冲突审核队列 — conflict review queue")
@@ -44,7 +43,7 @@ def _dbs_of(user: User) -> list[tuple[Database, bool]]:
     """(database, county_level_only) pairs holding the user's conflicts."""
     if user.township_code:
         return [(cases._client().db(cases._topology().township_db(user.township_code)), False)]
-    return [(cases.county_db(), True), *((db, False) for db in _township_dbs())]
+    return [(cases.county_db(), True), *((db, False) for db in cases.township_dbs())]
 
 
 def _queue(db: Database, county_level_only: bool, user: User) -> list[dict[str, Any]]:

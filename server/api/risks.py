@@ -86,13 +86,6 @@ def _risk_not_found() -> ApiError:
                     "risk not found (or outside your area)")
 
 
-def _township_dbs() -> list[Database]:
-    topology = cases._topology()
-    head = topology.township_db(topology.county_code)
-    client = cases._client()
-    return [client.db(name) for name in client.all_dbs() if name.startswith(head)]
-
-
 def normalise_risk_id(risk_id: str) -> str:
     return risk_id if risk_id.startswith("risk:") else f"risk:{risk_id}"
 
@@ -105,20 +98,7 @@ def locate_risk(risk_id: str, user: User) -> tuple[dict[str, Any], Database]:
     risk_id = normalise_risk_id(risk_id)
     if len(risk_id) > 60:
         raise _risk_not_found()
-    candidates = ([cases._client().db(cases._topology().township_db(user.township_code))]
-                  if user.township_code else [cases.county_db(), *_township_dbs()])
-    found = found_in = None
-    for db in candidates:
-        found = db.get_or_none(risk_id)
-        if found is not None:
-            found_in = db
-            break
-    if found is None or found.get("type") != "risk" or not sees(user, scope_key(found)):
-        raise _risk_not_found()
-    home = cases.home_db(found["area_code"])
-    if found_in is None or home.name != found_in.name:
-        found = home.get_or_none(risk_id) or found
-    return found, home
+    return cases.locate_doc(risk_id, "risk", user, _risk_not_found)
 
 
 def risk_events(risk: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
