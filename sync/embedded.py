@@ -124,9 +124,7 @@ class EmbeddedCouch:
         port = self.port or free_port()
         url = f"http://127.0.0.1:{port}/"
         config_file = self.dir / "config.json"
-        if not config_file.exists():
-            # Keep pouchdb-server's own log in our log file, not on our stdout.
-            config_file.write_text(json.dumps({"log": {"file": str(self.log_file)}}))
+        self._write_config(config_file)
         log = open(self.log_file, "ab")
         try:
             self.process = subprocess.Popen(
@@ -180,6 +178,17 @@ class EmbeddedCouch:
         self.stop()
 
     # -- internals --------------------------------------------------------------------------
+
+    def _write_config(self, config_file: Path) -> None:
+        """pouchdb-server's own settings: its log goes to our log file, warnings and errors
+        only. Measured: at its default level (info) it logs every request, and under a test
+        suite or a load run that log grew by megabytes a second and kept a core busy."""
+        try:
+            config = json.loads(config_file.read_text()) if config_file.exists() else {}
+        except ValueError:
+            config = {}
+        config.setdefault("log", {}).update({"file": str(self.log_file), "level": "warning"})
+        config_file.write_text(json.dumps(config))
 
     def _attach_or_clean(self) -> str | None:
         """Attach to a live server of this home, or remove a stale pid file."""
