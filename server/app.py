@@ -20,7 +20,7 @@ from sync.couch import CouchClient
 from sync.topology import Topology
 from sync.users import Authenticator, UserStore
 
-from . import api, errors, health
+from . import api, errors, health, readmodel
 from .config import ConfigError, load_settings
 from .dashboard import bp as dashboard_bp
 from .tablet import bp as tablet_bp
@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     gateway.init_app(app, make_gateway(settings, couch))
     api.init_app(app)
+    readmodel.init_app(app)  # with FENGQIAO_STATS_FOLLOW=eager the follower starts now
     _init_request_log(app)
     return app
 

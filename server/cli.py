@@ -8,6 +8,7 @@ the one a running ``fengqiao demo``/``serve`` already started there.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -347,6 +348,9 @@ def demo(host: str | None, port: int | None, townships: int, villages: int, grid
 
         sizes = {"townships": townships, "villages": villages, "grids": grids}
         loaded = prepare_demo(settings, console, sizes=sizes, cases=cases)
+        if "FENGQIAO_STATS_FOLLOW" not in os.environ:
+            # The demo's first dashboard visit should already show the sample data.
+            settings["FENGQIAO_STATS_FOLLOW"] = "eager"
         print_urls(settings, loaded["accounts"], DEMO_PASSWORD)
         run_server(settings, workers=1, threads=16)
 
