@@ -52,3 +52,12 @@ def event(case_doc: dict[str, Any], actor: str, *, kind: str = "commented",
         doc["text"] = extra.pop("text", "已上门了解情况")
     doc.update(extra)
     return doc
+
+
+def provision_accounts(couch: Any, topology: Any) -> dict[str, Any]:
+    """Every account of ``ACCOUNTS`` in ``topology``'s county, with its databases."""
+    from sync.users import UserStore, provision
+
+    store = UserStore(couch, topology.prefix, COUNTY)
+    return {name: provision(couch, topology, store, name, role, codes, PASSWORD)
+            for name, (role, codes) in ACCOUNTS.items()}

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import ACCOUNTS, COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
+from factories import COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2, provision_accounts
 
 from sync.couch import CouchClient
 from sync.topology import Topology, remove_replications
-from sync.users import UserStore, provision
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +48,11 @@ def api_app_with(couch_url: str, api_prefix: str, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="session")
 def api_app(api_app_with):  # type: ignore[no-untyped-def]
-    return api_app_with()
+    app = api_app_with()
+    yield app
+    from server import readmodel
+
+    readmodel.service(app).shutdown()  # no follower left polling a stopped CouchDB
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +62,7 @@ def topology(api_prefix: str) -> Topology:
 
 @pytest.fixture(scope="session")
 def accounts(api_app, couch, topology) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    store = UserStore(couch, topology.prefix, COUNTY)
-    return {name: provision(couch, topology, store, name, role, codes, PASSWORD)
-            for name, (role, codes) in ACCOUNTS.items()}
+    return provision_accounts(couch, topology)
 
 
 @pytest.fixture(scope="session")

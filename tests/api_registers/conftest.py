@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import ACCOUNTS, COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
+from factories import COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2, provision_accounts
 
 from sync.couch import CouchClient, Database
 from sync.topology import Topology, remove_replications
-from sync.users import UserStore, provision
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +53,7 @@ def topo(reg_prefix: str) -> Topology:
 
 @pytest.fixture(scope="session")
 def accounts(reg_app, couch, topo) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    store = UserStore(couch, topo.prefix, COUNTY)
-    return {name: provision(couch, topo, store, name, role, codes, PASSWORD)
-            for name, (role, codes) in ACCOUNTS.items()}
+    return provision_accounts(couch, topo)
 
 
 @pytest.fixture(scope="session")

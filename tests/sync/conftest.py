@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from factories import ACCOUNTS, COUNTY, PASSWORD, TOWNSHIP_1
+from factories import COUNTY, TOWNSHIP_1, provision_accounts
 from live import LiveServer
 from pouch import PouchNode
 
 from sync.topology import Topology
-from sync.users import UserStore, provision
 
 
 @pytest.fixture
@@ -26,9 +25,7 @@ def topology(sync_app) -> Topology:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def accounts(sync_app, couch, topology) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    store = UserStore(couch, topology.prefix, COUNTY)
-    return {name: provision(couch, topology, store, name, role, codes, PASSWORD)
-            for name, (role, codes) in ACCOUNTS.items()}
+    return provision_accounts(couch, topology)
 
 
 @pytest.fixture
