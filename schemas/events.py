@@ -35,8 +35,8 @@ from schemas.fields import (
     Text,
     Timestamp,
     Username,
+    check_parent_in_id,
 )
-from schemas.ids import ID_PATTERNS
 
 EVENT_KINDS: dict[str, tuple[str, str]] = {
     "accepted": ("受理", "accepted"),
@@ -84,13 +84,7 @@ class EventSchema(DocumentSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _check_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        doc_id, case_id = data.get("meta_id"), data.get("case_id")
-        if isinstance(doc_id, str) and isinstance(case_id, str):
-            m = ID_PATTERNS["event"].match(doc_id)
-            if m and case_id != f"case:{m.group(1)}":
-                raise ValidationError(bi("case_id 与文档编号中的案件不一致",
-                                         "case_id does not match the case in the document id."),
-                                      "case_id")
+        check_parent_in_id(data, "event", "case_id", "案件", "case")
 
 
 class AcceptedSchema(EventSchema):

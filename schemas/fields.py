@@ -531,3 +531,19 @@ class DocumentSchema(CouchMeta):
                                     f"Document id does not match {self.id_field}.")]
         if errors:
             raise ValidationError(errors)
+
+
+def check_parent_in_id(data: dict[str, Any], doc_type: str, parent_field: str,
+                       zh_what: str, en_what: str) -> None:
+    """An event id names its parent (``event:<case uuid>:…``): the parent field must agree.
+
+    Shared by case events (``case_id``) and risk events (``risk_id``).
+    """
+    doc_id, parent = data.get("meta_id"), data.get(parent_field)
+    if isinstance(doc_id, str) and isinstance(parent, str):
+        m = ID_PATTERNS[doc_type].match(doc_id)
+        prefix = parent_field.removesuffix("_id")
+        if m and parent != f"{prefix}:{m.group(1)}":
+            raise ValidationError(bi(f"{parent_field} 与文档编号中的{zh_what}不一致",
+                                     f"{parent_field} does not match the {en_what} in the document id."),
+                                  parent_field)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import validates_schema
 
 from schemas import vocab
-from schemas.errors import bi
 from schemas.fields import (
     MAX_DESCRIPTION,
     MAX_NAME,
@@ -28,8 +27,8 @@ from schemas.fields import (
     Text,
     Timestamp,
     Username,
+    check_parent_in_id,
 )
-from schemas.ids import ID_PATTERNS
 
 RISK_EVENT_KINDS: dict[str, tuple[str, str]] = {
     "screened": ("排查", "screened in a round"),
@@ -76,13 +75,7 @@ class RiskEventSchema(DocumentSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _check_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        doc_id, risk_id = data.get("meta_id"), data.get("risk_id")
-        if isinstance(doc_id, str) and isinstance(risk_id, str):
-            m = ID_PATTERNS["riskevent"].match(doc_id)
-            if m and risk_id != f"risk:{m.group(1)}":
-                raise ValidationError(bi("risk_id 与文档编号中的风险不一致",
-                                         "risk_id does not match the risk in the document id."),
-                                      "risk_id")
+        check_parent_in_id(data, "riskevent", "risk_id", "风险", "risk")
 
 
 class ScreenedSchema(RiskEventSchema):
