@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("fengqiao", static_folder=None)
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["FENGQIAO_SECRET_KEY"]
+    # Bodies beyond the limit are refused (413) before they are read; the sync gateway
+    # sets its own, larger limit per request (photos travel inside push batches).
+    app.config["MAX_CONTENT_LENGTH"] = settings["FENGQIAO_API_MAX_BODY_MB"] * 1024 * 1024
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # Chinese stays readable in every JSON answer
     logging.basicConfig(level=settings["FENGQIAO_LOG_LEVEL"],
@@ -82,8 +85,19 @@ def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Ga
     return gateway.Gateway(
         client=client, topology=topology, users=store, auth=Authenticator(store),
         validate=validate_document, check_location=location_check(settings),
-        fail_delay=float(settings["FENGQIAO_AUTH_FAIL_DELAY"]),
+        audit=_audit_sync, max_body=settings["FENGQIAO_SYNC_MAX_BODY_MB"] * 1024 * 1024,
     )
+
+
+def _audit_sync(action: str, username: str, doc_id: str | None, detail: dict[str, Any]) -> None:
+    """The gateway's audit records (failed sync logins, refused writes). A failure to
+    write one is logged loudly but does not turn a refusal into a server error."""
+    from . import audit
+
+    try:
+        audit.record(action, doc_id=doc_id, detail=detail, user=username)
+    except Exception:
+        log.exception("audit record %s for %s could not be written", action, username)
 
 
 def couch() -> CouchClient:

@@ -8,11 +8,10 @@ its argon2 ``Authenticator``). What this module adds for people:
   holds everywhere. The cookie (``fq_session``) is HttpOnly, SameSite=Lax and, with
   ``FENGQIAO_ENV=production``, Secure. A session ends after ``FENGQIAO_SESSION_TIMEOUT``
   seconds (default 1800) without a request.
-* **Lockout**: 5 failed logins in a row lock the account for 15 minutes. The counter and
-  the lock are fields of the user document (``login_failures``, ``locked_until``) in the
-  users database, so they hold across processes. A successful login resets them.
-* **Rate limit** per remote address (in process): after 20 failed logins within a minute,
-  further attempts from that address get 429 until the minute has passed.
+* **Password checks** follow the one rule of ``sync.logins``, the same for sync: a wrong
+  password is answered at once; past a budget of failures per address or per name the
+  answer is 429 with ``Retry-After``; 5 failures in a row lock an account for 15 minutes
+  (423), on the user document, so the lock holds in every process.
 
 Helpers for views: :func:`current_user`, :func:`login_required` (optionally with roles),
 :func:`scoped` (the one scope rule of ``sync.scope``, answering 403/404).
@@ -24,30 +23,26 @@ import base64
 import binascii
 import hashlib
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
+from sync import logins
 from sync.errors import Conflict, NotFound
+from sync.logins import LoginGuard
 from sync.scope import may_write_key, scope_key, sees
 from sync.users import Authenticator, User, UserStore
 
 from .errors import ApiError
 
 COOKIE = "fq_session"
-MAX_FAILURES = 5
-LOCK_SECONDS = 15 * 60
 DEFAULT_SESSION_TIMEOUT = 30 * 60
 # Writing last_seen on every request would make every read a write; a session's
 # inactivity clock is refreshed at most this often (seconds).
 TOUCH_EVERY = 60
-RATE_WINDOW, RATE_MAX = 60.0, 20
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,97 +102,36 @@ def not_found(what_zh: str = "记录", what_en: str = "record") -> ApiError:
 
 # -- login with lockout -------------------------------------------------------------------------
 
-class _RateLimiter:
-    """Login attempts per remote address in a sliding window (one process)."""
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, key: str, window: float = RATE_WINDOW, limit: int = RATE_MAX) -> bool:
-        t = time.monotonic()
-        with self._lock:
-            hits = self._hits.get(key)
-            while hits and hits[0] <= t - window:
-                hits.popleft()
-            return bool(hits) and len(hits) >= limit
-
-    def hit(self, key: str) -> None:
-        with self._lock:
-            self._hits.setdefault(key, deque()).append(time.monotonic())
-
-
-def _limiter() -> _RateLimiter:
-    return current_app.extensions.setdefault("fq_login_limiter", _RateLimiter())
-
-
-def _update_user_doc(username: str, change: Callable[[dict[str, Any]], bool]) -> None:
-    """Apply ``change`` to the stored user doc (re-read and retry on a conflict)."""
-    store = user_store()
-    for _ in range(5):
-        doc = store.get(username)
-        if doc is None or not change(doc):
-            return
-        try:
-            store.db.put(doc)
-            return
-        except Conflict:
-            continue
+def login_guard() -> LoginGuard:
+    return current_app.extensions["sync_gateway"].logins
 
 
 def locked_until(doc: Mapping[str, Any] | None) -> datetime | None:
-    until = _parse(doc.get("locked_until")) if doc else None
-    return until if until is not None and until > now() else None
-
-
-def _locked_error(until: datetime) -> ApiError:
-    minutes = max(1, int((until - now()).total_seconds() + 59) // 60)
-    return ApiError(423, "account_locked",
-                    f"连续 {MAX_FAILURES} 次密码错误，账号已锁定，请 {minutes} 分钟后再试或联系管理员",
-                    f"account locked after {MAX_FAILURES} failed logins; try again in {minutes} "
-                    "minutes or ask an administrator")
+    return logins.locked_until(dict(doc) if doc else None, now())
 
 
 def check_login(username: str, password: str, *, how: str) -> User:
-    """Verify credentials with rate limit and lockout; audit the outcome.
+    """Verify credentials under the one rule of ``sync.logins`` (budgets per address and
+    per name, lockout on the user document); audit the outcome.
 
-    Raises ApiError 429 (too many attempts from this address), 423 (account locked) or
-    401 (wrong name or password, after ``FENGQIAO_AUTH_FAIL_DELAY``).
+    Raises ApiError 429 (too many failures: ``Retry-After``), 423 (account locked) or 401
+    (wrong name or password, answered at once: no thread waits).
     """
     from . import audit
 
-    address = request.remote_addr or "-"
-    if _limiter().blocked(address):
-        raise ApiError(429, "too_many_attempts", "登录尝试过于频繁，请一分钟后再试",
-                       "too many login attempts from this address; wait a minute")
-    doc = user_store().get(username) if username else None
-    until = locked_until(doc)
-    if until is not None:
-        audit.record("login_refused_locked", doc_id=f"user:{username}", detail={"how": how},
-                     user=username)
-        raise _locked_error(until)
-    user = authenticator().authenticate(username, password) if username else None
-    if user is None:
-        _limiter().hit(address)
-        if doc is not None:
-            def fail(d: dict[str, Any]) -> bool:
-                d["login_failures"] = int(d.get("login_failures", 0)) + 1
-                if d["login_failures"] >= MAX_FAILURES:
-                    d["locked_until"] = _iso(now() + timedelta(seconds=LOCK_SECONDS))
-                    d["login_failures"] = 0
-                return True
-            _update_user_doc(username, fail)
-        audit.record("login_failed", doc_id=f"user:{username}" if username else None,
-                     detail={"how": how}, user=username or "-")
-        time.sleep(float(current_app.config.get("FENGQIAO_AUTH_FAIL_DELAY", 1.0)))
-        raise ApiError(401, "bad_credentials", "用户名或密码错误", "wrong username or password")
-    if doc is not None and (doc.get("login_failures") or doc.get("locked_until")):
-        def reset(d: dict[str, Any]) -> bool:
-            d.pop("locked_until", None)
-            d.pop("login_failures", None)
-            return True
-        _update_user_doc(username, reset)
-    return user
+    outcome = login_guard().check(username, password, request.remote_addr or "-", now())
+    if outcome.ok:
+        assert outcome.user is not None
+        return outcome.user
+    zh, en = outcome.message()
+    if outcome.status == 423:
+        audit.record("login_refused_locked", doc_id=f"user:{username}", detail={"how": how}, user=username)
+        raise ApiError(423, "account_locked", zh, en)
+    if outcome.status == 429:
+        raise ApiError(429, "too_many_attempts", zh, en, headers={"Retry-After": str(outcome.retry_after)})
+    audit.record("login_failed", doc_id=f"user:{username}" if username else None,
+                 detail={"how": how}, user=username or "-")
+    raise ApiError(401, "bad_credentials", zh, en)
 
 
 # -- sessions ----------------------------------------------------------------------------------

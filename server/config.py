@@ -47,8 +47,10 @@ SETTINGS: tuple[Setting, ...] = (
             "DuckDB file of the statistics read model (default: $FENGQIAO_HOME/stats.duckdb)"),
     Setting("FENGQIAO_TRACK_RATE_MAX", 30,
             "public tracking-code lookups allowed per address per minute", int),
-    Setting("FENGQIAO_AUTH_FAIL_DELAY", 1.0,
-            "seconds a wrong password waits before its 401 (slows down guessing)", float),
+    Setting("FENGQIAO_SYNC_MAX_BODY_MB", 80,
+            "largest sync request body in MB (413 beyond, refused before it is read)", int),
+    Setting("FENGQIAO_API_MAX_BODY_MB", 16,
+            "largest API request body in MB (413 beyond, refused before it is read)", int),
 )
 
 

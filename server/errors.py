@@ -42,8 +42,9 @@ class ApiError(Exception):
     """An error the API answers deliberately: status, code and both messages."""
 
     def __init__(self, status: int, code: str, message_zh: str, message_en: str,
-                 errors: dict[str, Any] | None = None) -> None:
+                 errors: dict[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message_en)
+        self.headers = dict(headers or {})
         self.status = status
         self.code = code
         self.message_zh = message_zh
@@ -88,7 +89,9 @@ def error_response(status: int, code: str, message_zh: str, message_en: str,
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message_zh, exc.message_en, exc.errors)
+        response = error_response(exc.status, exc.code, exc.message_zh, exc.message_en, exc.errors)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -43,7 +43,7 @@ import httpx
 from .couch import CouchClient, Database, replication_doc
 from .embedded import PROJECT_ROOT, EmbeddedCouch, free_port
 from .errors import SyncError
-from .gateway import LOCAL_PREFIX
+from .gateway import checkpoint_id
 from .scope import scope_fingerprint
 from .topology import Topology, init_databases, remove_replications
 from .users import User, UserStore, _hasher, provision
@@ -119,14 +119,14 @@ class GatewayProcess:
 
     def __init__(self, couch_url: str, prefix: str, county: str, home: Path | str, *,
                  port: int | None = None, workers: int = 2, threads: int = 8,
-                 log_level: str = "WARNING", auth_fail_delay: float = 1.0) -> None:
+                 log_level: str = "WARNING") -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = Path(home)
         self.env = {**os.environ, "COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": prefix,
                     "FENGQIAO_COUNTY": county, "FENGQIAO_HOME": str(self.home),
                     "FENGQIAO_PORT": str(self.port), "FENGQIAO_HOST": "127.0.0.1",
-                    "FENGQIAO_LOG_LEVEL": log_level, "FENGQIAO_AUTH_FAIL_DELAY": str(auth_fail_delay),
+                    "FENGQIAO_LOG_LEVEL": log_level,
                     "FENGQIAO_SECRET_KEY": "bench-" + uuid.uuid4().hex}
         self.args = [sys.executable, "-m", "server", "serve", "--workers", str(workers),
                      "--threads", str(threads)]
@@ -592,7 +592,7 @@ def provision_tablets(env: BenchEnv, topology: Topology, grids: list[str], *, se
         db = client.db(topology.township_db(t.grid[:9]))
         session = uuid.uuid4().hex
         for rep_id, seq in ((t.pull_id, heads[t.grid[:9]]), (t.push_id, seed_docs)):
-            db.put({"_id": f"{LOCAL_PREFIX}{t.user.username}_{rep_id}", "session_id": session,
+            db.put({"_id": checkpoint_id(t.user.username, rep_id), "session_id": session,
                     "last_seq": seq, "replicator": "pouchdb", "version": 1,
                     "history": [{"last_seq": seq, "session_id": session}],
                     "fengqiao_scope": scope_fingerprint(t.user)})

@@ -253,6 +253,21 @@ class Database:
             "GET", self._p("_changes"), params=_params(params), timeout=_feed_timeout(params)
         )
 
+    def wait_for_change(self, since: Any, timeout_s: float) -> bool:
+        """Block until the feed has a change after ``since``, at most ``timeout_s`` seconds;
+        True if there is one. The bound holds on both servers: the read timeout ends the
+        wait where the server ignores a longpoll's own ``timeout`` (pouchdb-server 4.2.0)."""
+        params = {"feed": "longpoll", "since": since, "limit": 1, "timeout": int(timeout_s * 1000)}
+        try:
+            response = self.client.request(
+                "GET", self._p("_changes"), params=_params(params),
+                timeout=httpx.Timeout(timeout_s + 0.5, connect=5.0))
+        except CouchUnreachable as exc:
+            if isinstance(exc.__cause__, httpx.ReadTimeout):
+                return False
+            raise
+        return bool(response.json().get("results"))
+
     def iter_changes(self, **params: Any) -> Iterator[JSON]:
         """Stream ``_changes`` rows one by one, then a final ``{"last_seq": …}`` item.
 

@@ -13,34 +13,55 @@ Answers use CouchDB's own shapes (``{"error", "reason"}``), because the client i
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from . import wire
 from .couch import CouchClient, Database
 from .errors import CouchError, CouchUnreachable
-from .push import REV_RE, LocationCheck, Stored, Validator, decide, merge_results
+from .feeds import MAX_WAIT_S, FeedSlots
+from .logins import LoginGuard
+from .push import (
+    AUTHOR_FIELD,
+    PARENT_FIELD,
+    LocationCheck,
+    Refusal,
+    Stored,
+    Validator,
+    decide,
+    merge_results,
+)
 from .scope import scope_fingerprint, scope_key, sees
 from .scope_index import ScopeIndexes
 from .topology import Topology
 from .users import Authenticator, User, UserStore
+from .wire import REV_RE, BadBody, couch_error, couch_json, object_body
 
 log = logging.getLogger("fengqiao.sync")
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
 CHANGES_PAGE = 1000  # rows read from the township feed per round trip
-MAX_LONGPOLL_MS = 60_000
+# Checkpoints are kept per user: "_local/fq_<user>:<name>". The colon cannot occur in a
+# user name, so no user's checkpoint id can be another's (``secab`` + ``c_x`` vs
+# ``secab_c`` + ``x`` collided with an underscore).
 LOCAL_PREFIX = "_local/fq_"
+LOCAL_NAME_RE = re.compile(r"^[A-Za-z0-9_.=\-]{1,200}$")  # PouchDB: base64 of an md5, / → . and + → _
+LOCAL_REV_RE = re.compile(r"^0-[1-9]\d{0,8}$")
 MAX_LOCAL_BYTES = 64 * 1024  # a replication checkpoint is a few hundred bytes
+MAX_BODY = 80 * 1024 * 1024  # a push batch of 5 documents with 5 photos of 2 MB each, base64
+
+# (action, username, document id, detail) -> None: the server's audit trail.
+AuditHook = Callable[[str, str, "str | None", dict[str, Any]], None]
 
 
 @dataclass
@@ -53,9 +74,21 @@ class Gateway:
     auth: Authenticator
     validate: Validator
     check_location: LocationCheck | None = None
-    fail_delay: float = 1.0
+    audit: AuditHook | None = None
+    max_body: int = MAX_BODY
+    max_wait_s: float = MAX_WAIT_S  # longest wait of a longpoll feed (``sync.feeds``)
+    logins: LoginGuard = field(init=False)
+    feeds: FeedSlots = field(default_factory=FeedSlots)
     indexes: ScopeIndexes = field(default_factory=ScopeIndexes)
     server_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        self.logins = LoginGuard(self.users, self.auth)
+
+    def record(self, action: str, username: str, doc_id: str | None, detail: dict[str, Any]) -> None:
+        """Write an audit record, if the server gave us an audit trail."""
+        if self.audit is not None:
+            self.audit(action, username, doc_id, detail)
 
     def backing_db(self, user: User) -> Database:
         if user.role == "county_reviewer":
@@ -74,96 +107,19 @@ def _gw() -> Gateway:
 
 
 # -- answers ----------------------------------------------------------------------------------
-
-
-def couch_json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status,
-                    mimetype="application/json")
-
-
-def couch_error(status: int, error: str, reason_zh: str, reason_en: str) -> Response:
-    return couch_json({"error": error, "reason": f"{reason_zh} / {reason_en}"}, status)
-
-
-MAX_SAFE_INTEGER = 2**53 - 1  # beyond this JavaScript (PouchDB, pouchdb-server) loses digits
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise ValueError(f"integer {text[:20]}… is too large")
-    return value
-
-
-def _safe_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text[:20]}… is too large")
-    return value
-
-
-def parse_json(raw: bytes | str) -> Any:
-    """Strict JSON: no NaN/Infinity, integers within JavaScript's safe range, bounded
-    nesting. Anything else is a 400 here rather than an error deep inside CouchDB."""
-    try:
-        return json.loads(raw, parse_constant=_reject_constant, parse_int=_safe_int,
-                          parse_float=_safe_float)
-    except RecursionError as exc:
-        raise BadBody("JSON 嵌套过深", "JSON nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadBody(f"不是合法的 JSON：{exc}", f"not valid JSON: {exc}") from exc
-
-
-def _body() -> Any:
-    """The request's JSON body; a malformed one is a 400, never a 500."""
-    raw = request.get_data(cache=True)
-    if not raw:
-        return {}
-    return parse_json(raw)
-
-
-def _object_body() -> dict[str, Any]:
-    body = _body()
-    if not isinstance(body, dict):
-        raise BadBody("请求体须为 JSON 对象", "the body must be a JSON object")
-    return body
-
-
-def _json_param(name: str) -> Any:
-    try:
-        return parse_json(request.args[name])
-    except BadBody as exc:
-        raise BadBody(f"参数 {name}：{exc.zh}", f"parameter {name}: {exc.en}") from exc
-
-
-def _str_list(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadBody(f"{what} 须为字符串列表", f"{what} must be a list of strings")
-    return value
-
-
-SEQ_RE = re.compile(r"^(now|\d+|\d+-[A-Za-z0-9_\-]+)$")
-
-
-def _since(value: str) -> str:
-    if not SEQ_RE.match(value):
-        raise BadBody("since 须为序列号或 now", "since must be a sequence or 'now'")
-    return value
-
-
-class BadBody(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.zh, self.en = zh, en
+# (CouchDB-shaped answers, strict JSON and typed query arguments live in ``sync.wire``.)
 
 
 @bp.errorhandler(BadBody)
 def _bad_body(exc: BadBody) -> Response:
     return couch_error(400, "bad_request", exc.zh, exc.en)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> Response:
+    limit = request.max_content_length or 0
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return couch_error(413, "too_large", f"请求内容过大（上限 {size}）", f"request body too large (limit {size})")
 
 
 @bp.errorhandler(CouchUnreachable)
@@ -194,19 +150,33 @@ def _credentials() -> tuple[str, str] | None:
     return name, password
 
 
+_LOGIN_ERRORS = {401: "unauthorized", 423: "locked", 429: "too_many_requests"}
+
+
 def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
-    """401 without valid credentials, 403 on another user's URL; sets ``g.user``."""
+    """Authenticate before anything of the request is read: 401 without valid credentials
+    (answered at once; ``sync.logins`` budgets guessing with 429 and locks accounts with
+    423, the same rule as the API), 403 on another user's URL or for admins. Sets
+    ``g.user`` and the body limit."""
 
     @wraps(view)
     def wrapper(username: str, *args: Any, **kwargs: Any) -> Response:
         gw = _gw()
+        request.max_content_length = gw.max_body
         creds = _credentials()
         if creds is None:
             return couch_error(401, "unauthorized", "需要用户名和密码", "credentials required")
-        user = gw.auth.authenticate(*creds)
-        if user is None:
-            time.sleep(gw.fail_delay)
-            return couch_error(401, "unauthorized", "用户名或密码错误", "name or password is incorrect")
+        outcome = gw.logins.check(*creds, request.remote_addr or "-")
+        if not outcome.ok:
+            if outcome.status in (401, 423):
+                gw.record("sync_login_failed" if outcome.status == 401 else "login_refused_locked",
+                          creds[0][:64] or "-", None, {"how": "sync", "status": outcome.status})
+            response = couch_error(outcome.status, _LOGIN_ERRORS[outcome.status], *outcome.message())
+            if outcome.retry_after:
+                response.headers["Retry-After"] = str(outcome.retry_after)
+            return response
+        user = outcome.user
+        assert user is not None
         g.username = user.username
         if user.username != username:
             return couch_error(403, "forbidden", "不能访问其他用户的数据", "this is another user's database")
@@ -269,19 +239,34 @@ def scope(user: User) -> Response:
 # -- checkpoints ------------------------------------------------------------------------------
 
 
+def checkpoint_id(username: str, local: str) -> str:
+    """Where the checkpoint ``_local/<local>`` of ``username`` is kept in the backing
+    database."""
+    return f"{LOCAL_PREFIX}{username}:{local}"
+
+
 def _local_id(user: User, local: str) -> str:
-    return f"{LOCAL_PREFIX}{user.username}_{local}"
+    if not LOCAL_NAME_RE.match(local):
+        raise BadBody("检查点名称不合法", "invalid checkpoint name")
+    return checkpoint_id(user.username, local)
+
+
+def _current_local(db: Database, user: User, local: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(what is stored, what the user sees): a checkpoint written under another scope is
+    stored but reads as missing, so a tablet whose areas changed starts a fresh pull and
+    receives the newly covered documents."""
+    stored = db.get_or_none(_local_id(user, local))
+    visible = stored if stored is not None and stored.get("fengqiao_scope") == scope_fingerprint(user) else None
+    return stored, visible
 
 
 @bp.route("/<username>/_local/<path:local>", methods=["GET"])
 @authenticated
 def local_get(user: User, local: str) -> Response:
-    """A checkpoint written under another scope is reported missing, so a tablet whose
-    areas changed starts a fresh pull and receives the newly covered documents."""
-    db = _gw().backing_db(user)
-    doc = db.get_or_none(_local_id(user, local))
-    if doc is None or doc.pop("fengqiao_scope", None) != scope_fingerprint(user):
+    _, doc = _current_local(_gw().backing_db(user), user, local)
+    if doc is None:
         return couch_json({"error": "not_found", "reason": "missing"}, 404)
+    doc.pop("fengqiao_scope", None)
     doc["_id"] = f"_local/{local}"
     return couch_json(doc)
 
@@ -289,13 +274,22 @@ def local_get(user: User, local: str) -> Response:
 @bp.route("/<username>/_local/<path:local>", methods=["PUT"])
 @authenticated
 def local_put(user: User, local: str) -> Response:
-    if request.content_length is not None and request.content_length > MAX_LOCAL_BYTES or \
-            len(request.get_data(cache=True)) > MAX_LOCAL_BYTES:
-        return couch_error(413, "too_large", "检查点过大", "checkpoint too large")
-    body = _object_body()
+    """Revisions are checked here, the same on both servers (Apache CouchDB 3.4 accepts any
+    ``_rev`` on a local document; pouchdb-server checks it): an update must name the
+    revision the user read, a new checkpoint none."""
+    request.max_content_length = MAX_LOCAL_BYTES
+    body = object_body()
+    given = body.pop("_rev", None)
+    if given is not None and not (isinstance(given, str) and LOCAL_REV_RE.match(given)):
+        raise BadBody("检查点的 _rev 格式不正确", "malformed _rev for a checkpoint")
     db = _gw().backing_db(user)
+    stored, visible = _current_local(db, user, local)
+    if given != (visible or {}).get("_rev"):
+        return couch_json({"error": "conflict", "reason": "Document update conflict."}, 409)
     body["_id"] = _local_id(user, local)
     body["fengqiao_scope"] = scope_fingerprint(user)
+    if stored is not None:
+        body["_rev"] = stored["_rev"]
     result = db.put(body)
     return couch_json({"ok": True, "id": f"_local/{local}", "rev": result["rev"]}, 201)
 
@@ -303,60 +297,70 @@ def local_put(user: User, local: str) -> Response:
 @bp.route("/<username>/_local/<path:local>", methods=["DELETE"])
 @authenticated
 def local_delete(user: User, local: str) -> Response:
+    given = request.args.get("rev")  # compared with the stored revision, never forwarded
     db = _gw().backing_db(user)
-    result = db.delete_doc(_local_id(user, local), request.args.get("rev", ""))
-    return couch_json({"ok": True, "id": f"_local/{local}", "rev": result["rev"]})
+    stored, visible = _current_local(db, user, local)
+    if visible is None:
+        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+    if given != visible["_rev"]:
+        return couch_json({"error": "conflict", "reason": "Document update conflict."}, 409)
+    result = db.delete_doc(_local_id(user, local), visible["_rev"])
+    return couch_json({"ok": True, "id": f"_local/{local}", "rev": result.get("rev", "0-0")})
 
 
 # -- pull -------------------------------------------------------------------------------------
 
 
-def _flag(name: str, args: Mapping[str, Any]) -> bool:
-    return str(args.get(name, "false")).lower() == "true"
+CHANGES_ARGS: dict[str, wire.Parser] = {
+    "since": wire.since, "limit": wire.count, "feed": wire.one_of("normal", "longpoll", "continuous"),
+    "timeout": wire.count, "heartbeat": wire.heartbeat, "style": wire.one_of("main_only", "all_docs"),
+    "include_docs": wire.boolean, "conflicts": wire.boolean, "filter": wire.one_of("_doc_ids"),
+    "doc_ids": wire.json_strings, "descending": wire.one_of("false"), "attachments": wire.one_of("false"),
+    "seq_interval": wire.count, "return_docs": wire.boolean,
+}
 
 
 @bp.route("/<username>/_changes", methods=["GET", "POST"])
 @authenticated
 def changes(user: User) -> Response:
-    args = request.args
-    body = _object_body() if request.method == "POST" else {}
+    """The user's scope of the township's feed. A waiting feed (longpoll) waits at most
+    ``max_wait_s`` and only while the user and the process have a free slot (``sync.feeds``);
+    without one, pending changes are still answered at once, and an empty wait is a 429."""
+    args = wire.args(CHANGES_ARGS)
+    body = object_body() if request.method == "POST" else {}
     doc_ids = None
     if args.get("filter") == "_doc_ids":
-        raw = body.get("doc_ids")
-        if raw is None and "doc_ids" in args:
-            raw = _json_param("doc_ids")
-        doc_ids = set(_str_list(raw, "doc_ids"))
-    elif args.get("filter"):
-        return couch_error(400, "bad_request", "网关不支持自定义过滤器", "the gateway supports no filter but _doc_ids")
-    try:
-        limit = int(args["limit"]) if "limit" in args else None
-        timeout = min(int(args.get("timeout", MAX_LONGPOLL_MS)), MAX_LONGPOLL_MS)
-        if (limit is not None and limit < 0) or timeout < 0:
-            raise ValueError("negative")
-    except ValueError as exc:
-        raise BadBody("limit/timeout 须为整数", "limit and timeout must be integers") from exc
+        raw = body.get("doc_ids", args.get("doc_ids"))
+        doc_ids = set(wire.str_list(raw, "doc_ids"))
     gw = _gw()
     db = gw.backing_db(user)
-    result = scoped_changes(
-        user, db, gw.indexes.for_db(db),
-        since=_since(args.get("since", "0")), limit=limit, style=args.get("style"),
-        longpoll=args.get("feed") in ("longpoll", "continuous"), timeout_ms=timeout,
-        include_docs=_flag("include_docs", args), doc_ids=doc_ids,
-        conflicts=_flag("conflicts", args),
-    )
+    waits = args.get("feed") in ("longpoll", "continuous")
+    wait_s = min(args.get("timeout", gw.max_wait_s * 1000) / 1000, gw.max_wait_s) if waits else 0.0
+    with gw.feeds.slot(user.username) as free:
+        result = scoped_changes(
+            user, db, gw.indexes.for_db(db), since=args.get("since", "0"), limit=args.get("limit"),
+            style=args.get("style"), wait_s=wait_s if free else 0.0,
+            include_docs=args.get("include_docs", False), doc_ids=doc_ids,
+            conflicts=args.get("conflicts", False))
+    if waits and not free and not result["results"]:
+        response = couch_error(429, "too_many_requests", "同时等待的同步请求过多，请稍后再试",
+                               "too many waiting feeds; try again shortly")
+        response.headers["Retry-After"] = "10"
+        return response
     return couch_json(result)
 
 
 def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: int | None,
-                   style: str | None, longpoll: bool, timeout_ms: int, include_docs: bool,
+                   style: str | None, wait_s: float, include_docs: bool,
                    doc_ids: set[str] | None, conflicts: bool = False) -> dict[str, Any]:
     """The township's feed since ``since``, keeping the rows the user sees.
 
     Reads pages of ids and revisions until ``limit`` visible rows are found or the feed
     ends; ``last_seq`` is where reading stopped, so the next request continues there
-    (PouchDB stops asking once a page comes back empty).
+    (PouchDB stops asking once a page comes back empty). With ``wait_s`` and nothing
+    visible yet, waits up to that long for the township's next change.
     """
-    deadline = time.monotonic() + timeout_ms / 1000
+    deadline = time.monotonic() + wait_s
     cursor = since
     results: list[dict[str, Any]] = []
     # Read about as many rows as the client asked for: PouchDB asks for 100 at a time, and
@@ -380,52 +384,120 @@ def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: i
         cursor = page.get("last_seq", cursor)
         if len(rows) >= page_size:
             continue
-        remaining_ms = int((deadline - time.monotonic()) * 1000)
-        if results or not longpoll or remaining_ms <= 0:
+        remaining = deadline - time.monotonic()
+        if results or remaining <= 0:
             break
         # Nothing visible yet: wait for the township's next change, then look again.
-        db.changes(since=cursor, feed="longpoll", timeout=remaining_ms, limit=1)
+        db.wait_for_change(cursor, remaining)
+    if style == "all_docs":
+        results = _visible_leaves_only(user, db, results)
     if include_docs and results:
         _attach_docs(user, db, results, conflicts)
     return {"results": results, "last_seq": cursor, "pending": 0}
 
 
+def _leaf_keys(db: Database, leaves: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """The scope key of each (id, revision) — a conflict's revisions may belong to
+    different areas (a case moved between grids on two devices). Deleted leaves keep the
+    document's key (None here: the caller decides)."""
+    if not leaves:
+        return {}
+    found = db.bulk_get([{"id": i, "rev": r} for i, r in leaves])
+    keys: dict[tuple[str, str], str | None] = {}
+    for item in found.get("results", []):
+        for entry in item.get("docs", []):
+            doc = entry.get("ok")
+            if isinstance(doc, dict) and "_rev" in doc:
+                keys[(item["id"], doc["_rev"])] = None if doc.get("_deleted") else scope_key(doc)
+    return keys
+
+
+def _visible_leaves_only(user: User, db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A conflicted row lists only the revisions the user may see: PouchDB fetches every
+    revision a row lists, and one it may not have would fail its whole batch."""
+    conflicted = [r for r in rows if len(r.get("changes", ())) > 1]
+    keys = _leaf_keys(db, [(r["id"], c["rev"]) for r in conflicted for c in r["changes"]])
+    kept = []
+    conflicted_rows = {id(r) for r in conflicted}
+    for row in rows:
+        if id(row) in conflicted_rows:
+            row["changes"] = [c for c in row["changes"]
+                              if keys.get((row["id"], c["rev"])) is None or sees(user, keys[(row["id"], c["rev"])])]
+            if not row["changes"]:
+                continue
+        kept.append(row)
+    return kept
+
+
 def _attach_docs(user: User, db: Database, rows: list[dict[str, Any]], conflicts: bool) -> None:
     found = db.all_docs(keys=[r["id"] for r in rows], include_docs=True, conflicts=conflicts)
     docs = {row["key"]: row.get("doc") for row in found["rows"] if "key" in row}
+    leaves = [(d["_id"], rev) for d in docs.values() if d for rev in d.get("_conflicts", ())]
+    keys = _leaf_keys(db, leaves)
     for row in rows:
         doc = docs.get(row["id"])
         if doc is not None and not doc.get("_deleted") and not sees(user, scope_key(doc)):
             doc = None
+        if doc is not None and "_conflicts" in doc:
+            doc["_conflicts"] = [r for r in doc["_conflicts"]
+                                 if keys.get((doc["_id"], r)) is None or sees(user, keys[(doc["_id"], r)])]
         row["doc"] = doc
+
+
+BULK_GET_ARGS: dict[str, wire.Parser] = {
+    "revs": wire.boolean, "latest": wire.boolean, "attachments": wire.boolean,
+    "att_encoding_info": wire.boolean,
+}
 
 
 @bp.route("/<username>/_bulk_get", methods=["POST"])
 @authenticated
 def bulk_get(user: User) -> Response:
-    wanted = _object_body().get("docs")
+    args = wire.args(BULK_GET_ARGS)
+    wanted = object_body().get("docs")
     if not isinstance(wanted, list) or not all(
-            isinstance(d, dict) and isinstance(d.get("id"), str)
-            and isinstance(d.get("rev", ""), str) and set(d) <= {"id", "rev", "atts_since"}
+            isinstance(d, dict) and isinstance(d.get("id"), str) and set(d) <= {"id", "rev", "atts_since"}
             for d in wanted):
         raise BadBody("docs 须为 [{id, rev}] 列表", "docs must be a list of {id, rev}")
+    for d in wanted:
+        if "rev" in d:
+            wire.rev_list([d["rev"]], "rev")
+        if "atts_since" in d:
+            wire.rev_list(d["atts_since"], "atts_since")
     gw = _gw()
     db = gw.backing_db(user)
     index = gw.indexes.for_db(db)
     if any(not index.known(d["id"]) for d in wanted):
         index.refresh()
-    allowed = [d for d in wanted if sees(user, index.key(d["id"]))]
-    fetched = db.bulk_get(allowed, **{k: v for k, v in request.args.items()}) if allowed else {"results": []}
-    by_position = iter(fetched.get("results", []))
+    visible = [d for d in wanted if sees(user, index.key(d["id"]))]
+    absent = _absent_revs(db, [(d["id"], d["rev"]) for d in visible if "rev" in d]) if args.get("latest") else set()
+    asked = [d for d in visible if (d["id"], d.get("rev")) not in absent]
+    fetched = iter(db.bulk_get(asked, **args).get("results", []) if asked else [])
     results = []
     for item in wanted:
-        if sees(user, index.key(item["id"])):
-            result = next(by_position)
+        if not sees(user, index.key(item["id"])):
+            results.append(_missing(item))
+        elif (item["id"], item.get("rev")) in absent:
+            results.append(_missing(item))
+        else:
+            result = next(fetched)
             result["docs"] = [_checked(user, entry, item) for entry in result.get("docs", [])]
             results.append(result)
-        else:
-            results.append(_missing(item))
     return couch_json({"results": results})
+
+
+def _absent_revs(db: Database, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (id, revision) pairs the database does not have. Asked before any read with
+    ``latest=true``: pouchdb-server 4.2.0 ends its whole process on ``latest=true`` for a
+    revision the document does not have (measured); CouchDB answers it as missing, so
+    answering it here changes nothing for a client."""
+    wanted: dict[str, list[str]] = {}
+    for doc_id, rev in pairs:
+        wanted.setdefault(doc_id, []).append(rev)
+    if not wanted:
+        return set()
+    diff = db.revs_diff(wanted)
+    return {(doc_id, rev) for doc_id, entry in diff.items() for rev in entry.get("missing", [])}
 
 
 def _missing(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,29 +507,42 @@ def _missing(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _checked(user: User, entry: dict[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
     """Defence in depth: the content of every document read is checked against the scope
-    rule, not only the id the index knows."""
+    rule, not only the id the index knows. A revision the user may not see of a document
+    they do see (one side of a conflict, a case moved between grids on two devices) is
+    answered as missing the way ``open_revs`` answers it — not as an error, which would
+    fail PouchDB's whole batch."""
     doc = entry.get("ok")
     if doc is not None and not doc.get("_deleted") and not sees(user, scope_key(doc)):
-        return _missing(item)["docs"][0]
+        return {"missing": doc.get("_rev", item.get("rev", "undefined"))}
     return entry
+
+
+def _visible_conflicts(user: User, db: Database, doc: dict[str, Any]) -> dict[str, Any]:
+    if doc.get("_conflicts"):
+        keys = _leaf_keys(db, [(doc["_id"], r) for r in doc["_conflicts"]])
+        doc["_conflicts"] = [r for r in doc["_conflicts"]
+                             if keys.get((doc["_id"], r)) is None or sees(user, keys[(doc["_id"], r)])]
+    return doc
+
+
+ALL_DOCS_ARGS: dict[str, wire.Parser] = {
+    "include_docs": wire.boolean, "limit": wire.count, "skip": wire.count, "keys": wire.json_strings,
+    "startkey": wire.json_string, "endkey": wire.json_string, "start_key": wire.json_string,
+    "end_key": wire.json_string, "descending": wire.boolean, "inclusive_end": wire.boolean,
+    "conflicts": wire.boolean, "update_seq": wire.boolean,
+}
 
 
 @bp.route("/<username>/_all_docs", methods=["GET", "POST"])
 @authenticated
 def all_docs(user: User) -> Response:
-    args = request.args
-    body = _object_body() if request.method == "POST" else {}
-    keys = body.get("keys")
-    if keys is None and "keys" in args:
-        keys = _json_param("keys")
+    args = wire.args(ALL_DOCS_ARGS)
+    body = object_body() if request.method == "POST" else {}
+    keys = body.get("keys", args.get("keys"))
     if keys is not None:
-        keys = _str_list(keys, "keys")
-    include_docs = _flag("include_docs", args)
-    try:
-        limit = int(args["limit"]) if "limit" in args else None
-        skip = int(args.get("skip", 0))
-    except ValueError as exc:
-        raise BadBody("limit/skip 须为整数", "limit and skip must be integers") from exc
+        keys = wire.str_list(keys, "keys")
+    include_docs = args.get("include_docs", False)
+    limit, skip = args.get("limit"), args.get("skip", 0)
     gw = _gw()
     db = gw.backing_db(user)
     index = gw.indexes.for_db(db)
@@ -470,16 +555,8 @@ def all_docs(user: User) -> Response:
             row = fetched.get(key) if sees(user, index.key(key)) else None
             rows.append(row if row is not None else {"key": key, "error": "not_found"})
     else:
-        params: dict[str, Any] = {}
-        for k in ("startkey", "endkey", "start_key", "end_key"):
-            if k in args:
-                value = _json_param(k)
-                if not isinstance(value, str):
-                    raise BadBody(f"{k} 须为字符串", f"{k} must be a JSON string")
-                params[k] = value
-        for k in ("descending", "inclusive_end"):
-            if k in args:
-                params[k] = _flag(k, args)
+        params = {k: v for k, v in args.items()
+                  if k in ("startkey", "endkey", "start_key", "end_key", "descending", "inclusive_end")}
         all_rows = db.all_docs(**params)["rows"]
         visible = [r for r in all_rows if sees(user, index.key(r["id"]))]
         rows = visible[skip: skip + limit if limit is not None else None]
@@ -498,7 +575,7 @@ def all_docs(user: User) -> Response:
 @bp.route("/<username>/_revs_diff", methods=["POST"])
 @authenticated
 def revs_diff(user: User) -> Response:
-    body = _object_body()
+    body = object_body()
     if not all(isinstance(v, list) and all(isinstance(r, str) and REV_RE.match(r) for r in v)
                for v in body.values()):
         raise BadBody("须为 {id: [rev]} 对象", "body must be an object {id: [rev, …]}")
@@ -507,15 +584,23 @@ def revs_diff(user: User) -> Response:
     index = gw.indexes.for_db(db)
     if any(not index.known(doc_id) for doc_id in body):
         index.refresh()
-    # For ids the user may not see, the answer says only whether the revisions the client
-    # names exist — it can only name one it already had (revision ids are unguessable) —
-    # and never ``possible_ancestors``. A document that left the user's scope is then not
-    # pushed back and refused, and a guessed id learns nothing.
-    answer = db.revs_diff(body) if body else {}
-    for doc_id in body:
-        if index.known(doc_id) and not sees(user, index.key(doc_id)) and doc_id in answer:
-            answer[doc_id] = {"missing": answer[doc_id].get("missing", [])}
+    # A document the user may not see is answered as for any document they do not have:
+    # every revision missing, whatever the database holds (no existence oracle). One that
+    # left the user's scope is then pushed back and refused per document with a reason.
+    mine = {doc_id: revs for doc_id, revs in body.items() if not index.known(doc_id) or sees(user, index.key(doc_id))}
+    answer = db.revs_diff(mine) if mine else {}
+    for doc_id, revs in body.items():
+        if doc_id not in mine and revs:
+            answer[doc_id] = {"missing": list(dict.fromkeys(revs))}
     return couch_json(answer)
+
+
+DOC_ARGS: dict[str, wire.Parser] = {
+    "rev": wire.rev, "revs": wire.boolean, "revs_info": wire.boolean, "open_revs": wire.open_revs,
+    "latest": wire.boolean, "conflicts": wire.boolean, "attachments": wire.boolean,
+    "atts_since": wire.json_revs, "deleted_conflicts": wire.boolean, "local_seq": wire.boolean,
+    "att_encoding_info": wire.boolean,
+}
 
 
 @bp.route("/<username>/<docid>", methods=["GET", "HEAD"])
@@ -528,24 +613,26 @@ def get_doc(user: User, docid: str) -> Response:
         index.refresh()
     if docid.startswith("_") or not sees(user, index.key(docid)):
         return couch_json({"error": "not_found", "reason": "missing"}, 404)
-    allowed = {"rev", "revs", "revs_info", "open_revs", "latest", "conflicts", "attachments",
-               "atts_since", "deleted_conflicts", "local_seq"}
-    params = {k: v for k, v in request.args.items() if k in allowed}
-    if "rev" in params and not REV_RE.match(params["rev"]):
-        raise BadBody("rev 格式不正确", "rev is malformed")
+    params = wire.args(DOC_ARGS)
+    latest = params.get("latest", False)
+    if isinstance(params.get("open_revs"), list):
+        revs = params["open_revs"]
+        absent = {r for _, r in _absent_revs(db, [(docid, r) for r in revs])} if latest else set()
+        params["open_revs"] = [r for r in revs if r not in absent]
+        answer = db.get(docid, **params) if params["open_revs"] else []
+        found = iter(answer)
+        checked = [{"missing": r} if r in absent else next(found) for r in revs]
+        checked += list(found)  # one revision may lead to several leaves with latest=true
+        return couch_json([_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in checked])
     if "open_revs" in params:
-        if params["open_revs"] != "all":
-            revs = _str_list(_json_param("open_revs"), "open_revs")
-            if not all(REV_RE.match(r) for r in revs):
-                raise BadBody("open_revs 格式不正确", "open_revs are malformed")
-            params["open_revs"] = revs
         answer = db.get(docid, **params)
-        checked = [_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer]
-        return couch_json(checked)
+        return couch_json([_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer])
+    if latest and "rev" in params and _absent_revs(db, [(docid, params["rev"])]):
+        return couch_json({"error": "not_found", "reason": "missing"}, 404)
     doc = db.get(docid, **params)
     if not doc.get("_deleted") and not sees(user, scope_key(doc)):
         return couch_json({"error": "not_found", "reason": "missing"}, 404)
-    return couch_json(doc)
+    return couch_json(_visible_conflicts(user, db, doc))
 
 
 # -- push -------------------------------------------------------------------------------------
@@ -554,7 +641,7 @@ def get_doc(user: User, docid: str) -> Response:
 @bp.route("/<username>/_bulk_docs", methods=["POST"])
 @authenticated
 def bulk_docs(user: User) -> Response:
-    body = _object_body()
+    body = object_body()
     docs = body.get("docs")
     if not isinstance(docs, list):
         raise BadBody("请求体须为 {\"docs\": [...]}", "body must be {\"docs\": [...]}")
@@ -567,12 +654,11 @@ def bulk_docs(user: User) -> Response:
 @bp.route("/<username>/<docid>", methods=["PUT"])
 @authenticated
 def put_doc(user: User, docid: str) -> Response:
-    doc = _object_body()
+    doc = object_body()
     doc["_id"] = docid
-    if "rev" in request.args:
-        if not REV_RE.match(request.args["rev"]):
-            raise BadBody("rev 格式不正确", "rev is malformed")
-        doc["_rev"] = request.args["rev"]
+    rev = wire.args({"rev": wire.rev}).get("rev")
+    if rev is not None:
+        doc["_rev"] = rev
     [result] = push(user, [doc], new_edits=True)
     if result.get("error") == "forbidden":
         return couch_json(result, 403)
@@ -590,29 +676,51 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     # Only ids the database already has need their stored version read; the rest are new.
     # (A document another writer creates with the same id in the instant between this
     # refresh and our write would come in as a conflict, which the review queue shows.)
-    ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
-           and not d["_id"].startswith("_") and index.known(d["_id"])]
-    stored = _stored(db, ids)
+    named = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
+             and not d["_id"].startswith("_")]
+    stored = _stored(db, [i for i in named if index.known(i)])
     batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
-    refusals = [decide(user, doc, stored.get(doc.get("_id")) if isinstance(doc, dict) else None,
+    elsewhere = _elsewhere(gw, db, index, docs, named, batch_keys)
+    refusals = [decide(user, doc, _stored_for(doc, stored, elsewhere),
                        new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,
-                       parent_key=_parent_key(doc, index, batch_keys))
+                       parent_key=_parent_key(doc, index, batch_keys, elsewhere))
                 for doc in docs]
     allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     written = db.bulk_docs(allowed, new_edits=new_edits) if allowed else []
     for doc in allowed:
         index.note(doc["_id"], scope_key(doc), doc.get("_rev") if not new_edits else None)
-    for doc, refusal in zip(docs, refusals, strict=True):
-        if refusal is not None:
-            log.info("refused %s from %s: %s", doc.get("_id") if isinstance(doc, dict) else "?",
-                     user.username, refusal.reason_en)
+    _audit_refusals(gw, user, docs, refusals)
     return merge_results(docs, refusals, written, new_edits=new_edits)
 
 
-def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None]) -> str | None:
-    """The scope key of the case or risk an event names: from this batch, else the index."""
-    from .push import PARENT_FIELD
+def _elsewhere(gw: Gateway, db: Database, index: Any, docs: list[Any], named: list[str],
+               batch_keys: dict[str, str | None]) -> dict[str, Stored]:
+    """One identity rule across the county: ids and event parents the township does not
+    have are looked up in the county database, which every township replicates into. Ids
+    are UUIDs, so an id that exists in another township is never an innocent clash: the
+    push check refuses it (``sync.push``), whatever revision or ``new_edits`` it claims.
+    (A record written in another township in the second before it reaches the county is
+    not seen here; the county's conflict queue would show a clash.)"""
+    county = gw.client.db(gw.topology.county_db())
+    if county.name == db.name:
+        return {}
+    parents = [d.get(PARENT_FIELD[d["type"]]) for d in docs if isinstance(d, dict) and d.get("type") in PARENT_FIELD]
+    wanted = [i for i in named if not index.known(i)]
+    wanted += [p for p in parents if isinstance(p, str) and p not in batch_keys and not index.known(p)]
+    return {doc_id: replace(found, elsewhere=True)
+            for doc_id, found in _stored(county, list(dict.fromkeys(wanted))).items()}
 
+
+def _stored_for(doc: Any, stored: dict[str, Stored], elsewhere: dict[str, Stored]) -> Stored | None:
+    if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
+        return None
+    return stored.get(doc["_id"]) or elsewhere.get(doc["_id"])
+
+
+def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None],
+                elsewhere: dict[str, Stored]) -> str | None:
+    """The scope key of the case or risk an event names: from this batch, the township,
+    or the county (a parent deleted there: a key no event can match)."""
     if not isinstance(doc, dict) or doc.get("type") not in PARENT_FIELD:
         return None
     parent = doc.get(PARENT_FIELD[doc["type"]])
@@ -620,16 +728,29 @@ def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None]) -> str 
         return None
     if parent in batch_keys:
         return batch_keys[parent]
-    if not index.known(parent):
-        index.refresh()
+    if parent in elsewhere:
+        return elsewhere[parent].key or "-"
     return index.key(parent)
 
 
+def _audit_refusals(gw: Gateway, user: User, docs: list[Any], refusals: list[Refusal | None]) -> None:
+    refused = [(doc.get("_id") if isinstance(doc, dict) else None, refusal)
+               for doc, refusal in zip(docs, refusals, strict=True) if refusal is not None]
+    if not refused:
+        return
+    for doc_id, refusal in refused:
+        log.info("refused %s from %s: %s", doc_id, user.username, refusal.reason_en)
+    first = refused[0][0]
+    gw.record("sync_write_refused", user.username, str(first)[:100] if isinstance(first, str) else None, {
+        "count": len(refused),
+        "docs": [{"id": str(doc_id)[:100], "reason": refusal.reason_en[:160]} for doc_id, refusal in refused[:8]],
+    })
+
+
 def _stored(db: Database, ids: list[str]) -> dict[str, Stored]:
+    """What ``db`` holds now for these ids (winning revision, scope key, author)."""
     if not ids:
         return {}
-    from .push import AUTHOR_FIELD
-
     out: dict[str, Stored] = {}
     for row in db.all_docs(keys=ids, include_docs=True)["rows"]:
         if "error" in row or "value" not in row:

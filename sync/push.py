@@ -63,6 +63,7 @@ class Stored:
     key: str | None
     deleted: bool = False
     author: str | None = None
+    elsewhere: bool = False  # held by another township (found in the county database)
 
 
 def decide(
@@ -123,6 +124,8 @@ def decide(
             (stored is None or stored.rev is None):
         return Refusal("附件引用了服务器上没有的内容", "attachment stub refers to nothing stored")
 
+    if stored is not None and stored.elsewhere and not sees(user, stored.key):
+        return Refusal("此编号已属于其他区域的记录", "this id belongs to a record outside your scope")
     if stored is not None and stored.rev is not None:
         if not sees(user, stored.key):
             return Refusal("无权修改此记录", "you may not change this record")

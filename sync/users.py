@@ -188,16 +188,30 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def authenticate(self, username: str, password: str) -> User | None:
-        digest = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(username)
-        if cached and cached[1] > now and hmac.compare_digest(cached[0], digest):
-            return cached[2]
+        """The user if the password is right (no lockout or budget: see ``sync.logins``)."""
+        cached = self.cached(username, password)
+        if cached is not None:
+            return cached
         try:
             doc = self.store.get(username)
         except NotFound:
             doc = None
+        return self.verify(doc, username, password)
+
+    def _digest(self, username: str, password: str) -> bytes:
+        return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+
+    def cached(self, username: str, password: str) -> User | None:
+        """The user of a check that succeeded within ``ttl`` with the same password."""
+        with self._lock:
+            cached = self._cache.get(username)
+        if cached and cached[1] > time.monotonic() and hmac.compare_digest(cached[0], self._digest(username, password)):
+            return cached[2]
+        return None
+
+    def verify(self, doc: dict[str, Any] | None, username: str, password: str) -> User | None:
+        """Check ``password`` against the stored user document ``doc`` (argon2) and
+        remember a success for ``ttl``."""
         if doc is None or not doc.get("active", True):
             _hasher.hash(password)  # same work as a real check: no user enumeration by timing
             return None
@@ -207,7 +221,7 @@ class Authenticator:
             return None
         user = _user_from(doc)
         with self._lock:
-            self._cache[username] = (digest, now + self.ttl, user)
+            self._cache[username] = (self._digest(username, password), time.monotonic() + self.ttl, user)
         return user
 
     def forget(self, username: str) -> None:

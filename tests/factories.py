@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import new_case_id, new_event_id, new_tracking_code
+from schemas.ids import new_risk_event_id, new_risk_id
 
 COUNTY = "339901"
 TOWNSHIP_1 = "339901001"
@@ -50,6 +51,31 @@ def event(case_doc: dict[str, Any], actor: str, *, kind: str = "commented",
     }
     if kind == "commented":
         doc["text"] = extra.pop("text", "已上门了解情况")
+    doc.update(extra)
+    return doc
+
+
+def risk(area_code: str, reported_by: str, **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": new_risk_id(), "type": "risk", "schema_version": 1, "area_code": area_code,
+        "title": "山林界址争议可能激化", "description": "两村交界处山林权属不清。",
+        "category": "land_forest", "level": "serious", "screening_round": "village",
+        "owner": "李四", "due": "2026-12-31", "reported_by": reported_by,
+        "created_at": "2026-11-20T09:30:00+08:00",
+    }
+    doc.update(extra)
+    return doc
+
+
+def risk_event(risk_doc: dict[str, Any], actor: str, *, kind: str = "resolved",
+               at: str = "2026-11-21T10:00:00+08:00", **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": new_risk_event_id(risk_doc["_id"]), "type": "riskevent", "schema_version": 1,
+        "risk_id": risk_doc["_id"], "kind": kind, "at": at, "actor": actor,
+        "area_code": risk_doc["area_code"],
+    }
+    if kind == "resolved":
+        doc["summary"] = extra.pop("summary", "双方已签订协议，风险化解")
     doc.update(extra)
     return doc
 

@@ -28,9 +28,9 @@ from schemas.api_risks import EvaluationCreateSchema, TrackingSchema
 from schemas.ids import is_valid_tracking_code
 from server.domain.projection import CaseProjection
 from sync.errors import Conflict
+from sync.logins import RateWindow
 
 from .. import audit, cases
-from ..auth import _RateLimiter
 from ..errors import ApiError
 from . import ApiBlueprint, validation_error
 
@@ -48,13 +48,15 @@ def _not_found() -> ApiError:
 
 
 def _limit() -> None:
-    limiter: _RateLimiter = current_app.extensions.setdefault("fq_track_limiter", _RateLimiter())
+    limiter: RateWindow = current_app.extensions.setdefault("fq_track_limiter", RateWindow(RATE_MAX))
     address = request.remote_addr or "-"
     window = float(current_app.config.get("FENGQIAO_TRACK_RATE_WINDOW", RATE_WINDOW))
     most = int(current_app.config.get("FENGQIAO_TRACK_RATE_MAX", RATE_MAX))
-    if limiter.blocked(address, window, most):
+    wait = limiter.retry_after(address, most, window)
+    if wait:
         raise ApiError(429, "too_many_requests", "查询过于频繁，请稍后再试",
-                       "too many tracking lookups from this address; wait a minute")
+                       "too many tracking lookups from this address; wait a minute",
+                       headers={"Retry-After": str(wait)})
     limiter.hit(address)
 
 

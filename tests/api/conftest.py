@@ -39,7 +39,7 @@ def api_app_with(couch_url: str, api_prefix: str, tmp_path_factory: pytest.TempP
 
         app = create_app({"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": api_prefix,
                           "FENGQIAO_HOME": str(Path(home)), "FENGQIAO_SECRET_KEY": "test-secret",
-                          "FENGQIAO_AUTH_FAIL_DELAY": 0, "FENGQIAO_COUNTY": COUNTY, **overrides})
+                           "FENGQIAO_COUNTY": COUNTY, **overrides})
         app.testing = True
         return app
 

@@ -37,7 +37,7 @@ def reg_app(couch_url: str, reg_prefix: str, tmp_path_factory: pytest.TempPathFa
     home = tmp_path_factory.mktemp("reg-home")
     app = create_app({"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": reg_prefix,
                       "FENGQIAO_HOME": str(Path(home)), "FENGQIAO_SECRET_KEY": "test-secret",
-                      "FENGQIAO_AUTH_FAIL_DELAY": 0, "FENGQIAO_COUNTY": COUNTY,
+                       "FENGQIAO_COUNTY": COUNTY,
                       "FENGQIAO_STATS_FOLLOW": "off", "FENGQIAO_TRACK_RATE_MAX": 1000})
     app.testing = True
     yield app

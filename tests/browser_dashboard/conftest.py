@@ -35,7 +35,7 @@ def demo(couch, couch_url, tmp_path_factory) -> Iterator[dict[str, Any]]:  # typ
     app = create_app({
         "COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": prefix,
         "FENGQIAO_HOME": str(tmp_path_factory.mktemp("dash-home")),
-        "FENGQIAO_SECRET_KEY": "test-secret", "FENGQIAO_AUTH_FAIL_DELAY": 0,
+        "FENGQIAO_SECRET_KEY": "test-secret",
         "FENGQIAO_COUNTY": "339901", "FENGQIAO_STATS_FOLLOW": "lazy",
     })
     app.testing = True

@@ -43,7 +43,7 @@ def hostile(couch, couch_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     prefix = f"fqtesthostile{uuid.uuid4().hex[:6]}_"
     app = create_app({"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": prefix,
                       "FENGQIAO_HOME": str(Path(tmp_path_factory.mktemp("hostile-home"))),
-                      "FENGQIAO_SECRET_KEY": "test-secret", "FENGQIAO_AUTH_FAIL_DELAY": 0,
+                      "FENGQIAO_SECRET_KEY": "test-secret",
                       "FENGQIAO_COUNTY": f.COUNTY, "FENGQIAO_LOG_LEVEL": "ERROR"})
     topology = Topology(f.COUNTY, (f.TOWNSHIP_1, f.TOWNSHIP_2), prefix)
     store = UserStore(couch, prefix, f.COUNTY)

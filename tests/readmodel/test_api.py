@@ -40,7 +40,7 @@ def world(couch, couch_url, tmp_path_factory) -> Iterator[dict[str, Any]]:  # ty
     topology = Topology(COUNTY, (TOWNSHIP_1, TOWNSHIP_2), prefix)
     app = create_app({"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": prefix,
                       "FENGQIAO_HOME": str(Path(tmp_path_factory.mktemp("rm-home"))),
-                      "FENGQIAO_SECRET_KEY": "test-secret", "FENGQIAO_AUTH_FAIL_DELAY": 0,
+                      "FENGQIAO_SECRET_KEY": "test-secret",
                       "FENGQIAO_COUNTY": COUNTY, "FENGQIAO_STATS_FOLLOW": "off"})
     app.testing = True
     store = UserStore(couch, prefix, COUNTY)

@@ -15,7 +15,7 @@ from sync.topology import Topology
 
 @pytest.fixture
 def sync_app(make_app):  # type: ignore[no-untyped-def]
-    return make_app(FENGQIAO_AUTH_FAIL_DELAY=0.2, FENGQIAO_COUNTY=COUNTY)
+    return make_app(FENGQIAO_COUNTY=COUNTY)
 
 
 @pytest.fixture

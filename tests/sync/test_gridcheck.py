@@ -19,7 +19,7 @@ from sync.users import UserStore, provision
 
 @pytest.fixture
 def county_with_boundaries(make_app, couch):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_COUNTY="339901", FENGQIAO_AUTH_FAIL_DELAY=0.1)
+    app = make_app(FENGQIAO_COUNTY="339901")
     boundaries = make_demo_county(1, townships=2, villages=4, grids=12)
     store = GridStore(Path(app.config["FENGQIAO_HOME"]) / "grid")
     version = store.add(boundaries, check_boundaries(boundaries))

@@ -114,8 +114,15 @@ export class Store extends EventTarget {
     localStorage.setItem(SESSION_KEY, JSON.stringify(this.session));
     if (!known || known === scope.fingerprint) return;
     for (const rep of this.reps) rep.cancel();
-    let pushed;
-    try { pushed = await this.local.replicate.to(this.remote, { timeout: 15000 }); } catch { return; }
+    // Push only what has not reached the server: a synced record that left the scope is,
+    // to the new scope, a record of someone else's area (the gateway would refuse it).
+    const pending = await this.pendingIds();
+    let pushed = { doc_write_failures: 0 };
+    if (pending.length) {
+      try {
+        pushed = await this.local.replicate.to(this.remote, { timeout: 15000, doc_ids: pending });
+      } catch { return; }
+    }
     if (pushed.doc_write_failures > 0) {
       // Records the new scope refuses stay on the device (never discarded unseen): the
       // worker sees them marked 被拒 and the township can re-register them.
@@ -221,11 +228,16 @@ export class Store extends EventTarget {
     return res.rows.map((r) => r.doc);
   }
 
-  async unsyncedCount() {
+  /** Ids of the records that have not reached the server (仅本机). */
+  async pendingIds() {
     const seqs = await this.localSeqs();
     const res = await this.local.allDocs({ include_docs: true });
     return res.rows.filter((r) => !r.id.startsWith('_design/') &&
-      this.syncState(r.doc, seqs).state === 'local').length;
+      this.syncState(r.doc, seqs).state === 'local').map((r) => r.id);
+  }
+
+  async unsyncedCount() {
+    return (await this.pendingIds()).length;
   }
 
   /** Push what is pending (one-shot), then delete every local trace of this user. */
