@@ -403,19 +403,20 @@ def _attach_docs(user: User, db: Database, rows: list[dict[str, Any]], conflicts
 @bp.route("/<username>/_bulk_get", methods=["POST"])
 @authenticated
 def bulk_get(user: User) -> Response:
+    """CouchDB's ``_bulk_get``; with ``attachments=true`` the attachments come inline
+    (base64, JSON — the gateway never answers multipart). Ids the user may not see are
+    answered as missing without being read."""
+    params = _read_params(BULK_GET_FLAGS, ())
+    _refuse_multipart_only()
     wanted = _object_body().get("docs")
-    if not isinstance(wanted, list) or not all(
-            isinstance(d, dict) and isinstance(d.get("id"), str)
-            and isinstance(d.get("rev", ""), str) and set(d) <= {"id", "rev", "atts_since"}
-            for d in wanted):
-        raise BadBody("docs 须为 [{id, rev}] 列表", "docs must be a list of {id, rev}")
-    gw = _gw()
-    db = gw.backing_db(user)
-    index = gw.indexes.for_db(db)
+    if not isinstance(wanted, list) or not all(_bulk_get_item_ok(d) for d in wanted):
+        raise BadBody("docs 须为 [{id, rev, atts_since}] 列表",
+                      "docs must be a list of {id, rev, atts_since}")
+    db, index = _reader(user)
     if any(not index.known(d["id"]) for d in wanted):
         index.refresh()
     allowed = [d for d in wanted if sees(user, index.key(d["id"]))]
-    fetched = db.bulk_get(allowed, **{k: v for k, v in request.args.items()}) if allowed else {"results": []}
+    fetched = db.bulk_get(allowed, **params) if allowed else {"results": []}
     by_position = iter(fetched.get("results", []))
     results = []
     for item in wanted:
@@ -426,6 +427,13 @@ def bulk_get(user: User) -> Response:
         else:
             results.append(_missing(item))
     return couch_json({"results": results})
+
+
+def _bulk_get_item_ok(item: Any) -> bool:
+    return (isinstance(item, dict) and set(item) <= {"id", "rev", "atts_since"}
+            and isinstance(item.get("id"), str)
+            and ("rev" not in item or isinstance(item["rev"], str) and bool(REV_RE.match(item["rev"])))
+            and ("atts_since" not in item or _is_rev_list(item["atts_since"])))
 
 
 def _missing(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -521,31 +529,152 @@ def revs_diff(user: User) -> Response:
 @bp.route("/<username>/<docid>", methods=["GET", "HEAD"])
 @authenticated
 def get_doc(user: User, docid: str) -> Response:
-    gw = _gw()
-    db = gw.backing_db(user)
-    index = gw.indexes.for_db(db)
-    if not index.known(docid):
-        index.refresh()
-    if docid.startswith("_") or not sees(user, index.key(docid)):
-        return couch_json({"error": "not_found", "reason": "missing"}, 404)
-    allowed = {"rev", "revs", "revs_info", "open_revs", "latest", "conflicts", "attachments",
-               "atts_since", "deleted_conflicts", "local_seq"}
-    params = {k: v for k, v in request.args.items() if k in allowed}
-    if "rev" in params and not REV_RE.match(params["rev"]):
-        raise BadBody("rev 格式不正确", "rev is malformed")
+    """A document, or with ``open_revs`` its leaves; ``attachments=true`` / ``atts_since``
+    bring attachments inline (base64). PouchDB itself asks for stubs and fetches each
+    attachment from its own URL (``get_attachment``)."""
+    params = _read_params(DOC_FLAGS, ("rev", "open_revs", "atts_since"))
+    _refuse_multipart_only()
+    db, index = _reader(user)
+    if not _visible_id(user, index, docid):
+        return _not_found()
     if "open_revs" in params:
-        if params["open_revs"] != "all":
-            revs = _str_list(_json_param("open_revs"), "open_revs")
-            if not all(REV_RE.match(r) for r in revs):
-                raise BadBody("open_revs 格式不正确", "open_revs are malformed")
-            params["open_revs"] = revs
         answer = db.get(docid, **params)
         checked = [_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer]
         return couch_json(checked)
     doc = db.get(docid, **params)
     if not doc.get("_deleted") and not sees(user, scope_key(doc)):
-        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+        return _not_found()
     return couch_json(doc)
+
+
+@bp.route("/<username>/<docid>/<path:attname>", methods=["GET", "HEAD"])
+@authenticated
+def get_attachment(user: User, docid: str, attname: str) -> Response:
+    """One attachment's bytes, as CouchDB serves them — the request PouchDB makes for every
+    attachment it pulls (``…/<doc>/<name>?rev=<rev>``; without ``rev`` when it updates a
+    document it already has).
+
+    Scoped exactly like the document: the id must be visible in the index *and* the content
+    of the revision the attachment belongs to must be in scope before a byte is read;
+    anything else is "missing", never "forbidden". The bytes are streamed through as stored
+    (``Content-Type``, ``Content-Length``, ``ETag`` from CouchDB), never re-encoded.
+    """
+    params = _read_params((), ("rev",))
+    db, index = _reader(user)
+    if not _visible_id(user, index, docid):
+        return _not_found()
+    doc = db.get_or_none(docid, **params)
+    if doc is None or doc.get("_deleted") or not sees(user, scope_key(doc)):
+        return _not_found()
+    if attname not in (doc.get("_attachments") or {}):
+        return couch_json({"error": "not_found", "reason": "Document is missing attachment"}, 404)
+    # The revision just checked, even when the client named none: a newer revision written
+    # in between (perhaps moved out of scope) is never what gets streamed.
+    return _attachment_response(db, docid, attname, doc["_rev"])
+
+
+ATTACHMENT_HEADERS = ("Content-Type", "Content-Length", "ETag", "Content-MD5", "Cache-Control",
+                      "Accept-Ranges")
+
+
+def _attachment_response(db: Database, docid: str, attname: str, rev: str) -> Response:
+    head = request.method == "HEAD"
+    upstream_cm = db.attachment_stream(docid, attname, rev=rev, head=head,
+                                       if_none_match=request.headers.get("If-None-Match"))
+    upstream = upstream_cm.__enter__()
+    headers = {name: upstream.headers[name] for name in ATTACHMENT_HEADERS if name in upstream.headers}
+    if head or upstream.status_code == 304:
+        upstream_cm.__exit__(None, None, None)
+        return Response(status=upstream.status_code, headers=headers)
+
+    def body() -> Any:
+        try:
+            yield from upstream.iter_raw()
+        finally:
+            upstream_cm.__exit__(None, None, None)
+
+    return Response(body(), status=upstream.status_code, headers=headers, direct_passthrough=True)
+
+
+# Documented query arguments of the document reads (CouchDB 3 API reference); anything else
+# is not passed on. Booleans must be ``true``/``false``, revisions well-formed.
+DOC_FLAGS = ("attachments", "att_encoding_info", "conflicts", "deleted_conflicts", "latest",
+             "local_seq", "meta", "revs", "revs_info")
+BULK_GET_FLAGS = ("attachments", "att_encoding_info", "latest", "revs")
+
+
+def _read_params(flags: tuple[str, ...], others: tuple[str, ...]) -> dict[str, Any]:
+    """The checked query arguments of a read: ``flags`` are booleans; ``others`` may be
+    ``rev`` (a revision), ``open_revs`` (``all`` or a JSON list of revisions) and
+    ``atts_since`` (a JSON list of revisions). A malformed one is a 400."""
+    args = request.args
+    params: dict[str, Any] = {}
+    for name in flags:
+        if name in args:
+            if args[name] not in ("true", "false"):
+                raise BadBody(f"参数 {name} 须为 true 或 false", f"parameter {name} must be true or false")
+            params[name] = args[name] == "true"
+    if "rev" in others and "rev" in args:
+        if not REV_RE.match(args["rev"]):
+            raise BadBody("rev 格式不正确", "rev is malformed")
+        params["rev"] = args["rev"]
+    if "open_revs" in others and "open_revs" in args:
+        if args["open_revs"] == "all":
+            params["open_revs"] = "all"
+        else:
+            revs = _json_param("open_revs")
+            if not _is_rev_list(revs):
+                raise BadBody("open_revs 须为 all 或修订号列表", "open_revs must be all or a list of revisions")
+            params["open_revs"] = revs
+    if "atts_since" in others and "atts_since" in args:
+        revs = _json_param("atts_since")
+        if not _is_rev_list(revs):
+            raise BadBody("atts_since 须为修订号列表", "atts_since must be a list of revisions")
+        params["atts_since"] = revs
+    return params
+
+
+def _is_rev_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(r, str) and REV_RE.match(r) for r in value)
+
+
+def _refuse_multipart_only() -> None:
+    """The gateway answers documents as JSON only (it must read each one to check its
+    scope). PouchDB always asks for JSON; a client that accepts only multipart is told so
+    rather than handed a body it cannot parse."""
+    accept = request.accept_mimetypes
+    if any(mime.startswith("multipart/") for mime, _ in accept) and not accept.accept_json:
+        raise NotAcceptable()
+
+
+class NotAcceptable(Exception):
+    pass
+
+
+@bp.errorhandler(NotAcceptable)
+def _not_acceptable(exc: NotAcceptable) -> Response:
+    return couch_error(406, "not_acceptable", "同步网关只以 JSON 回答文档（不提供 multipart）",
+                       "the sync gateway answers documents as JSON only (no multipart)")
+
+
+def _reader(user: User) -> tuple[Database, Any]:
+    gw = _gw()
+    db = gw.backing_db(user)
+    return db, gw.indexes.for_db(db)
+
+
+def _visible_id(user: User, index: Any, docid: str) -> bool:
+    """By the index: may ``user`` see the document with this id? (The content of what is
+    read is checked again by the caller.)"""
+    if docid.startswith("_"):
+        return False
+    if not index.known(docid):
+        index.refresh()
+    return sees(user, index.key(docid))
+
+
+def _not_found() -> Response:
+    return couch_json({"error": "not_found", "reason": "missing"}, 404)
 
 
 # -- push -------------------------------------------------------------------------------------
