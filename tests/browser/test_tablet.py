@@ -210,3 +210,33 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
     assert page.evaluate("localStorage.getItem('fq_session')") is None
     names = page.evaluate("(async () => (await indexedDB.databases()).map(d => d.name))()")
     assert not any("fq_alice" in name for name in names)
+
+
+def test_a_failed_pull_is_shown_red_with_its_reason_until_a_later_sync_succeeds(
+        page, live, township_db, artifacts):
+    """Found against the demo: a pull that stopped part-way left the bar green. Here the
+    gateway's ``_bulk_get`` answers 500 (injected in the browser's network layer) while a
+    new case waits on the server; then the fault goes away and PouchDB's own retry syncs."""
+    login(page, live.url)
+    page.wait_for_selector('#netbar[data-net="online"]')
+
+    def broken(route):
+        route.fulfill(status=500, content_type="application/json",
+                      body='{"error": "internal_server_error", "reason": "注入的故障 / injected fault"}')
+
+    page.context.route("**/sync/alice/_bulk_get*", broken)
+    waiting = f.case(f.GRID_A, "alice", description="服务器上新登记的纠纷")
+    township_db.save(waiting)
+    page.wait_for_selector('#netbar[data-net="error"]')
+    text = page.inner_text("#netbar")
+    assert "下载失败" in text and "注入的故障 / injected fault" in text and "HTTP 500" in text
+    assert page.get_attribute("#netbar", "class") == "error"
+    page.screenshot(path=artifacts / "tablet-sync-failed.png")
+    assert page.locator(f'#caselist [data-id="{waiting["_id"]}"]').count() == 0
+
+    page.context.unroute("**/sync/alice/_bulk_get*", broken)
+    # PouchDB retries with back-off (≤ 30 s between attempts); the bar turns green only
+    # once the pull has got through.
+    page.wait_for_selector(f'#caselist [data-id="{waiting["_id"]}"]', timeout=90_000)
+    page.wait_for_selector('#netbar[data-net="online"]', timeout=90_000)
+    assert page.get_attribute("#netbar", "class") == "online"
