@@ -40,6 +40,9 @@ const SESSION_KEY = 'fq_session';
 // inline as base64 (4/3 larger): 5 × 5 × 2 MB × 4/3 ≈ 67 MB stays under it with room for the
 // JSON, where PouchDB's default batch of 100 could reach 1.3 GB. Pulls keep the default:
 // the gateway sends attachments as stubs and PouchDB fetches each one by its own URL.
+// (PouchDB honours batch_size when catching up — after offline work, a restart or a retry.
+// Once live it sends what the local feed delivers in one tick, which in this app is the one
+// document a form just saved.)
 export const PUSH_BATCH_SIZE = 5;
 
 const LOGIN_EXPIRED = '登录已失效（密码可能已更改），请退出后重新登录 / login expired (the password may have changed): log out and log in again';
