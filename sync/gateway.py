@@ -586,14 +586,25 @@ def _attachment_response(db: Database, docid: str, attname: str, rev: str) -> Re
     if head or upstream.status_code == 304:
         upstream_cm.__exit__(None, None, None)
         return Response(status=upstream.status_code, headers=headers)
+    return Response(_Passthrough(upstream_cm, upstream), status=upstream.status_code,
+                    headers=headers, direct_passthrough=True)
 
-    def body() -> Any:
-        try:
-            yield from upstream.iter_raw()
-        finally:
-            upstream_cm.__exit__(None, None, None)
 
-    return Response(body(), status=upstream.status_code, headers=headers, direct_passthrough=True)
+class _Passthrough:
+    """CouchDB's answer body as a WSGI iterable, bytes as they come. The WSGI server calls
+    ``close`` when the body is sent or the client has gone — even before the first byte —
+    which ends the upstream request and returns its connection to the pool."""
+
+    def __init__(self, upstream_cm: Any, upstream: Any) -> None:
+        self._cm, self._upstream, self._open = upstream_cm, upstream, True
+
+    def __iter__(self) -> Any:
+        return self._upstream.iter_raw()
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._cm.__exit__(None, None, None)
 
 
 # Documented query arguments of the document reads (CouchDB 3 API reference); anything else
