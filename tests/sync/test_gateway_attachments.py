@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import random
+import time
 
 import factories as f
 import httpx
@@ -28,8 +29,6 @@ def tablet(pouch, live, username):
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2):
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -75,9 +74,10 @@ def photo_cases(pouch, live):
 
     bob = tablet(pouch, live, "bob")
     b_doc = f.case(f.GRID_B, "bob")
-    bob.put_with_attachments(b_doc, {"photo.jpg": ("image/jpeg", photo(70_000, 7))})
+    b_atts = {"photo.jpg": ("image/jpeg", photo(70_000, 7))}
+    bob.put_with_attachments(b_doc, b_atts)
     assert bob.push()["docs_written"] == 1
-    return {"alice": photos, "bob": {b_doc["_id"]: {"photo.jpg": ("image/jpeg", photo(70_000, 7))}},
+    return {"alice": photos, "bob": {b_doc["_id"]: b_atts},
             "plain": [d["_id"] for d in plain], "alice_tablet": alice}
 
 
