@@ -293,3 +293,21 @@ def test_cases_with_photos_go_up_in_small_batches_and_reach_the_mediators_tablet
         mia.wait_for_selector("img.photo")
     finally:
         context.close()
+
+
+def test_a_photo_the_server_will_not_give_stops_the_pull_visibly(page, live, township_db):
+    """The failure as found: the attachment URL answered 404 (the gateway did not serve it),
+    PouchDB stopped the batch, and the bar stayed green. Now it is red, in Chinese first."""
+    login(page, live.url)
+    page.wait_for_selector('#netbar[data-net="online"]')
+    page.context.route("**/photo.jpg*", lambda route: route.fulfill(
+        status=404, content_type="application/json",
+        body='{"error": "not_found", "reason": "同步网关不提供此接口 / the sync gateway does not serve it"}'))
+    case = f.case(f.GRID_A, "alice")
+    saved = township_db.save(case)
+    township_db.put_attachment(case["_id"], "photo.jpg", b"\xff\xd8\xff\xe0" * 1000, "image/jpeg",
+                               rev=saved["_rev"])
+    page.wait_for_selector('#netbar[data-net="error"]')
+    text = page.inner_text("#netbar")
+    assert text.startswith("⚠ 下载失败") and "部分记录或附件未能从服务器取回" in text
+    assert page.locator(f'#caselist [data-id="{case["_id"]}"]').count() == 0

@@ -47,6 +47,13 @@ export const PUSH_BATCH_SIZE = 5;
 
 const LOGIN_EXPIRED = '登录已失效（密码可能已更改），请退出后重新登录 / login expired (the password may have changed): log out and log in again';
 
+// PouchDB's own messages when a replication stops (English only), in Chinese.
+const POUCH_MESSAGES_ZH = {
+  'batch processing terminated with error': '部分记录或附件未能从服务器取回',
+  'There was a problem getting docs.': '部分记录未能从服务器取回',
+  'changes rejected': '服务器未能提供变更列表',
+};
+
 /** A failed replication in words for the status bar: Chinese first, English second. */
 export function failureText(direction, err) {
   if (err && err.status === 401) return LOGIN_EXPIRED;
@@ -55,6 +62,8 @@ export function failureText(direction, err) {
   let reason = err ? (err.reason || err.message || String(err.error || err)) : '';
   if (err && !err.status && /failed to fetch|networkerror|network request failed|load failed/i.test(reason)) {
     reason = `无法连接服务器 / cannot reach the server (${reason})`;
+  } else if (POUCH_MESSAGES_ZH[reason]) {
+    reason = `${POUCH_MESSAGES_ZH[reason]} / ${reason}`;
   }
   return `${zh}${status}：${reason || '未知原因 / unknown reason'} — 将自动重试 / ${en}, retrying automatically`;
 }
