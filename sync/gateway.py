@@ -453,20 +453,22 @@ BULK_GET_ARGS: dict[str, wire.Parser] = {
 @bp.route("/<username>/_bulk_get", methods=["POST"])
 @authenticated
 def bulk_get(user: User) -> Response:
+    """CouchDB's ``_bulk_get``; with ``attachments=true`` the attachments come inline
+    (base64, JSON — the gateway never answers multipart). Ids the user may not see are
+    answered as missing without being read."""
     args = wire.args(BULK_GET_ARGS)
+    _refuse_multipart_only()
     wanted = object_body().get("docs")
     if not isinstance(wanted, list) or not all(
             isinstance(d, dict) and isinstance(d.get("id"), str) and set(d) <= {"id", "rev", "atts_since"}
             for d in wanted):
-        raise BadBody("docs 须为 [{id, rev}] 列表", "docs must be a list of {id, rev}")
+        raise BadBody("docs 须为 [{id, rev, atts_since}] 列表", "docs must be a list of {id, rev, atts_since}")
     for d in wanted:
         if "rev" in d:
             wire.rev_list([d["rev"]], "rev")
         if "atts_since" in d:
             wire.rev_list(d["atts_since"], "atts_since")
-    gw = _gw()
-    db = gw.backing_db(user)
-    index = gw.indexes.for_db(db)
+    db, index = _reader(user)
     if any(not index.known(d["id"]) for d in wanted):
         index.refresh()
     visible = [d for d in wanted if sees(user, index.key(d["id"]))]
@@ -606,14 +608,14 @@ DOC_ARGS: dict[str, wire.Parser] = {
 @bp.route("/<username>/<docid>", methods=["GET", "HEAD"])
 @authenticated
 def get_doc(user: User, docid: str) -> Response:
-    gw = _gw()
-    db = gw.backing_db(user)
-    index = gw.indexes.for_db(db)
-    if not index.known(docid):
-        index.refresh()
-    if docid.startswith("_") or not sees(user, index.key(docid)):
-        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+    """A document, or with ``open_revs`` its leaves; ``attachments=true`` / ``atts_since``
+    bring attachments inline (base64). PouchDB itself asks for stubs and fetches each
+    attachment from its own URL (``get_attachment``)."""
     params = wire.args(DOC_ARGS)
+    _refuse_multipart_only()
+    db, index = _reader(user)
+    if not _visible_id(user, index, docid):
+        return _not_found()
     latest = params.get("latest", False)
     if isinstance(params.get("open_revs"), list):
         revs = params["open_revs"]
@@ -628,11 +630,110 @@ def get_doc(user: User, docid: str) -> Response:
         answer = db.get(docid, **params)
         return couch_json([_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer])
     if latest and "rev" in params and _absent_revs(db, [(docid, params["rev"])]):
-        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+        return _not_found()
     doc = db.get(docid, **params)
     if not doc.get("_deleted") and not sees(user, scope_key(doc)):
-        return couch_json({"error": "not_found", "reason": "missing"}, 404)
+        return _not_found()
     return couch_json(_visible_conflicts(user, db, doc))
+
+
+@bp.route("/<username>/<docid>/<path:attname>", methods=["GET", "HEAD"])
+@authenticated
+def get_attachment(user: User, docid: str, attname: str) -> Response:
+    """One attachment's bytes, as CouchDB serves them — the request PouchDB makes for every
+    attachment it pulls (``…/<doc>/<name>?rev=<rev>``; without ``rev`` when it updates a
+    document it already has).
+
+    Scoped exactly like the document: the id must be visible in the index *and* the content
+    of the revision the attachment belongs to must be in scope before a byte is read;
+    anything else is "missing", never "forbidden". The bytes are streamed through as stored
+    (``Content-Type``, ``Content-Length``, ``ETag`` from CouchDB), never re-encoded.
+    """
+    params = wire.args({"rev": wire.rev})
+    db, index = _reader(user)
+    if not _visible_id(user, index, docid):
+        return _not_found()
+    doc = db.get_or_none(docid, **params)
+    if doc is None or doc.get("_deleted") or not sees(user, scope_key(doc)):
+        return _not_found()
+    if attname not in (doc.get("_attachments") or {}):
+        return couch_json({"error": "not_found", "reason": "Document is missing attachment"}, 404)
+    # The revision just checked, even when the client named none: a newer revision written
+    # in between (perhaps moved out of scope) is never what gets streamed.
+    return _attachment_response(db, docid, attname, doc["_rev"])
+
+
+ATTACHMENT_HEADERS = ("Content-Type", "Content-Length", "ETag", "Content-MD5", "Cache-Control",
+                      "Accept-Ranges")
+
+
+def _attachment_response(db: Database, docid: str, attname: str, rev: str) -> Response:
+    head = request.method == "HEAD"
+    upstream_cm = db.attachment_stream(docid, attname, rev=rev, head=head,
+                                       if_none_match=request.headers.get("If-None-Match"))
+    upstream = upstream_cm.__enter__()
+    headers = {name: upstream.headers[name] for name in ATTACHMENT_HEADERS if name in upstream.headers}
+    if head or upstream.status_code == 304:
+        upstream_cm.__exit__(None, None, None)
+        return Response(status=upstream.status_code, headers=headers)
+    return Response(_Passthrough(upstream_cm, upstream), status=upstream.status_code,
+                    headers=headers, direct_passthrough=True)
+
+
+class _Passthrough:
+    """CouchDB's answer body as a WSGI iterable, bytes as they come. The WSGI server calls
+    ``close`` when the body is sent or the client has gone — even before the first byte —
+    which ends the upstream request and returns its connection to the pool."""
+
+    def __init__(self, upstream_cm: Any, upstream: Any) -> None:
+        self._cm, self._upstream, self._open = upstream_cm, upstream, True
+
+    def __iter__(self) -> Any:
+        return self._upstream.iter_raw()
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._cm.__exit__(None, None, None)
+
+
+def _refuse_multipart_only() -> None:
+    """The gateway answers documents as JSON only (it must read each one to check its
+    scope). PouchDB always asks for JSON; a client that accepts only multipart is told so
+    rather than handed a body it cannot parse."""
+    accept = request.accept_mimetypes
+    if any(mime.startswith("multipart/") for mime, _ in accept) and not accept.accept_json:
+        raise NotAcceptable()
+
+
+class NotAcceptable(Exception):
+    pass
+
+
+@bp.errorhandler(NotAcceptable)
+def _not_acceptable(exc: NotAcceptable) -> Response:
+    return couch_error(406, "not_acceptable", "同步网关只以 JSON 回答文档（不提供 multipart）",
+                       "the sync gateway answers documents as JSON only (no multipart)")
+
+
+def _reader(user: User) -> tuple[Database, Any]:
+    gw = _gw()
+    db = gw.backing_db(user)
+    return db, gw.indexes.for_db(db)
+
+
+def _visible_id(user: User, index: Any, docid: str) -> bool:
+    """By the index: may ``user`` see the document with this id? (The content of what is
+    read is checked again by the caller.)"""
+    if docid.startswith("_"):
+        return False
+    if not index.known(docid):
+        index.refresh()
+    return sees(user, index.key(docid))
+
+
+def _not_found() -> Response:
+    return couch_json({"error": "not_found", "reason": "missing"}, 404)
 
 
 # -- push -------------------------------------------------------------------------------------

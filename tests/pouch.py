@@ -6,6 +6,7 @@ Each ``PouchNode`` is one Node process holding any number of in-memory PouchDB d
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import shutil
@@ -74,6 +75,17 @@ class Tablet:
 
     def get(self, docid: str, **opts: Any) -> dict[str, Any]:
         return self.node.call("get", db=self.name, docid=docid, opts=opts)
+
+    def put_with_attachments(self, doc: dict[str, Any], attachments: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+        """Put ``doc`` with binary attachments ``{name: (content_type, bytes)}``."""
+        atts = {name: {"content_type": ctype, "base64": base64.b64encode(data).decode()}
+                for name, (ctype, data) in attachments.items()}
+        return self.node.call("putWithAttachments", db=self.name, doc=doc, attachments=atts)
+
+    def attachment(self, docid: str, name: str) -> tuple[bytes, dict[str, Any]]:
+        """An attachment's bytes from the local database, and its stub (type, digest)."""
+        got = self.node.call("getAttachment", db=self.name, docid=docid, name=name)
+        return base64.b64decode(got.pop("base64")), got
 
     def ids(self) -> set[str]:
         rows = self.node.call("allDocs", db=self.name, opts={})["rows"]

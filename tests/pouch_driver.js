@@ -26,6 +26,24 @@ const ops = {
   async put({db, doc}) { return local(db).put(doc); },
   async bulk({db, docs}) { return local(db).bulkDocs(docs); },
   async get({db, docid, opts}) { return local(db).get(docid, opts || {}); },
+  // A document with binary attachments: attachments = {name: {content_type, base64}}; the
+  // bytes go in as a Buffer, as a tablet stores a photo blob.
+  async putWithAttachments({db, doc, attachments}) {
+    doc._attachments = {};
+    for (const [name, att] of Object.entries(attachments)) {
+      doc._attachments[name] = {content_type: att.content_type, data: Buffer.from(att.base64, 'base64')};
+    }
+    return local(db).put(doc);
+  },
+  // An attachment read back from the local database: its bytes as base64, plus the stub's
+  // content type and digest.
+  async getAttachment({db, docid, name}) {
+    const doc = await local(db).get(docid);
+    const stub = (doc._attachments || {})[name] || {};
+    const data = await local(db).getAttachment(docid, name);
+    return {base64: Buffer.from(data).toString('base64'), content_type: stub.content_type,
+            digest: stub.digest, length: stub.length};
+  },
   async allDocs({db, opts}) { return local(db).allDocs(opts || {include_docs: true}); },
   async destroy({db}) { const r = await local(db).destroy(); delete dbs[db]; return r; },
   async replicate({db, url, auth, direction, opts}) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import factories as f
@@ -210,3 +211,103 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
     assert page.evaluate("localStorage.getItem('fq_session')") is None
     names = page.evaluate("(async () => (await indexedDB.databases()).map(d => d.name))()")
     assert not any("fq_alice" in name for name in names)
+
+
+def test_a_failed_pull_is_shown_red_with_its_reason_until_a_later_sync_succeeds(
+        page, live, township_db, artifacts):
+    """Found against the demo: a pull that stopped part-way left the bar green. Here the
+    gateway's ``_bulk_get`` answers 500 (injected in the browser's network layer) while a
+    new case waits on the server; then the fault goes away and PouchDB's own retry syncs."""
+    login(page, live.url)
+    page.wait_for_selector('#netbar[data-net="online"]')
+
+    def broken(route):
+        route.fulfill(status=500, content_type="application/json",
+                      body='{"error": "internal_server_error", "reason": "注入的故障 / injected fault"}')
+
+    page.context.route("**/sync/alice/_bulk_get*", broken)
+    waiting = f.case(f.GRID_A, "alice", description="服务器上新登记的纠纷")
+    township_db.save(waiting)
+    page.wait_for_selector('#netbar[data-net="error"]')
+    text = page.inner_text("#netbar")
+    assert "下载失败" in text and "注入的故障 / injected fault" in text and "HTTP 500" in text
+    assert page.get_attribute("#netbar", "class") == "error"
+    page.screenshot(path=artifacts / "tablet-sync-failed.png")
+    assert page.locator(f'#caselist [data-id="{waiting["_id"]}"]').count() == 0
+
+    page.context.unroute("**/sync/alice/_bulk_get*", broken)
+    # PouchDB retries with back-off (≤ 30 s between attempts); the bar turns green only
+    # once the pull has got through.
+    page.wait_for_selector(f'#caselist [data-id="{waiting["_id"]}"]', timeout=90_000)
+    page.wait_for_selector('#netbar[data-net="online"]', timeout=90_000)
+    assert page.get_attribute("#netbar", "class") == "online"
+
+
+def test_cases_with_photos_go_up_in_small_batches_and_reach_the_mediators_tablet(
+        page, browser, live, township_db):
+    """Alice records twelve cases offline, some with a photo; back online her tablet pushes
+    them in batches of at most five documents (the gateway's body limit). Mia's tablet,
+    logged in fresh, pulls them all and shows each photo, byte for byte as Alice's stored it."""
+    login(page, live.url)
+    page.context.set_offline(True)
+    page.wait_for_selector('#netbar[data-net="offline"]')
+    batches: list[int] = []
+    page.on("request", lambda r: batches.append(len(r.post_data_json["docs"]))
+            if r.method == "POST" and r.url.endswith("/sync/alice/_bulk_docs") else None)
+    cases = [f.case(f.GRID_A, "alice", description=f"带照片的纠纷 {i}") for i in range(12)]
+    photos = {c["_id"]: f"照片 {i}".encode() * 5000 for i, c in enumerate(cases) if i % 3 == 0}
+    page.evaluate("""async ([docs, photos]) => {
+        for (const doc of docs) {
+            if (photos[doc._id]) {
+                const bytes = Uint8Array.from(atob(photos[doc._id]), (c) => c.charCodeAt(0));
+                doc._attachments = {'photo.jpg': {content_type: 'image/jpeg',
+                                                  data: new Blob([bytes], {type: 'image/jpeg'})}};
+            }
+        }
+        await window.fq.store.local.bulkDocs(docs);
+    }""", [cases, {k: base64.b64encode(v).decode() for k, v in photos.items()}])
+    page.context.set_offline(False)
+    for case in cases:
+        page.wait_for_selector(f'#caselist [data-id="{case["_id"]}"] [data-sync="synced"]')
+    assert sum(batches) >= len(cases) and batches and max(batches) <= 5
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    try:
+        mia = context.new_page()
+        mia.set_default_timeout(TIMEOUT_MS)
+        login(mia, live.url, "mia")
+        mia.wait_for_selector('#netbar[data-net="online"]')
+        for case in cases:
+            mia.wait_for_selector(f'#caselist [data-id="{case["_id"]}"]')
+        for doc_id, data in photos.items():
+            got = mia.evaluate("""async (id) => {
+                const blob = await window.fq.store.local.getAttachment(id, 'photo.jpg');
+                const bytes = new Uint8Array(await blob.arrayBuffer());
+                let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+                return btoa(s);
+            }""", doc_id)
+            assert base64.b64decode(got) == data
+        first = next(iter(photos))
+        mia.click(f'#caselist [data-id="{first}"]')
+        mia.wait_for_selector("img.photo")
+    finally:
+        context.close()
+
+
+def test_a_photo_the_server_will_not_give_stops_the_pull_visibly(page, live, township_db):
+    """The failure as found: the attachment URL answered 404 (the gateway did not serve it),
+    PouchDB stopped the batch, and the bar stayed green. Now it is red, in Chinese first."""
+    login(page, live.url)
+    page.wait_for_selector('#netbar[data-net="online"]')
+    page.context.route("**/photo.jpg*", lambda route: route.fulfill(
+        status=404, content_type="application/json",
+        body='{"error": "not_found", "reason": "同步网关不提供此接口 / the sync gateway does not serve it"}'))
+    case = f.case(f.GRID_A, "alice")
+    saved = township_db.save(case)
+    township_db.put_attachment(case["_id"], "photo.jpg", b"\xff\xd8\xff\xe0" * 1000, "image/jpeg",
+                               rev=saved["_rev"])
+    page.wait_for_selector('#netbar[data-net="error"]')
+    text = page.inner_text("#netbar")
+    assert text.startswith("⚠ 下载失败") and "部分记录或附件未能从服务器取回" in text
+    assert page.locator(f'#caselist [data-id="{case["_id"]}"]').count() == 0

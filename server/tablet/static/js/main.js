@@ -64,10 +64,14 @@ function renderNet() {
   const bar = $('#netbar');
   if (!store) { bar.className = ''; bar.textContent = ''; return; }
   const last = store.state.last_sync ? `上次同步 Last sync：${fmtTime(store.state.last_sync)}` : '尚未同步 Never synced';
-  if (store.error) { bar.className = 'error'; bar.textContent = `⚠ ${store.error} · ${last}`; }
+  // Offline explains itself; online, any unresolved sync failure is shown red with its
+  // reason (store.js keeps it until that direction has synced again) — never a green bar.
+  const failed = store.net !== 'offline' && store.error;
+  if (failed) { bar.className = 'error'; bar.textContent = `⚠ ${store.error} · ${last}`; }
   else if (store.net === 'offline') { bar.className = 'offline'; bar.textContent = `● 离线 Offline — 记录保存在本机，联网后自动同步 · ${last}`; }
   else { bar.className = 'online'; bar.textContent = `● 在线 Online · ${last}`; }
-  bar.dataset.net = store.error ? 'error' : store.net;
+  bar.dataset.net = failed ? 'error' : store.net;
+  bar.setAttribute('role', failed ? 'alert' : 'status');
 }
 
 async function renderConflicts() {

@@ -25,8 +25,56 @@
 //    checkpoint, because the checkpoint also moves past refused documents.
 //  * otherwise 仅本机 (local only).
 
+//
+// Sync status (the bar at the top): green only while nothing has failed. A replication that
+// fails — a request the server answers with an error, a batch PouchDB aborts, the network
+// dropping mid-way — is shown red with its reason until that direction has since synced
+// successfully (PouchDB reports 'paused' without an error once it has caught up). PouchDB
+// keeps retrying live replications on its own; the bar says so.
+
 const STATE_ID = '_local/fq_syncstate';
 const SESSION_KEY = 'fq_session';
+
+// Push in batches of 5 documents. The gateway refuses sync request bodies over 80 MiB (413,
+// before reading them), and a document may carry 5 attachments of up to 2 MB each, sent
+// inline as base64 (4/3 larger): 5 × 5 × 2 MB × 4/3 ≈ 67 MB stays under it with room for the
+// JSON, where PouchDB's default batch of 100 could reach 1.3 GB. Pulls keep the default:
+// the gateway sends attachments as stubs and PouchDB fetches each one by its own URL.
+// (PouchDB honours batch_size when catching up — after offline work, a restart or a retry.
+// Once live it sends what the local feed delivers in one tick, which in this app is the one
+// document a form just saved.)
+export const PUSH_BATCH_SIZE = 5;
+
+const LOGIN_EXPIRED = '登录已失效（密码可能已更改），请退出后重新登录 / login expired (the password may have changed): log out and log in again';
+
+// PouchDB's own messages when a replication stops (English only), in Chinese.
+const POUCH_MESSAGES_ZH = {
+  'batch processing terminated with error': '部分记录或附件未能从服务器取回',
+  'There was a problem getting docs.': '部分记录未能从服务器取回',
+  'changes rejected': '服务器未能提供变更列表',
+};
+
+/** A failed replication in words for the status bar: Chinese first, English second. */
+export function failureText(direction, err) {
+  if (err && err.status === 401) return LOGIN_EXPIRED;
+  const [zh, en] = direction === 'push' ? ['上传失败', 'upload failed'] : ['下载失败', 'download failed'];
+  const status = err && err.status ? ` HTTP ${err.status}` : '';
+  let reason = err ? (err.reason || err.message || String(err.error || err)) : '';
+  if (err && !err.status && /failed to fetch|networkerror|network request failed|load failed/i.test(reason)) {
+    reason = `无法连接服务器 / cannot reach the server (${reason})`;
+  } else if (POUCH_MESSAGES_ZH[reason]) {
+    reason = `${POUCH_MESSAGES_ZH[reason]} / ${reason}`;
+  }
+  return `${zh}${status}：${reason || '未知原因 / unknown reason'} — 将自动重试 / ${en}, retrying automatically`;
+}
+
+/** What went wrong in a finished one-shot replication, or null if it completed. */
+export function resultProblem(direction, result) {
+  // 'cancelled' is ours (restart, scope change, logout), not a failure.
+  if (!result || result.status === 'complete' || result.status === 'cancelled') return null;
+  const err = (result.errors || []).find((e) => !['forbidden', 'unauthorized'].includes(String(e.name).toLowerCase()));
+  return failureText(direction, err || { message: `状态 ${result.status} / status ${result.status}` });
+}
 
 export function loadSession() {
   try { return JSON.parse(localStorage.getItem(SESSION_KEY)); } catch { return null; }
@@ -73,9 +121,20 @@ export class Store extends EventTarget {
       skip_setup: true, auth: { username: session.username, password: session.password } });
     this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null };
     this.net = navigator.onLine ? 'online' : 'offline';
-    this.error = null;
+    // What failed and is not yet fixed by a later successful sync, per source (see top).
+    this.failures = { push: null, pull: null, scope: null };
     this.reps = [];
     this._saving = Promise.resolve();
+  }
+
+  /** The first unresolved failure, for the status bar; null when all is well. */
+  get error() {
+    return this.failures.push || this.failures.pull || this.failures.scope;
+  }
+
+  fail(source, text) {
+    this.failures[source] = text;
+    this.emit('net');
   }
 
   async open() {
@@ -105,14 +164,19 @@ export class Store extends EventTarget {
       const res = await fetch(`/sync/${encodeURIComponent(this.session.username)}/_scope`, {
         headers: { Authorization: 'Basic ' + btoa(unescape(encodeURIComponent(
           `${this.session.username}:${this.session.password}`))) } });
-      if (!res.ok) return;
+      if (!res.ok) {
+        const body = await res.json().catch(() => ({}));
+        this.fail('scope', res.status === 401 ? LOGIN_EXPIRED
+          : `检查负责区域失败 HTTP ${res.status}：${body.reason || res.statusText} / scope check failed`);
+        return;
+      }
       scope = await res.json();
-    } catch { return; }
+    } catch { return; }  // offline or unreachable: checked again on the next connection
     const known = this.session.scope_fingerprint;
     this.session = { ...this.session, area_codes: scope.area_codes, role: scope.role,
       scope_fingerprint: scope.fingerprint };
     localStorage.setItem(SESSION_KEY, JSON.stringify(this.session));
-    if (!known || known === scope.fingerprint) return;
+    if (!known || known === scope.fingerprint) { this.fail('scope', null); return; }
     for (const rep of this.reps) rep.cancel();
     // Push only what has not reached the server: a synced record that left the scope is,
     // to the new scope, a record of someone else's area (the gateway would refuse it).
@@ -120,17 +184,23 @@ export class Store extends EventTarget {
     let pushed = { doc_write_failures: 0 };
     if (pending.length) {
       try {
-        pushed = await this.local.replicate.to(this.remote, { timeout: 15000, doc_ids: pending });
-      } catch { return; }
+        pushed = await this.local.replicate.to(this.remote,
+          { timeout: 15000, batch_size: PUSH_BATCH_SIZE, doc_ids: pending });
+      } catch (err) {
+        this.fail('scope', failureText('push', err));
+        return;
+      }
+      const problem = resultProblem('push', pushed);
+      if (problem) { this.fail('scope', problem); return; }
     }
     if (pushed.doc_write_failures > 0) {
       // Records the new scope refuses stay on the device (never discarded unseen): the
       // worker sees them marked 被拒 and the township can re-register them.
-      this.error = `负责区域已变更，${pushed.doc_write_failures} 条记录未能上传，请联系乡镇调解员` +
-        ' / your areas changed; some records were refused, contact the township';
-      this.emit('net');
+      this.fail('scope', `负责区域已变更，${pushed.doc_write_failures} 条记录未能上传，请联系乡镇调解员` +
+        ' / your areas changed; some records were refused, contact the township');
       return;
     }
+    this.failures.scope = null;
     await this.local.destroy();
     this.local = new PouchDB(`fq_${this.session.username}`);
     this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null };
@@ -153,7 +223,7 @@ export class Store extends EventTarget {
   start() {
     const opts = { live: true, retry: true,
       back_off_function: (delay) => (delay === 0 ? 1000 : Math.min(delay * 2, 30000)) };
-    const push = PouchDB.replicate(this.local, this.remote, opts);
+    const push = PouchDB.replicate(this.local, this.remote, { ...opts, batch_size: PUSH_BATCH_SIZE });
     const pull = PouchDB.replicate(this.remote, this.local, opts);
     const idle = { push: false, pull: false };
     push.on('checkpoint', (info) => {
@@ -180,10 +250,16 @@ export class Store extends EventTarget {
       this.emit('data');
     });
     for (const [name, rep] of [['push', push], ['pull', pull]]) {
-      rep.on('active', () => { idle[name] = false; this.error = null; this.emit('net'); });
+      // 'active' does not clear a failure: only getting through does ('paused' without error).
+      rep.on('active', () => { idle[name] = false; this.emit('net'); });
       rep.on('paused', (err) => {
         idle[name] = !err;
-        if (err) { this.error = null; this.emit('net'); return; }
+        if (err) {
+          // Offline, failing requests are expected and the bar says 离线 already.
+          if (navigator.onLine) this.fail(name, failureText(name, err));
+          return;
+        }
+        this.failures[name] = null;
         if (idle.push && idle.pull) {
           this.state.last_sync = new Date().toISOString();
           this.saveState();
@@ -191,10 +267,11 @@ export class Store extends EventTarget {
         this.emit('net');
         this.emit('data');
       });
-      rep.on('error', (err) => {
-        this.error = err.status === 401 ? '登录已失效（密码可能已更改），请退出后重新登录 / login expired'
-          : `同步出错 / sync error: ${err.reason || err.message || err}`;
-        this.emit('net');
+      // Fatal (401/403): PouchDB stops this replication; the failure stays until a new login.
+      rep.on('error', (err) => this.fail(name, failureText(name, err)));
+      rep.on('complete', (info) => {
+        const problem = resultProblem(name, info);
+        if (problem) this.fail(name, problem);
       });
     }
     this.reps = [push, pull];
@@ -245,7 +322,9 @@ export class Store extends EventTarget {
     for (const rep of this.reps) rep.cancel();
     if (!force) {
       try {
-        await this.local.replicate.to(this.remote, { timeout: 15000 });
+        const pushed = await this.local.replicate.to(this.remote, { timeout: 15000, batch_size: PUSH_BATCH_SIZE });
+        const problem = resultProblem('push', pushed);
+        if (problem) return { pushed: false, error: new Error(problem) };
       } catch (err) {
         return { pushed: false, error: err };
       }
