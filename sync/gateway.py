@@ -58,6 +58,9 @@ LOCAL_PREFIX = "_local/fq_"
 LOCAL_NAME_RE = re.compile(r"^[A-Za-z0-9_.=\-]{1,200}$")  # PouchDB: base64 of an md5, / → . and + → _
 LOCAL_REV_RE = re.compile(r"^0-[1-9]\d{0,8}$")
 MAX_LOCAL_BYTES = 64 * 1024  # a replication checkpoint is a few hundred bytes
+# Inline attachments are read whole to be checked: bounded so one request cannot hold
+# gigabytes (PouchDB never asks for them inline; it fetches each attachment's URL).
+MAX_BULK_GET_WITH_ATTACHMENTS = 10
 MAX_BODY = 80 * 1024 * 1024  # a push batch of 5 documents with 5 photos of 2 MB each, base64
 
 # (action, username, document id, detail) -> None: the server's audit trail.
@@ -463,6 +466,9 @@ def bulk_get(user: User) -> Response:
             isinstance(d, dict) and isinstance(d.get("id"), str) and set(d) <= {"id", "rev", "atts_since"}
             for d in wanted):
         raise BadBody("docs 须为 [{id, rev, atts_since}] 列表", "docs must be a list of {id, rev, atts_since}")
+    if args.get("attachments") and len(wanted) > MAX_BULK_GET_WITH_ATTACHMENTS:
+        raise BadBody(f"attachments=true 时每次最多请求 {MAX_BULK_GET_WITH_ATTACHMENTS} 个文档",
+                      f"with attachments=true ask for at most {MAX_BULK_GET_WITH_ATTACHMENTS} documents at a time")
     for d in wanted:
         if "rev" in d:
             wire.rev_list([d["rev"]], "rev")

@@ -94,6 +94,7 @@ def test_latest_true_with_a_revision_the_document_lacks_is_answered_and_the_serv
 BAD_ARGUMENTS = [
     ("POST", "_bulk_get", {"latest": "yes"}),
     ("POST", "_bulk_get", {"revs": "1"}),
+    ("POST", "_bulk_get_11", {"attachments": "true"}),
     ("GET", "_changes", {"style": "newest"}),
     ("GET", "_changes", {"feed": "eventsource"}),
     ("GET", "_changes", {"descending": "true"}),
@@ -114,8 +115,9 @@ def test_query_arguments_are_typed_before_anything_is_forwarded(live, township_d
     case = township_db.save(f.case(f.GRID_A, "alice"))
     wrong = []
     for method, path, params in BAD_ARGUMENTS:
-        url = f"{live.url}/sync/alice/{case['_id'] if path == 'DOC' else path}"
-        body = {"docs": [{"id": case["_id"]}]} if path == "_bulk_get" else ({} if method == "PUT" else None)
+        url = f"{live.url}/sync/alice/{case['_id'] if path == 'DOC' else path[:9]}"
+        body = {"docs": [{"id": case["_id"]}] * (11 if path == "_bulk_get_11" else 1)} if path.startswith("_bulk_get") \
+            else ({} if method == "PUT" else None)
         response = httpx.request(method, url, params=params, json=body, auth=ALICE, timeout=30)
         if response.status_code != 400 or response.json().get("error") != "bad_request" \
                 or " / " not in response.json().get("reason", ""):
