@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from schemas import vocab
 from schemas.privacy import mask_id_number, mask_phone
@@ -94,6 +95,33 @@ RISK_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
 )
 
 
+# Leading characters a spreadsheet may read as the start of a formula (OWASP, "CSV
+# injection"). Text from users (titles, names, notes) can start with any of them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def csv_safe(value: Any) -> Any:
+    """Text that starts like a formula gets a leading apostrophe, as OWASP advises: the
+    spreadsheet shows it as text, and a person still reads every character."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _xlsx_cells(ws: Any, values: list[Any]) -> list[Any]:
+    """Every text cell is written as a string cell: openpyxl would store text starting with
+    ``=`` as a formula. As text, ``=1+1`` shows exactly as typed and is never evaluated."""
+    cells = []
+    for value in values:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
+
+
 def write_xlsx(rows: Iterable[dict[str, Any]], fields: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...],
                sheet: str, out: io.BufferedIOBase | io.BytesIO) -> int:
     """A write-only workbook (constant memory); returns the number of data rows."""
@@ -102,7 +130,7 @@ def write_xlsx(rows: Iterable[dict[str, Any]], fields: tuple[tuple[str, Callable
     ws.append([name for name, _ in fields])
     n = 0
     for row in rows:
-        ws.append([get(row) for _, get in fields])
+        ws.append(_xlsx_cells(ws, [get(row) for _, get in fields]))
         n += 1
     wb.save(out)
     return n
@@ -116,7 +144,7 @@ def write_csv(rows: Iterable[dict[str, Any]], fields: tuple[tuple[str, Callable[
     writer.writerow([name for name, _ in fields])
     n = 0
     for row in rows:
-        writer.writerow([get(row) for _, get in fields])
+        writer.writerow([csv_safe(get(row)) for _, get in fields])
         n += 1
     return n
 
