@@ -22,11 +22,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 
@@ -39,6 +41,7 @@ from sync.users import Authenticator, User, UserStore
 from .errors import ApiError
 
 COOKIE = "fq_session"
+CSRF_COOKIE = "fq_csrf"
 DEFAULT_SESSION_TIMEOUT = 30 * 60
 # Writing last_seen on every request would make every read a write; a session's
 # inactivity clock is refreshed at most this often (seconds).
@@ -140,14 +143,18 @@ def _session_id(token: str) -> str:
     return "session:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User) -> str:
-    """Store a new session for ``user``; returns the cookie token."""
-    token = secrets.token_urlsafe(32)
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> tuple[str, str]:
+    """Store a new session for ``user``; returns the cookie token and its CSRF token."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     at = _iso(now())
     user_store().db.put({"_id": _session_id(token), "type": "session", "username": user.username,
-                         "created_at": at, "last_seen": at,
+                         "created_at": at, "last_seen": at, "csrf_hash": _digest(csrf),
                          "remote_addr": request.remote_addr, "user_agent": request.user_agent.string[:200]})
-    return token
+    return token, csrf
 
 
 def end_session(token: str | None) -> None:
@@ -171,14 +178,36 @@ def end_sessions_of(username: str) -> None:
         db.bulk_docs(gone)
 
 
-def set_session_cookie(response: Any, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/",
-                        secure=current_app.config.get("FENGQIAO_ENV") == "production")
+def set_session_cookie(response: Any, token: str, csrf: str) -> None:
+    """The session cookie (HttpOnly) and the CSRF cookie the page's script reads and sends
+    back as ``X-CSRF-Token`` (another site can neither read it nor set the header)."""
+    secure = current_app.config.get("FENGQIAO_ENV") == "production"
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/", secure=secure)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="Strict", path="/", secure=secure)
 
 
 def clear_session_cookie(response: Any) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
-                           secure=current_app.config.get("FENGQIAO_ENV") == "production")
+    secure = current_app.config.get("FENGQIAO_ENV") == "production"
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax", secure=secure)
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="Strict", secure=secure)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_csrf(session: Mapping[str, Any]) -> None:
+    """A state change made with the session cookie must come from our own pages: the
+    ``Origin`` (or, without one, the ``Referer``) names this server, and the request
+    carries the session's CSRF token in ``X-CSRF-Token``. Basic-auth callers (scripts,
+    tablets) send no cookie and are not concerned."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is not None and urlsplit(source).netloc != request.host:
+        raise forbidden("跨站请求被拒绝：请从本系统页面操作", "cross-site request refused")
+    given = request.headers.get("X-CSRF-Token", "")
+    expected = session.get("csrf_hash")
+    if not given or not isinstance(expected, str) or not hmac.compare_digest(_digest(given), expected):
+        raise ApiError(403, "csrf_failed", "页面已过期或请求来源不明，请刷新页面后重试",
+                       "missing or wrong CSRF token; reload the page and try again")
 
 
 def _user_of_session(token: str) -> User | None:
@@ -196,6 +225,7 @@ def _user_of_session(token: str) -> User | None:
     if doc is None or not doc.get("active", True):
         end_session(token)
         return None
+    g.session_doc = session
     if (at - last).total_seconds() >= min(TOUCH_EVERY, session_timeout() / 4):
         session["last_seen"] = _iso(at)
         try:
@@ -239,6 +269,8 @@ def current_user() -> User | None:
         if token:
             user = _user_of_session(token)
             g.auth_method = "session"
+            if user is not None and request.method in UNSAFE_METHODS:
+                check_csrf(g.session_doc)
     g.api_user = user
     if user is not None:
         g.username = user.username  # for the request log

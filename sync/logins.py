@@ -134,7 +134,7 @@ class LoginGuard:
         doc = self.store.get(username) if username else None
         until = locked_until(doc, now)
         if until is not None:
-            return LoginOutcome(423, retry_after=int((until - now).total_seconds()) + 1,
+            return LoginOutcome(423, retry_after=max(1, math.ceil((until - now).total_seconds())),
                                 locked_until=until, known_user=True)
         user = self.auth.verify(doc, username, password)
         if user is None:

@@ -41,13 +41,13 @@ def login(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     attempts from this address.
     """
     user = check_login(body["username"], body["password"], how="session")
-    token = start_session(user)
+    token, csrf = start_session(user)
     from flask import g
 
     g.api_user = user
     audit.record("login", doc_id=f"user:{user.username}", detail={"how": "session"})
     response = jsonify(_me(user))
-    set_session_cookie(response, token)
+    set_session_cookie(response, token, csrf)
     return response
 
 

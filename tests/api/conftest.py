@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from factories import COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2, provision_accounts
+from testenv import login
 
 from sync.couch import CouchClient
 from sync.topology import Topology, remove_replications
@@ -75,7 +76,7 @@ def as_user(api_app, accounts):  # type: ignore[no-untyped-def]
         if name not in clients:
             client = api_app.test_client()
             if name is not None:
-                r = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+                r = login(client, name, PASSWORD)
                 assert r.status_code == 200, r.get_json()
             clients[name] = client
         return clients[name]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from api_helpers import basic
 from factories import GRID_A, PASSWORD
+from testenv import login
 
 
 class Clock:
@@ -43,7 +44,7 @@ def _new_account(as_user, role: str = "grid_worker", areas: list[str] | None = N
 
 
 def _login(client, name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post("/api/auth/login", json={"username": name, "password": password})
+    return login(client, name, password)
 
 
 def test_login_sets_a_safe_cookie_and_logout_ends_the_session(api_app, as_user):  # type: ignore[no-untyped-def]

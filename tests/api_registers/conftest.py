@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from factories import COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2, provision_accounts
+from testenv import login
 
 from sync.couch import CouchClient, Database
 from sync.topology import Topology, remove_replications
@@ -65,7 +66,7 @@ def as_user(reg_app, accounts):  # type: ignore[no-untyped-def]
         if name not in clients:
             client = reg_app.test_client()
             if name is not None:
-                r = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+                r = login(client, name, PASSWORD)
                 assert r.status_code == 200, r.get_json()
             clients[name] = client
         return clients[name]

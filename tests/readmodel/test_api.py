@@ -18,7 +18,7 @@ import pytest
 from factories import ACCOUNTS as ALL_ACCOUNTS
 from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
 from openpyxl import load_workbook
-from testenv import RUN_PREFIX
+from testenv import RUN_PREFIX, login
 
 from server.readmodel.generate import case_with_events
 from sync.scope import scope_key, sees
@@ -87,7 +87,7 @@ def as_user(world):  # type: ignore[no-untyped-def]
         if name not in clients:
             client = world["app"].test_client()
             if name is not None:
-                r = client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+                r = login(client, name, PASSWORD)
                 assert r.status_code == 200, r.get_json()
             clients[name] = client
         return clients[name]

@@ -1,6 +1,14 @@
 // Talking to the REST API with the session cookie, and small DOM helpers.
 // Every answer is {status, ok, body}: panels decide what to show from the HTTP status.
 
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** The session's CSRF token (a cookie set at login, readable by our own pages only). */
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)fq_csrf=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
 export async function api(path, options = {}) {
   const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
   if (options.json !== undefined) {
@@ -8,6 +16,9 @@ export async function api(path, options = {}) {
     init.headers = { ...init.headers, "Content-Type": "application/json" };
     init.body = JSON.stringify(options.json);
     delete init.json;
+  }
+  if (UNSAFE.has((init.method || "GET").toUpperCase())) {
+    init.headers = { ...init.headers, "X-CSRF-Token": csrfToken() };
   }
   let response;
   try {
