@@ -231,6 +231,9 @@ def _exit_status(process: subprocess.Popen[bytes]) -> dict[str, Any]:
 
     ``waitid(WNOWAIT)`` reads the status without reaping, because gunicorn's arbiter (same
     process) reaps every child on SIGCHLD; if it got there first, the status is unknown."""
+    if process.returncode is not None:  # reaped by our own poll() already
+        code = process.returncode
+        return {"code": None, "signal": signal.Signals(-code).name} if code < 0 else {"code": code, "signal": None}
     try:
         info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
     except ChildProcessError:
@@ -251,10 +254,11 @@ _URL = re.compile(r"\b\w+://\S+")
 
 
 def _reason(tail: str) -> str | None:
-    """A short reason from the log's last lines: the last line that looks like an error,
+    """A short reason from the log's last lines: the last error message (not its stack),
     URLs removed (``/healthz`` is unauthenticated)."""
-    lines = [line.strip() for line in tail.splitlines() if line.strip() and not line.startswith(MARK)]
-    errors = [line for line in lines if re.search(r"error|exception|fatal|abort", line, re.I)]
+    lines = [line.strip() for line in tail.splitlines()]
+    lines = [line for line in lines if len(line) > 3 and not line.startswith((MARK, "at ", "Node.js v"))]
+    errors = [line for line in lines if re.search(r"(Error|Exception)\b|FATAL", line)]
     if not lines:
         return None
     return _URL.sub("<url>", (errors or lines)[-1])[:200]
@@ -423,7 +427,7 @@ class EmbeddedCouch:
                 now = time.monotonic()
                 while recent and now - recent[0] > self.restart_window:
                     recent.popleft()
-                reason = _reason(self.log.tail())
+                reason = _reason(self.log.tail(80))
                 if len(recent) >= self.max_restarts:
                     self._give_up(status, reason, len(recent))
                     return
@@ -437,6 +441,7 @@ class EmbeddedCouch:
                     assert self.port is not None and self.url is not None
                     self._spawn(self.port)
                 self.restarts += 1
+                self._update_state(restarts=self.restarts)
                 try:
                     self._wait_until_ready(self.url, stop_on_timeout=False)
                 except EmbeddedServerError:
