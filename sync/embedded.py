@@ -257,6 +257,8 @@ def _reason(tail: str) -> str | None:
     """A short reason from the log's last lines: the last error message (not its stack),
     URLs removed (``/healthz`` is unauthenticated)."""
     lines = [line.strip() for line in tail.splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.startswith(MARK) and "starting" in line]
+    lines = lines[starts[-1] + 1:] if starts else lines  # this run's lines only
     lines = [line for line in lines if len(line) > 3 and not line.startswith((MARK, "at ", "Node.js v"))]
     errors = [line for line in lines if re.search(r"(Error|Exception)\b|FATAL", line)]
     if not lines:
@@ -296,6 +298,7 @@ class EmbeddedCouch:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._owner_pid = os.getpid()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -312,10 +315,11 @@ class EmbeddedCouch:
         self._stopping.clear()
         self._spawn(port)
         self.owned = True
+        self._owner_pid = os.getpid()
         self.url = url
         self._wait_until_ready(url)
         self.port = port
-        if previous and previous != port and self._move_replications(previous, port):
+        if self._move_replications(port):
             # The replications of the old documents still run (retrying the old port) and,
             # once cancelled, would mark the new documents completed: start afresh.
             self._terminate(self.process, 10.0)
@@ -331,8 +335,11 @@ class EmbeddedCouch:
         return url
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server (and its supervision) if this object started it; idempotent."""
-        if not self.owned or self.process is None:
+        """Stop the server (and its supervision) if this object started it; idempotent.
+
+        Nothing happens in a forked child (a gunicorn worker unwinds the CLI's ``with``
+        blocks when it exits): the server belongs to the process that started it."""
+        if not self.owned or self.process is None or os.getpid() != self._owner_pid:
             return
         with self._lock:
             self._stopping.set()
@@ -351,6 +358,8 @@ class EmbeddedCouch:
         """SIGKILL the server, as if the whole command had crashed (failure tests): the
         supervisor stops too and the pid file stays behind, stale. To test supervision,
         SIGKILL ``self.process.pid`` yourself."""
+        if os.getpid() != self._owner_pid:
+            return
         with self._lock:
             self._stopping.set()
             process = self.process
@@ -487,24 +496,31 @@ class EmbeddedCouch:
             return None
         return port if 0 < port < 65536 else None
 
-    def _move_replications(self, old: int, new: int) -> int:
-        """Point every ``_replicator`` document that names this server's old address at
-        the new one; returns how many were rewritten.
+    def _move_replications(self, new: int) -> int:
+        """Point the ``_replicator`` documents that name this server's old address at the
+        new one; returns how many were rewritten.
 
-        Delete and create again: pouchdb-server 4.2.0 answers 403 to an update of a
-        document whose replication is running ("Only the replicator can edit replication
-        documents that are in the triggered state")."""
+        The old address is the one other loopback port those documents name (this server
+        replicates with itself); with several, nothing is guessed. Delete and create again:
+        pouchdb-server 4.2.0 answers 403 to an update of a document whose replication is
+        running ("Only the replicator can edit replication documents that are in the
+        triggered state")."""
         base = f"http://127.0.0.1:{new}/"
         try:
             rows = httpx.get(f"{base}_replicator/_all_docs", params={"include_docs": "true"},
                              timeout=30).json().get("rows", [])
         except (httpx.HTTPError, ValueError):
             return 0
+        rows = [row for row in rows if not row["id"].startswith("_design/") and row.get("doc")]
+        named = {int(p) for row in rows for key in ("source", "target")
+                 for p in re.findall(r"//127\.0\.0\.1:(\d+)/", json.dumps(row["doc"].get(key)))}
+        others = named - {new}
+        if len(others) != 1:
+            return 0
+        old = others.pop()
         moved = 0
         for row in rows:
-            doc = row.get("doc") or {}
-            if doc.get("_id", "").startswith("_design/"):
-                continue
+            doc = row["doc"]
             fresh = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
             for key in ("source", "target"):
                 fresh[key] = json.loads(json.dumps(doc.get(key)).replace(

@@ -280,3 +280,20 @@ def test_healthz_shows_the_restart_and_no_url_or_user(make_app, tmp_path):
         assert embedded["last_exit"]["signal"] == "SIGKILL"
         text = response.get_data(as_text=True)
         assert str(server.port) not in text and "127.0.0.1" not in text and "url" not in body["couchdb"]
+
+
+@EMBEDDED_ONLY
+def test_a_forked_child_cannot_stop_the_server(tmp_path):
+    """gunicorn's workers are forks of the CLI process: when one exits it unwinds the CLI's
+    ``with`` blocks, and must not stop the server or remove its pid file."""
+    with EmbeddedCouch(tmp_path, supervise=True) as server:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            try:
+                server.stop()
+                server.kill()
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+        assert server.pid_file.exists() and server.state()["state"] == "running"
+        assert httpx.get(server.url).status_code == 200
