@@ -2,8 +2,9 @@
 adds its own commands (``grid``, ``calendar``, ``bench`` …).
 
 Commands that need CouchDB use ``COUCHDB_URL`` when it is set, otherwise they start the
-embedded pouchdb-server under ``FENGQIAO_HOME`` for their own duration — or attach to
-the one a running ``fengqiao demo``/``serve`` already started there.
+embedded pouchdb-server under ``FENGQIAO_HOME`` for their own duration, supervised (restarted
+on the same URL if it dies) — or attach to the one a running ``fengqiao demo``/``serve``
+already started there.
 """
 
 from __future__ import annotations
