@@ -177,6 +177,15 @@ def test_the_log_stays_under_its_bound_while_a_child_writes_a_lot(tmp_path):
     assert log.tail(1) == "line 039999 " + "x" * 40
     assert (tmp_path / "server.log.1").read_text().endswith("\n")
 
+    # A log that cannot be written (here: a directory) loses lines, never blocks the child.
+    broken = RotatingLog(tmp_path / "not-a-file", max_bytes=1024)
+    (tmp_path / "not-a-file").mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "print('x' * 1_000_000)"], stdout=subprocess.PIPE)
+    reader = pump(child.stdout, broken)
+    assert child.wait(60) == 0
+    reader.join(60)
+    assert not reader.is_alive()
+
 
 @EMBEDDED_ONLY
 def test_the_servers_own_log_lands_once_in_the_bounded_file(tmp_path):
