@@ -2,8 +2,9 @@
 adds its own commands (``grid``, ``calendar``, ``bench`` …).
 
 Commands that need CouchDB use ``COUCHDB_URL`` when it is set, otherwise they start the
-embedded pouchdb-server under ``FENGQIAO_HOME`` for their own duration — or attach to
-the one a running ``fengqiao demo``/``serve`` already started there.
+embedded pouchdb-server under ``FENGQIAO_HOME`` for their own duration, supervised (restarted
+on the same URL if it dies) — or attach to the one a running ``fengqiao demo``/``serve``
+already started there.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sync.errors import SyncError
 from sync.topology import Topology, init_databases
 from sync.users import ROLES
 
-from .config import ConfigError, load_settings
+from .config import EMBEDDED_COUCH, ConfigError, load_settings
 
 console = Console(highlight=False)
 
@@ -50,8 +51,12 @@ def main() -> None:
 def couch_settings(**overrides: Any) -> Iterator[dict[str, Any]]:
     """Settings with a working ``COUCHDB_URL`` (embedded server started if needed)."""
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
+    embedded = not settings["COUCHDB_URL"]
+    # An embedded server this command starts is supervised (restarted if it dies) for as
+    # long as the command runs: for serve and demo, that is gunicorn's arbiter process.
     with couchdb(settings["COUCHDB_URL"], settings["FENGQIAO_HOME"]) as url:
         settings["COUCHDB_URL"] = url
+        settings[EMBEDDED_COUCH] = embedded  # /healthz then shows the supervisor's state
         yield settings
 
 

@@ -54,6 +54,11 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# Not a setting (no environment variable): the CLI sets it when it started or attached to
+# the embedded pouchdb-server, so /healthz can show that server's supervision state.
+EMBEDDED_COUCH = "EMBEDDED_COUCH"
+
+
 class ConfigError(Exception):
     """A setting has a value that cannot work; ``message_zh``/``message_en`` say which."""
 

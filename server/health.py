@@ -1,12 +1,24 @@
-"""``GET /healthz``: is the server up, and can it reach CouchDB? (And ``/`` → dashboard.)"""
+"""``GET /healthz``: is the server up, and can it reach CouchDB? (And ``/`` → dashboard.)
+
+Unauthenticated, so it names no CouchDB address or user: vendor, version and whether it
+answers. With the embedded CouchDB it also shows what its supervisor recorded (restarts,
+last exit, a short reason), read from the home because workers are other processes.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, redirect
 
-from sync.errors import SyncError
+from sync.embedded import read_supervisor_state
+from sync.errors import CouchError, SyncError
+
+from .config import EMBEDDED_COUCH
 
 bp = Blueprint("health", __name__)
+
+SUPERVISOR_FIELDS = ("state", "restarts", "last_exit", "last_restart_at", "reason", "updated_at")
 
 
 @bp.get("/")
@@ -17,17 +29,24 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
-    """200 with CouchDB's vendor and version, or 503 naming the (masked) URL tried."""
+    """200 with CouchDB's vendor and version, or 503 (``degraded``) while it cannot be used."""
     client = current_app.extensions["couch"]
-    body = {"status": "ok", "couchdb": {"url": client.masked_url, "reachable": True}}
+    couch: dict[str, Any] = {"reachable": True}
+    body: dict[str, Any] = {"status": "ok", "couchdb": couch}
+    if current_app.config.get(EMBEDDED_COUCH):
+        state = read_supervisor_state(current_app.config["FENGQIAO_HOME"]) or {}
+        couch["embedded"] = {k: state[k] for k in SUPERVISOR_FIELDS if k in state}
     try:
         info = client.info()
     except SyncError as exc:
         body["status"] = "degraded"
-        body["couchdb"].update(reachable=False, message_zh=exc.message_zh, message_en=exc.message_en)
+        couch["reachable"] = False
+        if isinstance(exc, CouchError):  # it answered, with an error
+            couch.update(message_zh=f"CouchDB 返回错误 {exc.status} {exc.error}",
+                         message_en=f"CouchDB answered {exc.status} {exc.error}")
+        else:
+            couch.update(message_zh="无法连接 CouchDB", message_en="cannot reach CouchDB")
         return jsonify(body), 503
     vendor = info.get("vendor", {})
-    body["couchdb"].update(
-        version=info.get("version"), vendor=vendor.get("name", info.get("couchdb", "CouchDB"))
-    )
+    couch.update(version=info.get("version"), vendor=vendor.get("name", info.get("couchdb", "CouchDB")))
     return jsonify(body)

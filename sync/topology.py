@@ -12,12 +12,13 @@ decisions taken above for that township). Creating all this is idempotent.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from .couch import CouchClient, replication_doc
+from .couch import CouchClient, Database, replication_doc
 from .design import design_documents
-from .errors import CouchError, NotFound
+from .errors import Conflict, CouchError, NotFound
 
 # Only server admins read or write the databases: tablets and people reach data through
 # the gateway and the API, which enforce each user's scope.
@@ -78,8 +79,9 @@ def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[st
                 if db.put_design(ddoc_name, body):
                     done.append(f"design:{ddoc_name}")
         report[name] = done
+    written = ensure_all_replications(client, topology, topology.township_codes)
     for code in topology.township_codes:
-        report[topology.township_db(code)].extend(ensure_replications(client, topology, code))
+        report[topology.township_db(code)].extend(written[code])
     return report
 
 
@@ -94,20 +96,65 @@ def wanted_replications(client: CouchClient, topology: Topology, code: str) -> l
     ]
 
 
+# Seconds between deleting stale ``_replicator`` documents and creating them again. Measured
+# on pouchdb-server 4.2.0: its replicator cancels the old replication when it sees the
+# deletion, and the cancelled one, when it ends, marks the document of that id completed —
+# if the new document exists by then, the new replication runs on but shows as completed
+# and the replicator forgets it. The pause lets most cancellations end first (without it
+# 4 of 4 rewritten documents ended "completed"; with it ~1 in 7 test runs still had one,
+# and a replication retrying a dead address ends only at its next retry). A restart of the
+# embedded server clears it, which is what ``EmbeddedCouch`` does when its port changed —
+# the case that matters; Apache CouchDB has no such problem.
+REPLICATION_RELEASE_PAUSE = 1.0
+
+
 def ensure_replications(client: CouchClient, topology: Topology, code: str) -> list[str]:
     """Write the township's two ``_replicator`` documents unless identical ones exist."""
+    return ensure_all_replications(client, topology, [code])[code]
+
+
+def ensure_all_replications(client: CouchClient, topology: Topology,
+                            codes: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+    """Write the townships' ``_replicator`` documents unless identical ones exist; returns
+    what was written per township.
+
+    A document that differs (e.g. the embedded server's port changed) is deleted and
+    created again, never updated: pouchdb-server 4.2.0 refuses updates to a running
+    replication's document (403 "Only the replicator can edit replication documents that
+    are in the triggered state"); Apache CouchDB accepts both ways.
+    """
     replicator = client.create_db("_replicator", exist_ok=True)
-    done = []
-    for wanted in wanted_replications(client, topology, code):
-        current = replicator.get_or_none(wanted["_id"])
-        if current is not None:
-            same = all(current.get(k) == v for k, v in wanted.items())
-            if same:
+    to_write: list[tuple[str, dict[str, Any]]] = []
+    deleted = False
+    for code in codes:
+        for wanted in wanted_replications(client, topology, code):
+            current = replicator.get_or_none(wanted["_id"])
+            if current is not None and all(current.get(k) == v for k, v in wanted.items()):
                 continue
-            wanted["_rev"] = current["_rev"]
-        replicator.put(wanted)
-        done.append(f"replication:{wanted['_id']}")
+            if current is not None:
+                deleted |= _delete(replicator, wanted["_id"], current)
+            to_write.append((code, wanted))
+    if deleted:
+        time.sleep(REPLICATION_RELEASE_PAUSE)
+    done: dict[str, list[str]] = {code: [] for code in codes}
+    for code, wanted in to_write:
+        replicator.put(wanted)  # over a deleted document: no revision needed
+        done[code].append(f"replication:{wanted['_id']}")
     return done
+
+
+def _delete(replicator: Database, doc_id: str, current: dict[str, Any] | None) -> bool:
+    """Delete a ``_replicator`` document; the replicator writes its state into it meanwhile,
+    so a conflict means: read again and retry. False if it was gone already."""
+    for _ in range(10):
+        if current is None:
+            return False
+        try:
+            replicator.delete_doc(doc_id, current["_rev"])
+            return True
+        except Conflict:
+            current = replicator.get_or_none(doc_id)
+    raise Conflict(409, "conflict", f"_replicator/{doc_id} kept changing")
 
 
 def remove_replications(client: CouchClient, topology: Topology) -> None:

@@ -16,17 +16,22 @@ def test_healthz_reports_couchdb_reachable_and_version(client):
     assert body["status"] == "ok"
     assert body["couchdb"]["reachable"] is True
     assert body["couchdb"]["version"]
+    assert "url" not in body["couchdb"]  # unauthenticated: no address, no user
 
 
-def test_healthz_with_unreachable_couchdb_is_503_naming_masked_url(make_app):
-    app = make_app(COUCHDB_URL=f"http://admin:pw@127.0.0.1:{free_port()}/")
+def test_healthz_with_unreachable_couchdb_is_503_without_url_or_user(make_app):
+    # /healthz is unauthenticated: it says what is wrong, never where CouchDB is or as whom.
+    port = free_port()
+    app = make_app(COUCHDB_URL=f"http://admin:pw@127.0.0.1:{port}/")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
+    assert body["status"] == "degraded"
     assert body["couchdb"]["reachable"] is False
-    assert "admin:***@127.0.0.1" in body["couchdb"]["url"]
-    assert "pw@" not in response.get_data(as_text=True)
-    assert "无法连接" in body["couchdb"]["message_zh"]
+    assert "无法连接" in body["couchdb"]["message_zh"] and body["couchdb"]["message_en"]
+    text = response.get_data(as_text=True)
+    assert str(port) not in text and "admin" not in text and "pw" not in text
+    assert "url" not in body["couchdb"] and "embedded" not in body["couchdb"]
 
 
 def test_unknown_route_answers_json_in_both_languages(client):
