@@ -33,6 +33,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "user_updated": ("修改用户角色/区域", "changed a user's role or areas"),
     "user_deactivated": ("停用用户", "deactivated a user"),
     "user_password_reset": ("重置密码", "reset a password"),
+    "password_changed": ("修改本人密码", "changed one's own password"),
     "user_list": ("查看用户列表", "listed users"),
     "audit_read": ("查看审计日志", "read the audit log"),
     "risk_created": ("登记风险隐患", "registered a risk"),

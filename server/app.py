@@ -21,7 +21,7 @@ from sync.topology import Topology
 from sync.users import Authenticator, UserStore
 
 from . import api, errors, health, readmodel
-from .config import ConfigError, load_settings
+from .config import ConfigError, load_settings, password_change_enforced
 from .dashboard import bp as dashboard_bp
 from .tablet import bp as tablet_bp
 
@@ -86,6 +86,7 @@ def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Ga
         client=client, topology=topology, users=store, auth=Authenticator(store),
         validate=validate_document, check_location=location_check(settings),
         audit=_audit_sync, max_body=settings["FENGQIAO_SYNC_MAX_BODY_MB"] * 1024 * 1024,
+        force_password_change=password_change_enforced(settings),
     )
 
 

@@ -36,8 +36,9 @@ from sync import logins
 from sync.errors import Conflict, NotFound
 from sync.logins import LoginGuard
 from sync.scope import may_write_key, scope_key, sees
-from sync.users import Authenticator, User, UserStore
+from sync.users import Authenticator, User, UserStore, user_from_doc
 
+from .config import password_change_enforced
 from .errors import ApiError
 
 COOKIE = "fq_session"
@@ -81,11 +82,6 @@ def user_store() -> UserStore:
 
 def authenticator() -> Authenticator:
     return current_app.extensions["sync_gateway"].auth
-
-
-def user_from_doc(doc: Mapping[str, Any]) -> User:
-    return User(username=doc["username"], role=doc["role"], area_codes=tuple(doc["area_codes"]),
-                display_name=doc.get("display_name", ""), active=doc.get("active", True))
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -277,14 +273,23 @@ def current_user() -> User | None:
     return user
 
 
+# What a user whose password must change may still do.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.me", "auth.logout", "auth.change_password"})
+
+
 def require_user(*roles: str) -> User:
-    """The caller, or ApiError 401 (anonymous) / 403 (role not in ``roles``)."""
+    """The caller, or ApiError 401 (anonymous) / 403 (role not in ``roles``, or an initial
+    password still to be changed)."""
     user = current_user()
     if user is None:
         if g.get("session_expired"):
             raise ApiError(401, "session_expired", "登录已超时（30 分钟无操作），请重新登录",
                            "session expired after inactivity; log in again")
         raise unauthorized()
+    if user.must_change_password and password_change_enforced(current_app.config) \
+            and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        raise ApiError(403, "password_change_required", "请先修改管理员设置的初始密码",
+                       "change the password an administrator set before anything else")
     if roles and user.role not in roles:
         raise forbidden(f"此操作仅限：{', '.join(roles)}", f"only for roles: {', '.join(roles)}")
     return user

@@ -80,6 +80,7 @@ class Gateway:
     audit: AuditHook | None = None
     max_body: int = MAX_BODY
     max_wait_s: float = MAX_WAIT_S  # longest wait of a longpoll feed (``sync.feeds``)
+    force_password_change: bool = False  # an administrator's password blocks sync until changed
     logins: LoginGuard = field(init=False)
     feeds: FeedSlots = field(default_factory=FeedSlots)
     indexes: ScopeIndexes = field(default_factory=ScopeIndexes)
@@ -185,6 +186,9 @@ def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
             return couch_error(403, "forbidden", "不能访问其他用户的数据", "this is another user's database")
         if user.role == "admin":
             return couch_error(403, "forbidden", "管理员账号不能同步", "admin accounts do not sync")
+        if user.must_change_password and gw.force_password_change:
+            return couch_error(403, "forbidden", "请先在工作台（/dashboard/）修改管理员设置的初始密码",
+                               "change the password an administrator set, in the workbench (/dashboard/), first")
         g.user = user
         return view(user, *args, **kwargs)
 

@@ -133,13 +133,14 @@ def list_users(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserOutSchema)
 def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Create an account (password: ≥ 8 characters with letters and digits)."""
+    """Create an account. The password (≥ 10 characters of three classes, not common, not
+    containing the name) is the administrator's: the user changes it at first login."""
     admin = _admin()
     store = user_store()
     try:
         provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
                   store, body["username"], body["role"], body["area_codes"], body["password"],
-                  display_name=body.get("display_name", ""), phone=body.get("phone"))
+                  display_name=body.get("display_name", ""), phone=body.get("phone"), must_change=True)
     except UserError as exc:
         if exc.field == "username" and store.get(body["username"]) is not None:
             raise ApiError(409, "user_exists", f"用户 {body['username']} 已存在",
@@ -212,13 +213,14 @@ def reset_password(body: dict[str, Any], username: str):  # type: ignore[no-unty
     admin = _admin()
     doc = _get(username, admin)
     try:
-        check_password_strength(body["password"])
+        check_password_strength(body["password"], username, doc.get("display_name", ""))
     except UserError as exc:
         raise _user_error(exc) from None
     store = user_store()
     provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
               store, username, doc["role"], doc["area_codes"], body["password"],
-              display_name=doc.get("display_name", ""), phone=doc.get("phone"), replace=True)
+              display_name=doc.get("display_name", ""), phone=doc.get("phone"), replace=True,
+              must_change=True)
     fresh = store.get(username)
     if doc.get("active") is False:  # provision re-creates the record active; keep it off
         fresh["active"] = False

@@ -154,9 +154,9 @@ def test_admin_manages_users(api_app, as_user, couch, topology):  # type: ignore
     assert client.get("/api/auth/me").status_code == 401  # session ended at once
     assert _login(api_app.test_client(), name).status_code == 401
     assert root.post(f"/api/users/{name}/password", json={"password": "abc"}).status_code == 422
-    assert root.post(f"/api/users/{name}/password", json={"password": "N3wPassword9"}).status_code == 200
+    assert root.post(f"/api/users/{name}/password", json={"password": "Maple.Bridge-9"}).status_code == 200
     assert root.patch(f"/api/users/{name}", json={"active": True}).status_code == 200
-    assert _login(api_app.test_client(), name, "N3wPassword9").status_code == 200
+    assert _login(api_app.test_client(), name, "Maple.Bridge-9").status_code == 200
     assert root.post("/api/users/root/deactivate").status_code == 409
 
 
