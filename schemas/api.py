@@ -114,7 +114,9 @@ class UserOutSchema(Schema):
     role = fields.String()
     area_codes = fields.List(fields.String())
     active = fields.Boolean()
-    locked_until = fields.String(allow_none=True)
+    login_delays = fields.List(fields.Dict(), metadata={
+        "description": "addresses that must wait before trying this account again: address, failures, until"})
+    must_change_password = fields.Boolean()
     phone = fields.String()
 
 

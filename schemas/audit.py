@@ -21,6 +21,8 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "login": ("登录成功", "logged in"),
     "login_failed": ("登录失败", "login failed"),
     "login_refused_locked": ("账号锁定期间尝试登录", "login refused: account locked"),
+    "login_throttled": ("登录失败过多，须稍后再试", "login refused: too many failures, must wait"),
+    "login_delays_lifted": ("管理员解除登录限制", "an administrator lifted login delays"),
     "sync_login_failed": ("同步登录失败", "sync login failed"),
     "sync_write_refused": ("同步上传的记录被拒", "records pushed by sync were refused"),
     "logout": ("退出登录", "logged out"),

@@ -20,7 +20,7 @@ from sync.couch import CouchClient
 from sync.topology import Topology
 from sync.users import Authenticator, UserStore
 
-from . import api, errors, health, readmodel
+from . import api, errors, headers, health, readmodel
 from .config import ConfigError, load_settings, password_change_enforced
 from .dashboard import bp as dashboard_bp
 from .tablet import bp as tablet_bp
@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     gateway.init_app(app, make_gateway(settings, couch))
     api.init_app(app)
     readmodel.init_app(app)  # with FENGQIAO_STATS_FOLLOW=eager the follower starts now
+    headers.init_app(app)
     _init_request_log(app)
     return app
 

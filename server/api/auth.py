@@ -43,8 +43,8 @@ def _me(user: Any) -> dict[str, Any]:
 def login(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Check name and password; set the session cookie (HttpOnly, SameSite=Lax).
 
-    401 wrong name or password · 423 locked after 5 failures (15 minutes) · 429 too many
-    attempts from this address.
+    401 wrong name or password (the same for unknown accounts) · 429 this address must wait
+    (``Retry-After``) after repeated failures — see ``sync.logins``.
     """
     user = check_login(body["username"], body["password"], how="session")
     token, csrf = start_session(user)

@@ -29,7 +29,8 @@ from .. import audit
 from ..auth import (
     authenticator,
     end_sessions_of,
-    locked_until,
+    login_guard,
+    now,
     require_user,
     user_from_doc,
     user_store,
@@ -50,9 +51,12 @@ blp = ApiBlueprint("users", __name__, url_prefix="/api/users",
 
 
 def _out(doc: dict[str, Any]) -> dict[str, Any]:
-    until = locked_until(doc)
+    delays = login_guard().delays(doc["username"], now())
     out = {k: doc.get(k) for k in ("username", "display_name", "role", "area_codes", "active")}
-    out["locked_until"] = until.isoformat() if until else None
+    # Addresses that must wait before trying this account again (``sync.logins``).
+    out["login_delays"] = [{"address": d.address, "failures": d.failures, "until": d.until.isoformat()}
+                           for d in delays]
+    out["must_change_password"] = bool(doc.get("must_change_password"))
     if doc.get("phone"):
         out["phone"] = doc["phone"]
     return out
@@ -209,7 +213,8 @@ def deactivate_user(username: str):  # type: ignore[no-untyped-def]
 @blp.arguments(PasswordResetSchema)
 @blp.response(200, UserOutSchema)
 def reset_password(body: dict[str, Any], username: str):  # type: ignore[no-untyped-def]
-    """Set a new password (and lift a lockout); the user's sessions end."""
+    """Set a new password (to be changed at first login) and lift login delays; the
+    user's sessions end."""
     admin = _admin()
     doc = _get(username, admin)
     try:
@@ -226,6 +231,19 @@ def reset_password(body: dict[str, Any], username: str):  # type: ignore[no-unty
         fresh["active"] = False
         _save(fresh)
     authenticator().forget(username)
+    login_guard().lift(username)
     end_sessions_of(username)
     audit.record("user_password_reset", doc_id=f"user:{username}")
     return etag_response(_out(fresh), fresh["_rev"])
+
+
+@blp.post("/<username>/unlock")
+@blp.response(200, UserOutSchema)
+def lift_login_delays(username: str):  # type: ignore[no-untyped-def]
+    """Lift the delays failed logins put on this account (every address), e.g. after the
+    owner mistyped on a new device; recorded in the audit log."""
+    admin = _admin()
+    doc = _get(username, admin)
+    lifted = login_guard().lift(username)
+    audit.record("login_delays_lifted", doc_id=f"user:{username}", detail={"addresses": lifted})
+    return etag_response(_out(doc), doc["_rev"])

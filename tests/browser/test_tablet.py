@@ -57,6 +57,8 @@ def page(browser, live, reference_data):
     yield page
     print("browser console errors:", errors)
     context.close()
+    # the Content-Security-Policy (server/headers.py) must never block anything of ours
+    assert not [e for e in errors if "Content Security Policy" in e]
 
 
 def login(page, base: str, username: str = "alice") -> None:
