@@ -1,17 +1,20 @@
 """``GET /healthz``: is the server up, and can it reach CouchDB? (And ``/`` → dashboard.)
 
-Anyone (a load balancer, systemd, a monitor) learns only up or down: ``{"status": "ok"}``
-with 200, or ``"degraded"`` with 503. An administrator (HTTP Basic or session) also sees
+Anyone (a load balancer, a monitor) learns only up or down: ``{"status": "ok"}`` with 200,
+or ``"degraded"`` with 503. An administrator (HTTP Basic or session), or a caller on this
+machine itself (systemd, the operator's ``curl``: loopback — behind a reverse proxy only
+with ``FENGQIAO_TRUSTED_PROXIES`` set, which ``fengqiao check-deploy`` demands), also sees
 CouchDB's vendor and version and, with the embedded CouchDB, what its supervisor recorded
 (restarts, last exit, a short reason; read from the home because workers are other
-processes) — never a CouchDB address or user.
+processes) — never a CouchDB address or user. Loopback matters when CouchDB is down: then
+no account can be checked.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect
+from flask import Blueprint, current_app, jsonify, redirect, request
 
 from sync.embedded import read_supervisor_state
 from sync.errors import CouchError, SyncError
@@ -20,6 +23,7 @@ from .config import EMBEDDED_COUCH
 
 bp = Blueprint("health", __name__)
 
+LOOPBACK = ("127.0.0.1", "::1")
 SUPERVISOR_FIELDS = ("state", "restarts", "last_exit", "last_restart_at", "reason", "updated_at")
 
 
@@ -35,7 +39,7 @@ def healthz():  # type: ignore[no-untyped-def]
     client = current_app.extensions["couch"]
     couch: dict[str, Any] = {"reachable": True}
     body: dict[str, Any] = {"status": "ok", "couchdb": couch}
-    details = _caller_is_admin()
+    details = _caller_may_see_details()
     if current_app.config.get(EMBEDDED_COUCH):
         state = read_supervisor_state(current_app.config["FENGQIAO_HOME"]) or {}
         couch["embedded"] = {k: state[k] for k in SUPERVISOR_FIELDS if k in state}
@@ -55,10 +59,12 @@ def healthz():  # type: ignore[no-untyped-def]
     return jsonify(body if details else {"status": "ok"})
 
 
-def _caller_is_admin() -> bool:
+def _caller_may_see_details() -> bool:
     from .auth import current_user
     from .errors import ApiError
 
+    if request.remote_addr in LOOPBACK:
+        return True
     try:
         user = current_user()
     except (ApiError, SyncError):  # wrong credentials, or the accounts cannot be read

@@ -33,6 +33,7 @@ class PouchNode:
             text=True, bufsize=1,
         )
         self._ids = itertools.count(1)
+        self._devices = itertools.count(1)
 
     def call(self, op: str, **args: Any) -> Any:
         msg_id = next(self._ids)
@@ -50,6 +51,10 @@ class PouchNode:
 
     def tablet(self, name: str, url: str, username: str, password: str) -> Tablet:
         return Tablet(self, name, url, {"username": username, "password": password})
+
+    def device(self, server_url: str, username: str, password: str) -> Tablet:
+        """A fresh device of ``username`` syncing with ``{server_url}/sync/<username>``."""
+        return self.tablet(f"device{next(self._devices)}", f"{server_url}/sync/{username}", username, password)
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -22,6 +22,7 @@ def test_healthz_tells_anyone_up_or_down_and_an_administrator_more(app, client, 
 
     from sync.topology import Topology
 
+    client.environ_base["REMOTE_ADDR"] = "10.2.3.4"  # from elsewhere (loopback sees more)
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}  # anonymous: up or down, nothing else
@@ -38,10 +39,14 @@ def test_healthz_with_unreachable_couchdb_is_503_without_url_or_user(make_app):
     # /healthz is unauthenticated: it says what is wrong, never where CouchDB is or as whom.
     port = free_port()
     app = make_app(COUCHDB_URL=f"http://admin:pw@127.0.0.1:{port}/")
-    response = app.test_client().get("/healthz")
+    response = app.test_client().get("/healthz", environ_base={"REMOTE_ADDR": "10.2.3.4"})
     assert response.status_code == 503
     body = response.get_json()
     assert body == {"status": "degraded"}
+    # on this machine itself the operator learns why, still without address or user
+    local = app.test_client().get("/healthz").get_json()
+    assert local["couchdb"]["reachable"] is False and "无法连接" in local["couchdb"]["message_zh"]
+    assert str(port) not in str(local) and "admin" not in str(local)
     text = response.get_data(as_text=True)
     assert str(port) not in text and "admin" not in text and "pw" not in text
 

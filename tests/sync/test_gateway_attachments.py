@@ -12,29 +12,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 import json
 import random
-import time
 
 import factories as f
 import httpx
 import pytest
-
-_names = itertools.count()
+from testenv import wait_for
 
 
 def tablet(pouch, live, username):
-    return pouch.tablet(f"att_tablet{next(_names)}", f"{live.url}/sync/{username}", username, f.PASSWORD)
+    return pouch.device(live.url, username, f.PASSWORD)
 
-
-def wait_for(predicate, timeout=60.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def photo(size: int, seed: int, header: bytes = b"\xff\xd8\xff\xe0") -> bytes:

@@ -10,6 +10,7 @@ import time
 import factories as f
 import httpx
 import pytest
+from testenv import wait_for
 
 from server.audit import audit_db_name
 from sync.feeds import FeedSlots
@@ -17,14 +18,6 @@ from sync.logins import LoginGuard
 
 ALICE = ("alice", f.PASSWORD)
 
-
-def wait_for(predicate, timeout=60.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def basic_header(name, password):

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-
 import factories as f
 import httpx
-
-_names = itertools.count()
+from testenv import wait_for
 
 
 def tablet(pouch, live, username):
-    return pouch.tablet(f"tablet{next(_names)}", f"{live.url}/sync/{username}", username, f.PASSWORD)
+    return pouch.device(live.url, username, f.PASSWORD)
 
-
-def wait_for(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def test_offline_cases_and_events_pushed_then_pulled_by_the_township(pouch, live, township_db):
