@@ -409,6 +409,23 @@ def demo(host: str | None, port: int | None, townships: int, villages: int, grid
         run_server(settings, workers=1, threads=16)
 
 
+@main.command("check-deploy", help="检查生产配置：密钥、TLS、代理、CouchDB 凭据、演示密码（有问题时退出码 1）/ "
+              "check a production configuration: secret, TLS, proxy, CouchDB credentials, demo passwords.")
+def check_deploy() -> None:
+    from .deploy import deploy_checks
+
+    checks = deploy_checks(load_settings(strict=False))
+    for check in checks:
+        mark = "[green]✓ 通过 pass[/]" if check.ok else "[bold red]✗ 不通过 FAIL[/]"
+        console.print(f"{mark}  {check.message_zh}\n            {check.message_en}")
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"错误：{len(failed)} 项不符合生产要求，拒绝部署\nError: {len(failed)} checks failed; "
+                   "this configuration is not fit for production", err=True)
+        sys.exit(1)
+    console.print(f"全部 {len(checks)} 项通过 / all {len(checks)} checks pass")
+
+
 def _mount_package_commands() -> None:
     """Each package contributes its own commands."""
     from . import cli_plugins
