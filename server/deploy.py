@@ -98,12 +98,15 @@ def _couch_checks(settings: Mapping[str, Any]) -> list[Check]:
                 ("COUCHDB_URL 的用户是 CouchDB 管理员", "the user of COUCHDB_URL is a CouchDB admin"),
                 ("COUCHDB_URL 的用户不是 CouchDB 管理员（数据库按管理员专用设置）",
                  "the user of COUCHDB_URL is not a CouchDB admin (the databases are admin-only)")))
-            anonymous = httpx.get(split_credentials(url)[0] + users, timeout=10)
+            # The accounts database if it exists (a missing one answers 404 to anyone), else the
+            # list of databases (admin-only by default in CouchDB 3.x).
+            target = users if client.db(users).exists() else "_all_dbs"
+            anonymous = httpx.get(split_credentials(url)[0] + target, timeout=10)
             checks.append(_check(
                 "couchdb_anonymous", anonymous.status_code in (401, 403),
-                (f"CouchDB 拒绝匿名读取 {users}", f"CouchDB refuses anonymous reads of {users}"),
-                (f"CouchDB 允许匿名读取 {users}（HTTP {anonymous.status_code}）：请关闭 admin party 并设置管理员",
-                 f"CouchDB lets anonymous callers read {users} (HTTP {anonymous.status_code}): "
+                (f"CouchDB 拒绝匿名读取 {target}", f"CouchDB refuses anonymous reads of {target}"),
+                (f"CouchDB 允许匿名读取 {target}（HTTP {anonymous.status_code}）：请关闭 admin party 并设置管理员",
+                 f"CouchDB lets anonymous callers read {target} (HTTP {anonymous.status_code}): "
                  "end the admin party, set an admin")))
             checks.append(_demo_passwords(client, users))
     except (SyncError, httpx.HTTPError) as exc:

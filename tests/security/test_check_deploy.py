@@ -100,3 +100,13 @@ def test_the_demo_password_check_names_the_accounts(couch, couch_url, cleanup_pr
     assert "演示密码" in check.message_zh
     store.add("demo1", "grid_worker", [GRID], "Changed0password", replace=True)
     assert _demo_passwords(couch, store.db.name).ok
+
+
+def test_wrong_couchdb_credentials_are_refused(good_env, couch_url):  # type: ignore[no-untyped-def]
+    parts = urlsplit(couch_url)
+    wrong = urlunsplit((parts.scheme, f"nobody:wrong@{parts.hostname}:{parts.port}", parts.path, "", ""))
+    env = {**good_env, "COUCHDB_URL": wrong}
+    assert failures(env) == {"couchdb_reachable"}
+    result = run(env)
+    assert result.exit_code == 1 and "cannot check CouchDB with COUCHDB_URL" in result.output
+    assert "401" in result.output and "wrong" not in result.output  # the password is never shown
