@@ -73,7 +73,14 @@ class LoginSchema(Strict):
     password = Text(required=True, max_length=256)
 
 
+class PasswordChangeSchema(Strict):
+    current_password = Text(required=True, max_length=256)
+    new_password = Text(required=True, max_length=256)
+
+
 class MeSchema(Schema):
+    must_change_password = fields.Boolean(metadata={"description": "an administrator's password, "
+                                                                   "to be changed before anything else"})
     username = fields.String()
     display_name = fields.String()
     role = fields.String()
@@ -107,7 +114,9 @@ class UserOutSchema(Schema):
     role = fields.String()
     area_codes = fields.List(fields.String())
     active = fields.Boolean()
-    locked_until = fields.String(allow_none=True)
+    login_delays = fields.List(fields.Dict(), metadata={
+        "description": "addresses that must wait before trying this account again: address, failures, until"})
+    must_change_password = fields.Boolean()
     phone = fields.String()
 
 

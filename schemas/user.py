@@ -48,6 +48,7 @@ class UserSchema(UserPublicSchema):
     # Account safety (MLPS 2.0): failed logins in a row, and the lock they caused.
     login_failures = Int(min=0)
     locked_until = Timestamp()
+    must_change_password = Bool()  # set by an administrator's password; cleared by the user's own
 
 
 def public_profile(user_doc: dict[str, Any]) -> dict[str, Any]:

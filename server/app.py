@@ -21,8 +21,8 @@ from sync.couch import CouchClient
 from sync.topology import Topology
 from sync.users import Authenticator, UserStore
 
-from . import api, errors, health, readmodel
-from .config import ConfigError, load_settings
+from . import api, errors, headers, health, readmodel
+from .config import ConfigError, load_settings, password_change_enforced
 from .dashboard import bp as dashboard_bp
 from .tablet import bp as tablet_bp
 
@@ -73,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     gateway.init_app(app, make_gateway(settings, couch))
     api.init_app(app)
     readmodel.init_app(app)  # with FENGQIAO_STATS_FOLLOW=eager the follower starts now
+    headers.init_app(app)
     _init_request_log(app)
     return app
 
@@ -92,6 +93,7 @@ def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Ga
         client=client, topology=topology, users=store, auth=Authenticator(store),
         validate=validate_document, check_location=location_check(settings),
         audit=_audit_sync, max_body=settings["FENGQIAO_SYNC_MAX_BODY_MB"] * 1024 * 1024,
+        force_password_change=password_change_enforced(settings),
     )
 
 

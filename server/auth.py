@@ -9,9 +9,9 @@ its argon2 ``Authenticator``). What this module adds for people:
   ``FENGQIAO_ENV=production``, Secure. A session ends after ``FENGQIAO_SESSION_TIMEOUT``
   seconds (default 1800) without a request.
 * **Password checks** follow the one rule of ``sync.logins``, the same for sync: a wrong
-  password is answered at once; past a budget of failures per address or per name the
-  answer is 429 with ``Retry-After``; 5 failures in a row lock an account for 15 minutes
-  (423), on the user document, so the lock holds in every process.
+  password is answered at once; repeated failures from one address (for one account, or
+  for all) make that address wait, progressively (429 with ``Retry-After``); nobody can
+  lock anybody else out, and the answers never tell whether an account exists.
 
 Helpers for views: :func:`current_user`, :func:`login_required` (optionally with roles),
 :func:`scoped` (the one scope rule of ``sync.scope``, answering 403/404).
@@ -32,12 +32,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 
-from sync import logins
 from sync.errors import Conflict, NotFound
 from sync.logins import LoginGuard
 from sync.scope import may_write_key, scope_key, sees
-from sync.users import Authenticator, User, UserStore
+from sync.users import Authenticator, User, UserStore, user_from_doc
 
+from .config import password_change_enforced
 from .errors import ApiError
 
 COOKIE = "fq_session"
@@ -83,11 +83,6 @@ def authenticator() -> Authenticator:
     return current_app.extensions["sync_gateway"].auth
 
 
-def user_from_doc(doc: Mapping[str, Any]) -> User:
-    return User(username=doc["username"], role=doc["role"], area_codes=tuple(doc["area_codes"]),
-                display_name=doc.get("display_name", ""), active=doc.get("active", True))
-
-
 # -- errors ----------------------------------------------------------------------------------
 
 def unauthorized() -> ApiError:
@@ -109,16 +104,13 @@ def login_guard() -> LoginGuard:
     return current_app.extensions["sync_gateway"].logins
 
 
-def locked_until(doc: Mapping[str, Any] | None) -> datetime | None:
-    return logins.locked_until(dict(doc) if doc else None, now())
-
-
 def check_login(username: str, password: str, *, how: str) -> User:
-    """Verify credentials under the one rule of ``sync.logins`` (budgets per address and
-    per name, lockout on the user document); audit the outcome.
+    """Verify credentials under the one rule of ``sync.logins`` (progressive delays per
+    address and per account-and-address; nobody can lock anybody else out); audit the
+    outcome.
 
-    Raises ApiError 429 (too many failures: ``Retry-After``), 423 (account locked) or 401
-    (wrong name or password, answered at once: no thread waits).
+    Raises ApiError 429 (``Retry-After``: this address must wait) or 401 (wrong name or
+    password, answered at once). The answers are the same whether the account exists.
     """
     from . import audit
 
@@ -127,13 +119,11 @@ def check_login(username: str, password: str, *, how: str) -> User:
         assert outcome.user is not None
         return outcome.user
     zh, en = outcome.message()
-    if outcome.status == 423:
-        audit.record("login_refused_locked", doc_id=f"user:{username}", detail={"how": how}, user=username)
-        raise ApiError(423, "account_locked", zh, en)
+    user = username[:64] or "-"
     if outcome.status == 429:
+        audit.record("login_throttled", doc_id=f"user:{user}", detail={"how": how}, user=user)
         raise ApiError(429, "too_many_attempts", zh, en, headers={"Retry-After": str(outcome.retry_after)})
-    audit.record("login_failed", doc_id=f"user:{username}" if username else None,
-                 detail={"how": how}, user=username or "-")
+    audit.record("login_failed", doc_id=f"user:{user}" if username else None, detail={"how": how}, user=user)
     raise ApiError(401, "bad_credentials", zh, en)
 
 
@@ -277,14 +267,23 @@ def current_user() -> User | None:
     return user
 
 
+# What a user whose password must change may still do.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.me", "auth.logout", "auth.change_password"})
+
+
 def require_user(*roles: str) -> User:
-    """The caller, or ApiError 401 (anonymous) / 403 (role not in ``roles``)."""
+    """The caller, or ApiError 401 (anonymous) / 403 (role not in ``roles``, or an initial
+    password still to be changed)."""
     user = current_user()
     if user is None:
         if g.get("session_expired"):
             raise ApiError(401, "session_expired", "登录已超时（30 分钟无操作），请重新登录",
                            "session expired after inactivity; log in again")
         raise unauthorized()
+    if user.must_change_password and password_change_enforced(current_app.config) \
+            and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        raise ApiError(403, "password_change_required", "请先修改管理员设置的初始密码",
+                       "change the password an administrator set before anything else")
     if roles and user.role not in roles:
         raise forbidden(f"此操作仅限：{', '.join(roles)}", f"only for roles: {', '.join(roles)}")
     return user

@@ -245,8 +245,9 @@ def users_add(username: str, role: str, areas: str, password_stdin: bool, displa
         client, topology, store = _user_context(settings)
         with client:
             user = provision(client, topology, store, username, role, areas.split(","), password,
-                             display_name=display_name, phone=phone, replace=replace)
+                             display_name=display_name, phone=phone, replace=replace, must_change=True)
     console.print(f"已添加 / added: {user.username} ({user.role}) {', '.join(user.area_codes)}")
+    console.print("首次登录须修改此密码 / the password must be changed at first login")
     console.print(f"同步地址 / sync URL: {{server}}/sync/{user.username}")
 
 
@@ -275,7 +276,7 @@ def users_import(file: str, replace: bool) -> None:
         for number, row in enumerate(rows, start=2):
             try:
                 validate_user(row["username"], row["role"], row["area_codes"].split(";"), county)
-                check_password_strength(row["password"])
+                check_password_strength(row["password"], row["username"], row.get("display_name") or "")
                 if row["username"] in seen:
                     raise UserError("username", "文件中重复", "appears twice in the file")
                 seen.add(row["username"])
@@ -294,7 +295,7 @@ def users_import(file: str, replace: bool) -> None:
                 provision(client, topology, store, row["username"], row["role"],
                           row["area_codes"].split(";"), row["password"],
                           display_name=row.get("display_name") or "", phone=row.get("phone") or None,
-                          replace=replace)
+                          replace=replace, must_change=True)
     console.print(f"已导入 {len(rows)} 个账号 / imported {len(rows)} accounts")
 
 

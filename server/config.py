@@ -47,6 +47,9 @@ SETTINGS: tuple[Setting, ...] = (
             "DuckDB file of the statistics read model (default: $FENGQIAO_HOME/stats.duckdb)"),
     Setting("FENGQIAO_TRACK_RATE_MAX", 30,
             "public tracking-code lookups allowed per address per minute", int),
+    Setting("FENGQIAO_PASSWORD_CHANGE", "production",
+            "when an administrator's password must be changed at first login before anything else: "
+            "`production` (with FENGQIAO_ENV=production), `always` or `never`"),
     Setting("FENGQIAO_SYNC_MAX_BODY_MB", 80,
             "largest sync request body in MB (413 beyond, refused before it is read)", int),
     Setting("FENGQIAO_API_MAX_BODY_MB", 16,
@@ -63,6 +66,13 @@ SETTINGS: tuple[Setting, ...] = (
 # Not a setting (no environment variable): the CLI sets it when it started or attached to
 # the embedded pouchdb-server, so /healthz can show that server's supervision state.
 EMBEDDED_COUCH = "EMBEDDED_COUCH"
+
+
+def password_change_enforced(settings: Mapping[str, Any]) -> bool:
+    """Must a password an administrator set be changed at first login before anything
+    else (API and sync)? ``FENGQIAO_PASSWORD_CHANGE``; the demo runs in development."""
+    when = settings.get("FENGQIAO_PASSWORD_CHANGE", "production")
+    return when == "always" or (when == "production" and settings.get("FENGQIAO_ENV") == "production")
 
 
 class ConfigError(Exception):

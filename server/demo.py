@@ -32,7 +32,7 @@ from sync.topology import Topology, init_databases
 from sync.users import UserStore, provision
 
 CST = timezone(timedelta(hours=8))
-DEMO_PASSWORD = "Fengqiao2026"
+DEMO_PASSWORD = "Qiao-Ying#2026"
 DEMO_SEED = 2026
 DEMO_MARKER = "_local/fengqiao_demo_data"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

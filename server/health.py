@@ -1,8 +1,10 @@
 """``GET /healthz``: is the server up, and can it reach CouchDB? (And ``/`` → dashboard.)
 
-Unauthenticated, so it names no CouchDB address or user: vendor, version and whether it
-answers. With the embedded CouchDB it also shows what its supervisor recorded (restarts,
-last exit, a short reason), read from the home because workers are other processes.
+Anyone (a load balancer, systemd, a monitor) learns only up or down: ``{"status": "ok"}``
+with 200, or ``"degraded"`` with 503. An administrator (HTTP Basic or session) also sees
+CouchDB's vendor and version and, with the embedded CouchDB, what its supervisor recorded
+(restarts, last exit, a short reason; read from the home because workers are other
+processes) — never a CouchDB address or user.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def healthz():  # type: ignore[no-untyped-def]
     client = current_app.extensions["couch"]
     couch: dict[str, Any] = {"reachable": True}
     body: dict[str, Any] = {"status": "ok", "couchdb": couch}
+    details = _caller_is_admin()
     if current_app.config.get(EMBEDDED_COUCH):
         state = read_supervisor_state(current_app.config["FENGQIAO_HOME"]) or {}
         couch["embedded"] = {k: state[k] for k in SUPERVISOR_FIELDS if k in state}
@@ -46,7 +49,18 @@ def healthz():  # type: ignore[no-untyped-def]
                          message_en=f"CouchDB answered {exc.status} {exc.error}")
         else:
             couch.update(message_zh="无法连接 CouchDB", message_en="cannot reach CouchDB")
-        return jsonify(body), 503
+        return jsonify(body if details else {"status": "degraded"}), 503
     vendor = info.get("vendor", {})
     couch.update(version=info.get("version"), vendor=vendor.get("name", info.get("couchdb", "CouchDB")))
-    return jsonify(body)
+    return jsonify(body if details else {"status": "ok"})
+
+
+def _caller_is_admin() -> bool:
+    from .auth import current_user
+    from .errors import ApiError
+
+    try:
+        user = current_user()
+    except (ApiError, SyncError):  # wrong credentials, or the accounts cannot be read
+        return False
+    return user is not None and user.role == "admin"

@@ -80,6 +80,7 @@ class Gateway:
     audit: AuditHook | None = None
     max_body: int = MAX_BODY
     max_wait_s: float = MAX_WAIT_S  # longest wait of a longpoll feed (``sync.feeds``)
+    force_password_change: bool = False  # an administrator's password blocks sync until changed
     logins: LoginGuard = field(init=False)
     feeds: FeedSlots = field(default_factory=FeedSlots)
     indexes: ScopeIndexes = field(default_factory=ScopeIndexes)
@@ -153,14 +154,13 @@ def _credentials() -> tuple[str, str] | None:
     return name, password
 
 
-_LOGIN_ERRORS = {401: "unauthorized", 423: "locked", 429: "too_many_requests"}
+_LOGIN_ERRORS = {401: "unauthorized", 429: "too_many_requests"}
 
 
 def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
     """Authenticate before anything of the request is read: 401 without valid credentials
-    (answered at once; ``sync.logins`` budgets guessing with 429 and locks accounts with
-    423, the same rule as the API), 403 on another user's URL or for admins. Sets
-    ``g.user`` and the body limit."""
+    (answered at once; ``sync.logins`` delays guessing addresses with 429, the same rule as
+    the API), 403 on another user's URL or for admins. Sets ``g.user`` and the body limit."""
 
     @wraps(view)
     def wrapper(username: str, *args: Any, **kwargs: Any) -> Response:
@@ -171,9 +171,8 @@ def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
             return couch_error(401, "unauthorized", "需要用户名和密码", "credentials required")
         outcome = gw.logins.check(*creds, request.remote_addr or "-")
         if not outcome.ok:
-            if outcome.status in (401, 423):
-                gw.record("sync_login_failed" if outcome.status == 401 else "login_refused_locked",
-                          creds[0][:64] or "-", None, {"how": "sync", "status": outcome.status})
+            gw.record("sync_login_failed" if outcome.status == 401 else "login_throttled",
+                      creds[0][:64] or "-", None, {"how": "sync", "status": outcome.status})
             response = couch_error(outcome.status, _LOGIN_ERRORS[outcome.status], *outcome.message())
             if outcome.retry_after:
                 response.headers["Retry-After"] = str(outcome.retry_after)
@@ -185,6 +184,9 @@ def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
             return couch_error(403, "forbidden", "不能访问其他用户的数据", "this is another user's database")
         if user.role == "admin":
             return couch_error(403, "forbidden", "管理员账号不能同步", "admin accounts do not sync")
+        if user.must_change_password and gw.force_password_change:
+            return couch_error(403, "forbidden", "请先在工作台（/dashboard/）修改管理员设置的初始密码",
+                               "change the password an administrator set, in the workbench (/dashboard/), first")
         g.user = user
         return view(user, *args, **kwargs)
 

@@ -20,7 +20,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,14 +29,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .couch import CouchClient, Database
-from .errors import NotFound, SyncError
+from .errors import Conflict, NotFound, SyncError
 
 ROLES = ("grid_worker", "township_mediator", "county_reviewer", "admin")
 ROLE_ZH = {"grid_worker": "网格员", "township_mediator": "乡镇调解员",
            "county_reviewer": "县级研判人员", "admin": "管理员"}
 CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, "admin": 6}
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 
 # OWASP's argon2id minimum (19 MiB, t=2): tablets authenticate on every sync request, so
 # verifications are cached (see Authenticator) rather than made cheaper still.
@@ -60,6 +60,7 @@ class User:
     area_codes: tuple[str, ...]
     display_name: str = ""
     active: bool = True
+    must_change_password: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -91,12 +92,23 @@ def users_db_name(prefix: str, county_code: str) -> str:
     return f"{prefix}users_{county_code}"
 
 
-def check_password_strength(password: str) -> None:
-    """At least 8 characters with letters and digits (MLPS 2.0 asks for complexity)."""
-    if len(password) < MIN_PASSWORD_LENGTH or not re.search(r"[A-Za-z]", password) \
-            or not re.search(r"\d", password):
-        raise UserError("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位，且须同时包含字母和数字",
-                        f"must be at least {MIN_PASSWORD_LENGTH} characters with letters and digits")
+def check_password_strength(password: str, username: str = "", *hints: str) -> None:
+    """MLPS 2.0 (等保 2.0) level 3: at least ``MIN_PASSWORD_LENGTH`` characters of at least
+    three classes (lower case, upper case, digits, others), not containing the user name,
+    and not guessable from the common-password lists zxcvbn carries (score ≥ 3)."""
+    classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
+    if len(password) < MIN_PASSWORD_LENGTH or classes < 3:
+        raise UserError("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位，且包含大写字母、小写字母、数字、符号中的至少三类",
+                        f"must be at least {MIN_PASSWORD_LENGTH} characters from at least three of: "
+                        "upper case, lower case, digits, symbols")
+    if username and username.lower() in password.lower():
+        raise UserError("password", "密码不能包含用户名", "must not contain the user name")
+    from zxcvbn import zxcvbn
+
+    verdict = zxcvbn(password[:100], user_inputs=[u for u in (username, *hints, "fengqiao", "枫桥") if u])
+    if verdict["score"] < 3:
+        warning = verdict["feedback"].get("warning") or "easy to guess"
+        raise UserError("password", "密码过于常见或容易被猜到，请换一个", f"too common or easy to guess ({warning})")
 
 
 def validate_user(username: str, role: str, area_codes: Iterable[str], county_code: str) -> tuple[str, ...]:
@@ -140,10 +152,12 @@ class UserStore:
         return self.db.get_or_none(f"user:{username}")
 
     def add(self, username: str, role: str, area_codes: Iterable[str], password: str, *,
-            display_name: str = "", phone: str | None = None, replace: bool = False) -> User:
-        """Create (or with ``replace`` update) an account, then publish its profile."""
+            display_name: str = "", phone: str | None = None, replace: bool = False,
+            must_change: bool = False) -> User:
+        """Create (or with ``replace`` update) an account, then publish its profile.
+        ``must_change``: a password an administrator chose, to be changed at first login."""
         codes = validate_user(username, role, area_codes, self.county_code)
-        check_password_strength(password)
+        check_password_strength(password, username, display_name)
         existing = self.get(username)
         if existing is not None and not replace:
             raise UserError("username", f"用户 {username} 已存在", f"user {username} exists already")
@@ -155,20 +169,41 @@ class UserStore:
         }
         if phone:
             doc["phone"] = phone
+        if must_change:
+            doc["must_change_password"] = True
         if existing is not None:
             doc["_rev"] = existing["_rev"]
             doc["created_at"] = existing.get("created_at", doc["created_at"])
         self.db.put(doc)
-        return _user_from(doc)
+        return user_from_doc(doc)
+
+    def set_password(self, username: str, password: str, *, must_change: bool = False) -> None:
+        """Replace the password hash (the policy is checked by the caller)."""
+        for _ in range(5):
+            doc = self.get(username)
+            if doc is None:
+                raise UserError("username", f"用户 {username} 不存在", f"no user {username}")
+            doc["password_hash"] = _hasher.hash(password)
+            doc.pop("must_change_password", None)
+            if must_change:
+                doc["must_change_password"] = True
+            try:
+                self.db.put(doc)
+                return
+            except Conflict:
+                continue
+        raise UserError("username", "账号正被修改，请重试", "the account is being changed; try again")
 
     def all(self) -> list[User]:
         rows = self.db.all_docs(include_docs=True, startkey="user:", endkey="user:\ufff0")["rows"]
-        return [_user_from(r["doc"]) for r in rows]
+        return [user_from_doc(r["doc"]) for r in rows]
 
 
-def _user_from(doc: dict[str, Any]) -> User:
+def user_from_doc(doc: Mapping[str, Any]) -> User:
+    """The account a stored user document describes."""
     return User(username=doc["username"], role=doc["role"], area_codes=tuple(doc["area_codes"]),
-                display_name=doc.get("display_name", ""), active=doc.get("active", True))
+                display_name=doc.get("display_name", ""), active=doc.get("active", True),
+                must_change_password=bool(doc.get("must_change_password")))
 
 
 class Authenticator:
@@ -219,7 +254,7 @@ class Authenticator:
             _hasher.verify(doc["password_hash"], password)
         except (VerificationError, InvalidHashError):
             return None
-        user = _user_from(doc)
+        user = user_from_doc(doc)
         with self._lock:
             self._cache[username] = (self._digest(username, password), time.monotonic() + self.ttl, user)
         return user

@@ -13,7 +13,7 @@ TOWNSHIP_2 = "339901002"
 GRID_A = "339901001201001"   # alice's grid
 GRID_B = "339901001201002"   # bob's grid, same township
 GRID_C = "339901002201001"   # carol's grid, another township
-PASSWORD = "Passw0rd2026"
+PASSWORD = "Tea-Garden#2026"
 
 # username → (role, area codes): one account per role and scope the tests need.
 ACCOUNTS = {

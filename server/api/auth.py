@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
-from schemas.api import LoginSchema, MeSchema
+from schemas.api import LoginSchema, MeSchema, PasswordChangeSchema
+from sync.users import UserError, check_password_strength
 
 from .. import audit
 from ..auth import (
     COOKIE,
+    authenticator,
     check_login,
     clear_session_cookie,
     current_user,
@@ -19,7 +21,10 @@ from ..auth import (
     session_timeout,
     set_session_cookie,
     start_session,
+    user_store,
 )
+from ..config import password_change_enforced
+from ..errors import ApiError
 from . import ApiBlueprint
 
 blp = ApiBlueprint("auth", __name__, url_prefix="/api/auth",
@@ -28,7 +33,8 @@ blp = ApiBlueprint("auth", __name__, url_prefix="/api/auth",
 
 def _me(user: Any) -> dict[str, Any]:
     return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "area_codes": list(user.area_codes), "session_timeout": int(session_timeout())}
+            "area_codes": list(user.area_codes), "session_timeout": int(session_timeout()),
+            "must_change_password": user.must_change_password and password_change_enforced(current_app.config)}
 
 
 @blp.post("/login")
@@ -37,8 +43,8 @@ def _me(user: Any) -> dict[str, Any]:
 def login(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Check name and password; set the session cookie (HttpOnly, SameSite=Lax).
 
-    401 wrong name or password · 423 locked after 5 failures (15 minutes) · 429 too many
-    attempts from this address.
+    401 wrong name or password (the same for unknown accounts) · 429 this address must wait
+    (``Retry-After``) after repeated failures — see ``sync.logins``.
     """
     user = check_login(body["username"], body["password"], how="session")
     token, csrf = start_session(user)
@@ -70,3 +76,28 @@ def logout():  # type: ignore[no-untyped-def]
 def me():  # type: ignore[no-untyped-def]
     """The signed-in user (401 if none or the session expired)."""
     return _me(require_user())
+
+
+@blp.post("/password")
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+def change_password(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Change one's own password (the current one is checked like a login: wrong ones
+    count towards the lockout). Clears an administrator's "change at first login"."""
+    user = require_user()
+    check_login(user.username, body["current_password"], how="password_change")
+    if body["new_password"] == body["current_password"]:
+        raise ApiError(422, "validation_error", "新密码不能与当前密码相同",
+                       "the new password must differ from the current one",
+                       {"new_password": [{"message_zh": "新密码不能与当前密码相同", "message_en": "must differ from the current one"}]})
+    try:
+        check_password_strength(body["new_password"], user.username, user.display_name)
+    except UserError as exc:
+        raise ApiError(422, "validation_error", exc.message_zh, exc.message_en,
+                       {"new_password": [{"message_zh": exc.message_zh, "message_en": exc.message_en}]}) from None
+    user_store().set_password(user.username, body["new_password"])
+    authenticator().forget(user.username)
+    audit.record("password_changed", doc_id=f"user:{user.username}")
+    response = jsonify({})
+    response.status_code = 204
+    return response

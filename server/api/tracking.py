@@ -27,8 +27,8 @@ from schemas import validate_document
 from schemas.api_risks import EvaluationCreateSchema, TrackingSchema
 from schemas.ids import is_valid_tracking_code
 from server.domain.projection import CaseProjection
+from server.ratelimit import RateWindow
 from sync.errors import Conflict
-from sync.logins import RateWindow
 
 from .. import audit, cases
 from ..errors import ApiError

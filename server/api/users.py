@@ -30,7 +30,8 @@ from .. import audit
 from ..auth import (
     authenticator,
     end_sessions_of,
-    locked_until,
+    login_guard,
+    now,
     require_user,
     user_from_doc,
     user_store,
@@ -51,9 +52,12 @@ blp = ApiBlueprint("users", __name__, url_prefix="/api/users",
 
 
 def _out(doc: dict[str, Any]) -> dict[str, Any]:
-    until = locked_until(doc)
+    delays = login_guard().delays(doc["username"], now())
     out = {k: doc.get(k) for k in ("username", "display_name", "role", "area_codes", "active")}
-    out["locked_until"] = until.isoformat() if until else None
+    # Addresses that must wait before trying this account again (``sync.logins``).
+    out["login_delays"] = [{"address": d.address, "failures": d.failures, "until": d.until.isoformat()}
+                           for d in delays]
+    out["must_change_password"] = bool(doc.get("must_change_password"))
     if doc.get("phone"):
         out["phone"] = doc["phone"]
     return out
@@ -148,13 +152,14 @@ def list_users(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserOutSchema)
 def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Create an account (password: ≥ 8 characters with letters and digits)."""
+    """Create an account. The password (≥ 10 characters of three classes, not common, not
+    containing the name) is the administrator's: the user changes it at first login."""
     admin = _admin()
     store = user_store()
     try:
         provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
                   store, body["username"], body["role"], body["area_codes"], body["password"],
-                  display_name=body.get("display_name", ""), phone=body.get("phone"))
+                  display_name=body.get("display_name", ""), phone=body.get("phone"), must_change=True)
     except UserError as exc:
         if exc.field == "username" and store.get(body["username"]) is not None:
             raise ApiError(409, "user_exists", f"用户 {body['username']} 已存在",
@@ -223,22 +228,37 @@ def deactivate_user(username: str):  # type: ignore[no-untyped-def]
 @blp.arguments(PasswordResetSchema)
 @blp.response(200, UserOutSchema)
 def reset_password(body: dict[str, Any], username: str):  # type: ignore[no-untyped-def]
-    """Set a new password (and lift a lockout); the user's sessions end."""
+    """Set a new password (to be changed at first login) and lift login delays; the
+    user's sessions end."""
     admin = _admin()
     doc = _get(username, admin)
     try:
-        check_password_strength(body["password"])
+        check_password_strength(body["password"], username, doc.get("display_name", ""))
     except UserError as exc:
         raise _user_error(exc) from None
     store = user_store()
     provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
               store, username, doc["role"], doc["area_codes"], body["password"],
-              display_name=doc.get("display_name", ""), phone=doc.get("phone"), replace=True)
+              display_name=doc.get("display_name", ""), phone=doc.get("phone"), replace=True,
+              must_change=True)
     fresh = store.get(username)
     if doc.get("active") is False:  # provision re-creates the record active; keep it off
         fresh["active"] = False
         _save(fresh)
     authenticator().forget(username)
+    login_guard().lift(username)
     end_sessions_of(username)
     audit.record("user_password_reset", doc_id=f"user:{username}")
     return etag_response(_out(fresh), fresh["_rev"])
+
+
+@blp.post("/<username>/unlock")
+@blp.response(200, UserOutSchema)
+def lift_login_delays(username: str):  # type: ignore[no-untyped-def]
+    """Lift the delays failed logins put on this account (every address), e.g. after the
+    owner mistyped on a new device; recorded in the audit log."""
+    admin = _admin()
+    doc = _get(username, admin)
+    lifted = login_guard().lift(username)
+    audit.record("login_delays_lifted", doc_id=f"user:{username}", detail={"addresses": lifted})
+    return etag_response(_out(doc), doc["_rev"])

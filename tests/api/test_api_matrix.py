@@ -92,7 +92,7 @@ def test_admin_endpoints_only_for_admins(as_user, accounts, user):  # type: igno
     assert client.get("/api/users").status_code == want
     assert client.get("/api/users/alice").status_code == want
     assert client.get("/api/audit").status_code == want
-    create = client.post("/api/users", json={"username": f"x{user or 'anon'}", "password": "Passw0rd2026",
+    create = client.post("/api/users", json={"username": f"x{user or 'anon'}", "password": "Tea-Garden#2026",
                                              "role": "grid_worker", "area_codes": [GRID_A]})
     assert create.status_code == (201 if user == "root" else want), create.get_json()
     assert client.patch("/api/users/bob", json={"display_name": "Bob"}).status_code == want

@@ -74,6 +74,8 @@ def test_unreachable_couchdb_is_one_message_not_a_traceback():
 
 @pytest.mark.skipif(bool(os.environ.get("COUCHDB_URL")), reason="embedded server only")
 def test_demo_serves_healthz_and_ctrl_c_leaves_no_process(tmp_path):
+    from server.demo import DEMO_PASSWORD
+
     port = free_port()
     env = {**os.environ, "FENGQIAO_HOME": str(tmp_path), "FENGQIAO_PORT": str(port)}
     env.pop("COUCHDB_URL", None)
@@ -85,7 +87,8 @@ def test_demo_serves_healthz_and_ctrl_c_leaves_no_process(tmp_path):
         body = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                body = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+                body = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2,
+                                 auth=("admin", DEMO_PASSWORD)).json()
                 break
             except httpx.HTTPError:
                 time.sleep(0.3)

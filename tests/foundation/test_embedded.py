@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 
 import httpx
 import pytest
+from factories import COUNTY, PASSWORD
 
 from sync.couch import CouchClient
 from sync.embedded import EmbeddedCouch, RotatingLog, pump
@@ -267,12 +269,26 @@ def test_ensure_replications_rewrites_a_running_replication(tmp_path):
                   what="replication with the rewritten document")
 
 
+_ADMIN_AUTH = "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode()
+
+
+def _provision_admin(app) -> None:  # type: ignore[no-untyped-def]
+    from sync.topology import Topology
+    from sync.users import UserStore, provision
+
+    couch = app.extensions["couch"]
+    topology = Topology(COUNTY, (), app.config["FENGQIAO_DB_PREFIX"])
+    provision(couch, topology, UserStore(couch, topology.prefix, COUNTY), "root", "admin", [COUNTY], PASSWORD)
+
+
 @EMBEDDED_ONLY
 def test_healthz_shows_the_restart_and_no_url_or_user(make_app, tmp_path):
     with EmbeddedCouch(tmp_path, supervise=True) as server:
         app = make_app(COUCHDB_URL=server.url, FENGQIAO_HOME=str(tmp_path), EMBEDDED_COUCH=True,
                        FENGQIAO_STATS_FOLLOW="off")
         client = app.test_client()
+        _provision_admin(app)
+        client.environ_base["HTTP_AUTHORIZATION"] = _ADMIN_AUTH
         body = client.get("/healthz").get_json()
         assert body["status"] == "ok" and body["couchdb"]["embedded"]["state"] == "running"
 

@@ -17,7 +17,7 @@ const state = {
 function status(text) { $("status").textContent = text || ""; }
 
 function show(view) {
-  for (const id of ["login-view", "denied-view", "dash-view"]) $(id).hidden = id !== view;
+  for (const id of ["login-view", "password-view", "denied-view", "dash-view"]) $(id).hidden = id !== view;
 }
 
 // -- sign in -------------------------------------------------------------------------------
@@ -68,11 +68,38 @@ window.addEventListener("fq:unauthorized", () => {
   if (state.user) showLogin("登录已过期，请重新登录 / Your session expired; please log in again");
 });
 
+$("password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const current = $("current-password").value;
+  const fresh = $("new-password").value;
+  if (fresh !== $("new-password-2").value) {
+    $("password-error").textContent = "两次输入的新密码不一致 / The new passwords differ";
+    return;
+  }
+  const r = await api("/api/auth/password", { json: { current_password: current, new_password: fresh } });
+  if (!r.ok) {
+    const b = r.body || {};
+    const field = (b.errors?.new_password || [])[0];
+    $("password-error").textContent = field
+      ? `${field.message_zh} / ${field.message_en}`
+      : `${b.message_zh || "修改失败"} / ${b.message_en || `HTTP ${r.status}`}`;
+    return;
+  }
+  for (const id of ["current-password", "new-password", "new-password-2"]) $(id).value = "";
+  $("password-error").textContent = "";
+  start({ ...state.user, must_change_password: false });
+});
+
 function start(me) {
   state.user = me;
   $("who").hidden = false;
   $("who-name").textContent =
     `${me.display_name || me.username}（${label(state.vocab, "roles", me.role) || me.role}）`;
+  if (me.must_change_password) {
+    show("password-view");
+    $("current-password").focus();
+    return;
+  }
   if (!ROLES_ALLOWED.includes(me.role)) {
     show("denied-view");
     $("denied-text").replaceChildren(...bilingual(
