@@ -82,7 +82,7 @@ def audit_verify(file: Path | None) -> None:
             source = db.name
     if report.broken is not None:
         where = f"{source}:{report.broken.line}" if file is not None and report.broken.line else source
-        console.print(f"[bold red]哈希链断开 / chain broken[/] {where} {report.broken.entry_id}")
+        console.print(f"[bold red]哈希链断开 / chain broken[/] {where} {report.broken.entry_id}", soft_wrap=True)
         click.echo(f"错误：{report.broken.message_zh}\nError: {report.broken.message_en}", err=True)
         console.print(f"此前 {report.checked} 条完好 / {report.checked} entries before it hold")
         sys.exit(1)

@@ -418,7 +418,7 @@ def check_deploy() -> None:
     checks = deploy_checks(load_settings(strict=False))
     for check in checks:
         mark = "[green]✓ 通过 pass[/]" if check.ok else "[bold red]✗ 不通过 FAIL[/]"
-        console.print(f"{mark}  {check.message_zh}\n            {check.message_en}")
+        console.print(f"{mark}  {check.message_zh}\n            {check.message_en}", soft_wrap=True)
     failed = [c for c in checks if not c.ok]
     if failed:
         click.echo(f"错误：{len(failed)} 项不符合生产要求，拒绝部署\nError: {len(failed)} checks failed; "

@@ -2,7 +2,7 @@
 
 What 等保 2.0 level 3 and PIPL ask of an installation, checked where a program can check it
 (the rest is in ``docs/deploy.md``): it runs as production, sessions are signed with a
-real secret, people and tablets reach it only over TLS through a reverse proxy whose
+real secret, initial passwords must be changed, people and tablets reach it only over TLS through a reverse proxy whose
 forwarded client address is believed (so per-address limits and the audit log see the
 client), CouchDB requires admin credentials and refuses anonymous callers, and no account
 still has the published demo password. Every check is listed, passed or not, so one run
@@ -56,6 +56,14 @@ def deploy_checks(settings: Mapping[str, Any]) -> list[Check]:
                 f"FENGQIAO_SECRET_KEY is missing or shorter than {MIN_SECRET_LENGTH} characters "
                 "(make one with `openssl rand -hex 32`)")),
     ]
+    change = settings.get("FENGQIAO_PASSWORD_CHANGE", "production")
+    checks.append(_check(
+        "password_change", change != "never",
+        (f"管理员设置的初始密码须在首次登录时修改（FENGQIAO_PASSWORD_CHANGE={change}）",
+         f"initial passwords set by an administrator must be changed at first login "
+         f"(FENGQIAO_PASSWORD_CHANGE={change})"),
+        ("FENGQIAO_PASSWORD_CHANGE=never：管理员设置的初始密码可一直使用",
+         "FENGQIAO_PASSWORD_CHANGE=never: passwords an administrator set may be used for ever")))
     public = settings["FENGQIAO_PUBLIC_URL"] or ""
     checks.append(_check(
         "tls", urlsplit(public).scheme == "https" and bool(urlsplit(public).hostname),

@@ -36,7 +36,7 @@ def baseline(couch_url: str) -> set[str]:
 
 def run(env: dict[str, str | None]):  # type: ignore[no-untyped-def]
     full = {"COUCHDB_URL": None, "FENGQIAO_SECRET_KEY": None, "FENGQIAO_PUBLIC_URL": None,
-            "FENGQIAO_TRUSTED_PROXIES": None, "FENGQIAO_ENV": None, **env}
+            "FENGQIAO_TRUSTED_PROXIES": None, "FENGQIAO_ENV": None, "FENGQIAO_PASSWORD_CHANGE": None, **env}
     return CliRunner().invoke(main, ["check-deploy"], env=full)
 
 
@@ -55,6 +55,7 @@ def test_a_good_configuration_fails_only_where_the_test_server_lacks_credentials
     ({"FENGQIAO_PUBLIC_URL": None}, "tls", "not an https:// address"),
     ({"FENGQIAO_PUBLIC_URL": "http://tiaojie.example.gov.cn"}, "tls", "TLS reverse proxy"),
     ({"FENGQIAO_TRUSTED_PROXIES": "0"}, "trusted_proxies", "FENGQIAO_TRUSTED_PROXIES is 0"),
+    ({"FENGQIAO_PASSWORD_CHANGE": "never"}, "password_change", "may be used for ever"),
     ({"COUCHDB_URL": None}, "couchdb_credentials", "embedded pouchdb-server is for development"),
 ])
 def test_each_insecure_setting_is_refused_in_both_languages(good_env, couch_url, change, problem, text):  # type: ignore[no-untyped-def]
