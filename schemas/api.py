@@ -206,3 +206,11 @@ class AuditArgsSchema(PageArgsSchema):
     since = Timestamp(load_default=None)
     until = Timestamp(load_default=None)
 
+
+class AuditExportArgsSchema(Strict):
+    """``/api/audit/export``: a period (``since`` ≤ time < ``until``) and a format."""
+
+    since = Timestamp(load_default=None)
+    until = Timestamp(load_default=None)
+    format = fields.String(load_default="jsonl", validate=validate.OneOf(["jsonl", "csv"]))
+

@@ -1,20 +1,22 @@
-"""Audit records (``audit:<time-sortable id>``): who did what to which document, from where.
+"""Audit records (``audit:<12-digit sequence number>``): who did what to which document,
+from where.
 
 Written by the server only, into the append-only audit database ``audit_<county>``
-(``server.audit``); never synced to tablets and never edited. The id sorts by time, so a
-period is an id range.
+(``server.audit``); never synced to tablets and never edited. Each record is a link of a
+hash chain (``seq``, ``prev_hash``, ``hash``: see ``server.audit``), so a change or a
+deletion made directly in CouchDB is found by ``fengqiao audit verify``.
 """
 
 from __future__ import annotations
 
 import re
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from schemas.fields import JsonObject, Strict, Text, Timestamp
-from schemas.ids import TSID_RE
 
-AUDIT_ID_RE = re.compile(rf"^audit:({TSID_RE})$")
+AUDIT_ID_RE = re.compile(r"^audit:(\d{12})$")
+SHA256_HEX = r"[0-9a-f]{64}"
 
 # What an audit record can say happened (``action``), with labels.
 AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
@@ -48,12 +50,15 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
 
 
 class AuditSchema(Strict):
-    """``audit:<tsid>``: one audited action."""
+    """``audit:<seq>``: one audited action, one link of the chain."""
 
     meta_id = Text(data_key="_id", required=True, max_length=100, pattern=AUDIT_ID_RE.pattern.strip("^$"))
     meta_rev = Text(data_key="_rev", max_length=100)
     type = Text(required=True, max_length=16, pattern="audit")
     schema_version = fields.Integer(required=True, strict=True)
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    prev_hash = Text(required=True, max_length=64, pattern=SHA256_HEX)
+    hash = Text(required=True, max_length=64, pattern=SHA256_HEX)
     at = Timestamp(required=True)                  # server time
     action = Text(required=True, max_length=64, pattern=r"[a-z_]{1,64}")
     user = Text(required=True, max_length=64)      # username, or "-" when anonymous

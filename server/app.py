@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync import gateway
 from sync.couch import CouchClient
@@ -45,6 +46,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     app = Flask("fengqiao", static_folder=None)
+    if settings["FENGQIAO_TRUSTED_PROXIES"] > 0:
+        # Behind nginx: the client's address and scheme come from the last N proxies'
+        # X-Forwarded-For/-Proto, so per-address limits and the audit log see the client.
+        n = settings["FENGQIAO_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["FENGQIAO_SECRET_KEY"]
     # Bodies beyond the limit are refused (413) before they are read; the sync gateway

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -156,6 +157,54 @@ def db_status(as_json: bool) -> None:
     for code, count in queue.items():
         conflicts_table.add_row(code, str(count))
     console.print(conflicts_table)
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Any, Any]]:
+    """A rich progress bar per database: (started(name, total), advance(name, n))."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
+        def started(name: str, total: int) -> None:
+            tasks[name] = bar.add_task(name, total=max(total, 1))
+
+        def advance(name: str, done: int) -> None:
+            bar.advance(tasks[name], done)
+
+        yield started, advance
+
+
+@db_group.command("backup", help="备份本县全部数据库（文档、全部叶子版本与冲突、附件、已删除文档、安全设置）"
+                  " / back up the county's databases: documents, every leaf revision, attachments, deletions.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="备份目录（新建或为空）/ backup directory (new or empty).")
+def db_backup(output: Path) -> None:
+    from .backup import backup
+
+    with couch_settings() as settings, CouchClient(settings["COUCHDB_URL"]) as client, _progress() as (start, step):
+        manifest = backup(client, settings["FENGQIAO_DB_PREFIX"], settings["FENGQIAO_COUNTY"], output,
+                          step, start)
+    table = Table("数据库 database", "文档 documents", "版本 revisions", "文件 file")
+    for short, entry in manifest["databases"].items():
+        table.add_row(short, str(entry["documents"]), str(entry["revisions"]), entry["file"])
+    console.print(table)
+    console.print(f"备份完成 / backup complete: {output}")
+
+
+@db_group.command("restore", help="从备份恢复到空数据库（名称加 FENGQIAO_DB_PREFIX 前缀）/ restore a backup "
+                  "into empty databases (named with FENGQIAO_DB_PREFIX).")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def db_restore(directory: Path) -> None:
+    from .backup import restore
+
+    with couch_settings() as settings, CouchClient(settings["COUCHDB_URL"]) as client, _progress() as (start, step):
+        manifest = restore(client, settings["FENGQIAO_DB_PREFIX"], directory, step, start)
+    console.print(f"已恢复 {len(manifest['databases'])} 个数据库（备份于 {manifest['created_at']}）/ "
+                  f"restored {len(manifest['databases'])} databases (backed up {manifest['created_at']})")
+    console.print("下一步：`fengqiao db init` 重建复制，`fengqiao audit verify` 校验审计日志 / next: "
+                  "`fengqiao db init` writes the replications again, `fengqiao audit verify` checks the audit log")
 
 
 # -- users ------------------------------------------------------------------------------------
@@ -359,6 +408,23 @@ def demo(host: str | None, port: int | None, townships: int, villages: int, grid
             settings["FENGQIAO_STATS_FOLLOW"] = "eager"
         print_urls(settings, loaded["accounts"], DEMO_PASSWORD)
         run_server(settings, workers=1, threads=16)
+
+
+@main.command("check-deploy", help="检查生产配置：密钥、TLS、代理、CouchDB 凭据、演示密码（有问题时退出码 1）/ "
+              "check a production configuration: secret, TLS, proxy, CouchDB credentials, demo passwords.")
+def check_deploy() -> None:
+    from .deploy import deploy_checks
+
+    checks = deploy_checks(load_settings(strict=False))
+    for check in checks:
+        mark = "[green]✓ 通过 pass[/]" if check.ok else "[bold red]✗ 不通过 FAIL[/]"
+        console.print(f"{mark}  {check.message_zh}\n            {check.message_en}", soft_wrap=True)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"错误：{len(failed)} 项不符合生产要求，拒绝部署\nError: {len(failed)} checks failed; "
+                   "this configuration is not fit for production", err=True)
+        sys.exit(1)
+    console.print(f"全部 {len(checks)} 项通过 / all {len(checks)} checks pass")
 
 
 def _mount_package_commands() -> None:

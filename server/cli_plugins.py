@@ -16,6 +16,9 @@ def mount(main: click.Group) -> None:
     from .domain.cli import calendar_cli
 
     main.add_command(bench_group)
+    from .audit_cli import audit_group
+
+    main.add_command(audit_group)
     from sync import bench as sync_bench
 
     sync_bench.mount(bench_group)  # bench sync, bench load

@@ -54,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
             "largest sync request body in MB (413 beyond, refused before it is read)", int),
     Setting("FENGQIAO_API_MAX_BODY_MB", 16,
             "largest API request body in MB (413 beyond, refused before it is read)", int),
+    Setting("FENGQIAO_TRUSTED_PROXIES", 0,
+            "reverse proxies in front of the server whose `X-Forwarded-For`/`-Proto` are believed "
+            "(1 behind nginx); 0: the connecting address is the client", int),
+    Setting("FENGQIAO_PUBLIC_URL", None,
+            "the address people and tablets use, e.g. `https://tiaojie.example.gov.cn`; "
+            "`check-deploy` requires https"),
 )
 
 
@@ -79,8 +85,12 @@ class ConfigError(Exception):
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
-                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Every setting, from defaults < environment < ``overrides``."""
+                  environ: Mapping[str, str] | None = None, *, strict: bool = True) -> dict[str, Any]:
+    """Every setting, from defaults < environment < ``overrides``.
+
+    ``strict=False`` (``fengqiao check-deploy``) returns the values as configured, without
+    refusing a production set-up and without inventing a secret key, so every problem
+    can be listed instead of the first one raised."""
     environ = os.environ if environ is None else environ
     overrides = overrides or {}
     values: dict[str, Any] = {}
@@ -104,6 +114,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
             f"FENGQIAO_COUNTY 应为 6 位行政区划代码，实际为 {county!r}（例：520381）",
             f"FENGQIAO_COUNTY must be a 6-digit county code, got {county!r} (e.g. 520381)",
         )
+    if not strict:
+        return values
     if values["FENGQIAO_ENV"] == "production" and not values["FENGQIAO_SECRET_KEY"]:
         raise ConfigError(
             "生产环境必须设置 FENGQIAO_SECRET_KEY",

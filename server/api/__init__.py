@@ -151,6 +151,25 @@ def keyset_rows(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], Any]:
     return rows, None
 
 
+# -- authentication before arguments ---------------------------------------------------------------
+
+# What anyone may call: logging in and out, public case tracking, the API's documentation.
+# Every other ``/api/`` endpoint needs a signed-in caller, and that is checked before
+# flask-smorest parses the body or query (``@blp.arguments`` runs before the view), so an
+# anonymous caller gets 401 and learns nothing of the fields. New endpoints are protected
+# by default; roles are still checked by each view.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
+PUBLIC_BLUEPRINTS = frozenset({"tracking", "api-docs", "api_docs"})
+
+
+def _authenticate_first() -> None:
+    if not request.path.startswith("/api/") or request.endpoint is None:
+        return  # not the API, or no such route (404/405 as before)
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
+        return
+    require_user()
+
+
 # -- wiring --------------------------------------------------------------------------------------
 
 def init_app(app: Flask) -> FengqiaoApi:
@@ -170,6 +189,7 @@ def init_app(app: Flask) -> FengqiaoApi:
     })
     api = FengqiaoApi(app)
     app.extensions["fq_api"] = api
+    app.before_request(_authenticate_first)
 
     from . import docs
 

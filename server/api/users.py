@@ -21,6 +21,7 @@ from schemas.api import (
     UserUpdateSchema,
 )
 from schemas.errors import FieldError
+from schemas.ids import ID_PATTERNS
 from sync.errors import Conflict
 from sync.topology import init_databases
 from sync.users import User, UserError, check_password_strength, provision, validate_user
@@ -106,13 +107,25 @@ def _save(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _start_of(cursor: str | None) -> str:
+    """Where a page starts: a cursor must name a ``user:`` document (a crafted one could
+    otherwise start the listing at the ``session:`` documents of the same database)."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return "user:"
+    if not (isinstance(position, str) and ID_PATTERNS["user"].match(position)):
+        raise validation_error([FieldError("cursor", "分页游标无效，请从第一页重新开始",
+                                           "invalid cursor; start again from the first page")])
+    return position
+
+
 @blp.get("")
 @blp.arguments(UserListArgsSchema, location="query")
 @blp.response(200, PageSchema)
 def list_users(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Accounts of the county by username (cursor pagination; ``role`` filter)."""
     _admin()
-    start = decode_cursor(args["cursor"]) or "user:"
+    start = _start_of(args["cursor"])
     limit, role = args["limit"], args["role"]
     matches: list[dict[str, Any]] = []
     while len(matches) <= limit:  # a role filter may need several reads of limit+1 rows
@@ -120,6 +133,8 @@ def list_users(args: dict[str, Any]):  # type: ignore[no-untyped-def]
                                         limit=limit + 1)["rows"]
         chunk, following = keyset_rows(rows, limit, lambda r: r["id"])
         for row in chunk:
+            if not row["id"].startswith("user:") or row["doc"].get("type") != "user":
+                continue  # only accounts, whatever else the database holds
             if role is None or row["doc"].get("role") == role:
                 matches.append(row)
                 if len(matches) > limit:
