@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from schemas import vocab
 from schemas.case import CaseSchema, PartySchema
+from schemas.events import ServerTime
 from schemas.fields import (
     MAX_NAME,
     AreaCode,
@@ -157,14 +158,15 @@ class EventCreateSchema(Schema):
     """An action on a case: ``kind`` plus the kind's own fields (``schemas.events``).
 
     Validated against the event document schema of that kind; the server adds ``_id``,
-    ``case_id``, ``actor``, ``area_code`` and ``received_at``. ``at`` defaults to now.
+    ``case_id``, ``actor``, ``area_code``, ``received_at`` and ``at`` (the time it receives
+    the request: a client's ``at`` is refused, see ``schemas.events.CLIENT_TIME_REFUSED``).
     """
 
     class Meta:
         unknown = "include"
 
     kind = Text(required=True, max_length=32)
-    at = Timestamp()
+    at = ServerTime(metadata={"description": "不接受：事件时间由服务器记录 / refused: the server sets the time"})
 
 
 class RepeatArgsSchema(Schema):

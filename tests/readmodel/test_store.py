@@ -41,7 +41,7 @@ def hand_docs() -> list[list[dict[str, Any]]]:
     acc = lambda d: ("accepted", d, {})  # noqa: E731
     close = lambda d: ("closed", d, {})  # noqa: E731
     res = lambda d, lv: ("resolved", d, {"resolution_level": lv})  # noqa: E731
-    rate = lambda d, r: ("evaluated", d, {"rating": r})  # noqa: E731
+    rate = lambda d, r: ("evaluated", d, {"rating": r, "actor": "public"})  # noqa: E731
     return [
         _story("03-02", acc("03-05"), res("04-09", "village"), close("04-10"), rate("04-12", "satisfied")),
         _story("03-10", acc("03-30"), res("06-19", "township"), close("06-20"), rate("06-21", "dissatisfied")),
