@@ -148,12 +148,12 @@ def test_replaying_changes_changes_nothing(store: ReadModel) -> None:
 def test_late_and_out_of_order_events_reproject(tmp_path) -> None:  # type: ignore[no-untyped-def]
     groups = [[c, *e] for c, e in generate(50, seed=9)]
     docs = _flat(groups)
-    one = ReadModel(tmp_path / "one.duckdb")
+    one = ReadModel(tmp_path / "one.duckdb", party_key=b"k")
     one.apply_changes(as_changes(docs), "1-x")
     # the same documents reversed (events before their case) in small batches
     shuffled = list(reversed(docs))
     random.Random(1).shuffle(shuffled[: len(shuffled) // 2])
-    many = ReadModel(tmp_path / "many.duckdb")
+    many = ReadModel(tmp_path / "many.duckdb", party_key=b"k")
     for i in range(0, len(shuffled), 23):
         many.apply_changes(as_changes(shuffled[i:i + 23], i), f"{i}-x")
     assert snapshot(many)["cases"] == snapshot(one)["cases"]
