@@ -169,6 +169,18 @@ class EventCreateSchema(Schema):
     at = ServerTime(metadata={"description": "不接受：事件时间由服务器记录 / refused: the server sets the time"})
 
 
+class PartiesRevealArgsSchema(Strict):
+    """查看 full ID numbers and phones: why (recorded in the audit log with the read)."""
+
+    reason = Text(required=True, min_length=2, max_length=200,
+                  metadata={"description": "查看原因（写入审计日志）/ why you need the full values (audited)"})
+
+
+class PartiesOutSchema(Schema):
+    case_id = fields.String()
+    parties = fields.List(fields.Dict())
+
+
 class RepeatArgsSchema(Schema):
     repeat_of = DocRef("case", load_default=None)
 

@@ -30,6 +30,7 @@ from flask import current_app
 from schemas import new_case_id, new_event_id, new_tracking_code, validate_document
 from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED, EVENT_KINDS
+from schemas.privacy import mask_parties
 from server.domain.projection import CaseProjection, project_case
 from sync.couch import Database
 from sync.errors import Conflict
@@ -381,5 +382,21 @@ def store_event(doc: dict[str, Any], home: Database) -> dict[str, Any]:
 
 
 def public_case(case: Mapping[str, Any]) -> dict[str, Any]:
-    """The case as the API returns it (CouchDB's own fields kept; nothing secret here)."""
-    return dict(case)
+    """The case as the API returns it: CouchDB's own fields kept, parties' ID numbers and
+    phones masked (PIPL: minimum necessary). The full values are one audited step away,
+    for the people who handle the case (``reveal_parties``)."""
+    out = dict(case)
+    out["parties"] = mask_parties(p for p in case.get("parties") or [] if isinstance(p, dict))
+    return out
+
+
+# Who may 查看 full ID numbers and phones: those who handle cases, in their own area (the
+# grid worker of the grid, the township mediator of the township, the county reviewer).
+# Not admins: they manage accounts and handle no case, so they have no need to know.
+REVEAL_ROLES = CASE_ROLES
+
+
+def reveal_parties(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The parties in full, for a caller already checked to handle the case (role in
+    ``REVEAL_ROLES`` and the case in their scope) and whose reason is audited."""
+    return [dict(p) for p in case.get("parties") or [] if isinstance(p, dict)]

@@ -514,11 +514,25 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return response
 
 
+# What a user who does not see the whole meeting gets of it: its date and record, and the
+# items of their own area. The meeting's title and note may speak of any township's
+# matters, ``area_codes`` lists which townships were discussed, and the attendees (county
+# leaders, departments, other townships' secretaries) tell whose business it was — so all
+# of these are left out, rather than guessing which of them is harmless.
+PARTIAL_REVIEW_FIELDS = ("_id", "_rev", "type", "schema_version", "held_on", "recorded_by", "recorded_at")
+
+
 def _visible_review(review: dict[str, Any], user: User) -> dict[str, Any] | None:
-    items = [i for i in review.get("items", []) if sees(user, f"a:{i.get('area_code')}")]
+    """The meeting as ``user`` may see it: whole when every item is in their area (county
+    reviewers), else only their items and ``PARTIAL_REVIEW_FIELDS``, marked ``partial``;
+    None when no item is theirs."""
+    all_items = review.get("items", [])
+    items = [i for i in all_items if sees(user, f"a:{i.get('area_code')}")]
     if not items:
         return None
-    return {**review, "items": items}
+    if len(items) == len(all_items):
+        return {**review, "items": items}
+    return {**{k: review[k] for k in PARTIAL_REVIEW_FIELDS if k in review}, "items": items, "partial": True}
 
 
 # -- helpers shared by the registers modules -------------------------------------------------
