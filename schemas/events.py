@@ -57,6 +57,10 @@ CLIENT_TIME_REFUSED = ("事件时间由服务器按收到请求的时间记录�
 DEVICE_TIME_TOO_LATE = ("事件时间比服务器时间晚一天以上，请校准设备时钟后重新记录",
                         "the event time is more than a day after the server's time; set the device "
                         "clock right and record it again")
+# A case registered through the API may be dated earlier (a letter received before it is
+# entered) but not later than the server's time: a registration in the future would
+# start its deadlines late and make a late acceptance look on time.
+REGISTERED_IN_FUTURE = ("登记时间不能晚于当前时间", "created_at cannot be later than the server's time")
 
 # The pseudo-user of the party's own evaluation (public tracking code, no login).
 PUBLIC_ACTOR = "public"

@@ -29,7 +29,7 @@ from flask import current_app
 
 from schemas import new_case_id, new_event_id, new_tracking_code, validate_document
 from schemas.errors import FieldError
-from schemas.events import CLIENT_TIME_REFUSED, EVENT_KINDS
+from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
 from schemas.privacy import mask_parties
 from server.domain.projection import CaseProjection, project_case
 from sync.couch import Database
@@ -200,6 +200,8 @@ def new_case(user: User, body: Mapping[str, Any]) -> dict[str, Any]:
     is generated. Raises 422 (field errors), 403 (area outside the user's scope).
     """
     at = now()
+    if body.get("created_at") and body["created_at"] > at + CLOCK_SKEW:
+        raise _invalid([FieldError("created_at", *REGISTERED_IN_FUTURE)])
     doc: dict[str, Any] = {
         "_id": new_case_id(), "type": "case", "schema_version": 1,
         "area_code": body["area_code"], "tracking_code": new_tracking_code(),

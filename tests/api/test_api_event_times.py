@@ -65,3 +65,13 @@ def test_tablet_times_are_kept_and_flagged_and_absurd_ones_refused(
     flagged = {(a["code"], a["event_id"]) for a in detail["projection"]["anomalies"]}
     assert flagged == {("before_report", early["_id"]), ("future_time", ahead["_id"])}
     assert sorted(e["_id"] for e in detail["events"]) == sorted(d["_id"] for d in (early, ahead, fine))
+
+
+def test_a_case_cannot_be_registered_in_the_future(as_user):  # type: ignore[no-untyped-def]
+    mia = as_user("mia")
+    later = china_iso(datetime.now(UTC) + timedelta(days=3))
+    r = mia.post("/api/cases", json=intake(created_at=later, parties=[{"role": "applicant", "name": "钱七"}]))
+    assert r.status_code == 422 and "created_at" in r.get_json()["errors"]
+    earlier = china_iso(datetime.now(UTC) - timedelta(days=3))  # a letter received before it is entered
+    r = mia.post("/api/cases", json=intake(created_at=earlier, parties=[{"role": "applicant", "name": "钱七"}]))
+    assert r.status_code == 201 and r.get_json()["case"]["created_at"] == earlier
