@@ -23,13 +23,16 @@ def _file_bytes(store: ReadModel) -> bytes:
 
 
 def test_no_full_identifier_anywhere_in_the_file_but_repeats_are_recognised(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store = ReadModel(tmp_path / "stats.duckdb", party_key=b"server key")
+    store = ReadModel(tmp_path / "stats.duckdb")  # a random key of its own
     first = make_case(parties=[PARTY])
     again = make_case("2026-03-09T09:00:00+08:00", parties=[{**PARTY, "phone": "13700000000"}])
     by_phone = make_case("2026-03-10T09:00:00+08:00", parties=[{"role": "applicant", "name": "张三", "phone": PHONE}])
     other = make_case("2026-03-11T09:00:00+08:00", parties=[{"role": "applicant", "name": "李四", "phone": PHONE}])
     store.apply_changes(as_changes([first, again, by_phone, other]), "4-x")
     cur = store.cursor()
+    for table in ("case_docs", "cases"):
+        text = str(cur.execute(f"SELECT * FROM {table}").fetchall())
+        assert ID_NUMBER not in text and PHONE not in text, table
     rows = dict(cur.execute("SELECT case_id, party_keys FROM cases").fetchall())
     keys = {case_id: set(json.loads(value)) for case_id, value in rows.items()}
     assert keys[first["_id"]] & keys[again["_id"]]          # same ID number
@@ -41,7 +44,7 @@ def test_no_full_identifier_anywhere_in_the_file_but_repeats_are_recognised(tmp_
     data = _file_bytes(store)
     assert ID_NUMBER.encode() not in data and PHONE.encode() not in data
     # another server key gives other hashes: without the key they cannot be recomputed
-    other_store = ReadModel(tmp_path / "other.duckdb", party_key=b"another key")
+    other_store = ReadModel(tmp_path / "other.duckdb")
     other_store.apply_changes(as_changes([first]), "1-x")
     other_keys = set(json.loads(other_store.cursor().execute("SELECT party_keys FROM cases").fetchone()[0]))
     assert not other_keys & keys[first["_id"]]
