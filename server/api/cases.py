@@ -126,8 +126,9 @@ def add_event(body: dict[str, Any], case_id: str):  # type: ignore[no-untyped-de
     """Record an action: ``kind`` is one of ``schemas.events`` (accepted, declined,
     assigned — 双交办 is one event with a functional and a territorial unit — feedback,
     met, mediated, resolved, escalated, returned, paused, resumed, extended, closed,
-    followed_up, evaluated, review_requested, review_decided, commented) with that
-    kind's fields.
+    followed_up, evaluated_by_phone, review_requested, review_decided, commented) with
+    that kind's fields. The event is dated by the server (``at`` is refused: 422);
+    ``evaluated`` (the party's own) comes only through the tracking code (422 here).
 
     422 field errors · 403 outside the area you may change · 404 case not visible ·
     409 impossible in the case's state (the message names the state), or ``accepted``
