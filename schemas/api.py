@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from schemas import vocab
 from schemas.case import CaseSchema, PartySchema
+from schemas.events import ServerTime
 from schemas.fields import (
     MAX_NAME,
     AreaCode,
@@ -166,14 +167,27 @@ class EventCreateSchema(Schema):
     """An action on a case: ``kind`` plus the kind's own fields (``schemas.events``).
 
     Validated against the event document schema of that kind; the server adds ``_id``,
-    ``case_id``, ``actor``, ``area_code`` and ``received_at``. ``at`` defaults to now.
+    ``case_id``, ``actor``, ``area_code``, ``received_at`` and ``at`` (the time it receives
+    the request: a client's ``at`` is refused, see ``schemas.events.CLIENT_TIME_REFUSED``).
     """
 
     class Meta:
         unknown = "include"
 
     kind = Text(required=True, max_length=32)
-    at = Timestamp()
+    at = ServerTime(metadata={"description": "不接受：事件时间由服务器记录 / refused: the server sets the time"})
+
+
+class PartiesRevealArgsSchema(Strict):
+    """查看 full ID numbers and phones: why (recorded in the audit log with the read)."""
+
+    reason = Text(required=True, min_length=2, max_length=200,
+                  metadata={"description": "查看原因（写入审计日志）/ why you need the full values (audited)"})
+
+
+class PartiesOutSchema(Schema):
+    case_id = fields.String()
+    parties = fields.List(fields.Dict())
 
 
 class RepeatArgsSchema(Schema):

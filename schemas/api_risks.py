@@ -17,6 +17,7 @@ from schemas import vocab
 from schemas.api import DEFAULT_PAGE, MAX_PAGE
 from schemas.api_stats import QueryBool, QueryInt
 from schemas.errors import bi
+from schemas.events import ServerTime
 from schemas.fields import (
     MAX_DESCRIPTION,
     MAX_NAME,
@@ -73,7 +74,7 @@ class RiskEventCreateSchema(Schema):
         unknown = "include"
 
     kind = Choice(RISK_EVENT_KINDS, required=True)
-    at = Timestamp()
+    at = ServerTime(metadata={"description": "不接受：事件时间由服务器记录 / refused: the server sets the time"})
 
 
 class RiskListArgsSchema(Strict):

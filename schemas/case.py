@@ -34,8 +34,9 @@ from schemas.ids import POLICY_NAME_RE
 
 
 class PartySchema(Strict):
-    """A party (当事人). ``id_number``/``phone`` are stored in full; exports mask them
-    (``schemas.privacy.mask_parties``)."""
+    """A party (当事人). ``id_number``/``phone`` are stored in full in CouchDB; the case
+    detail, lists and exports mask them, the read model keeps only masked values and keyed
+    hashes (``schemas.privacy``); the full values are an audited 查看 away."""
 
     role = Choice(vocab.PARTY_ROLES, required=True)
     name = Text(required=True, max_length=MAX_NAME)

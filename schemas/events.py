@@ -13,9 +13,10 @@ event naming the unit; the case has pending units until every assigned unit has.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import ValidationError, fields, validates_schema
 
 from schemas import vocab
 from schemas.errors import bi
@@ -38,6 +39,41 @@ from schemas.fields import (
     check_parent_in_id,
 )
 
+# -- event times -------------------------------------------------------------------------------
+# Events written through the API happen when the server receives them: the server sets
+# ``at`` (a client's ``at`` is refused, 422), so nobody can backdate an acceptance into time.
+# Events written on a tablet keep the device's time, because offline work is real and a
+# refused event stays on the device (the work would have to be entered again). So a device
+# time is judged, not trusted:
+#   * later than receipt + CLOCK_SKEW: kept and flagged ``future_time`` in the projection
+#     (a fast device clock must not cost the worker a day's records);
+#   * later than receipt + MAX_DEVICE_AHEAD: refused at push (``sync.push``): no clock
+#     error explains it, and such a time would move deadlines and order arbitrarily;
+#   * earlier than the case's registration: kept and flagged ``before_report``.
+CLOCK_SKEW = timedelta(minutes=10)
+MAX_DEVICE_AHEAD = timedelta(days=1)
+CLIENT_TIME_REFUSED = ("事件时间由服务器按收到请求的时间记录，请勿提交 at",
+                       "the event time is set by the server when it receives the request; do not send 'at'")
+DEVICE_TIME_TOO_LATE = ("事件时间比服务器时间晚一天以上，请校准设备时钟后重新记录",
+                        "the event time is more than a day after the server's time; set the device "
+                        "clock right and record it again")
+# A case registered through the API may be dated earlier (a letter received before it is
+# entered) but not later than the server's time: a registration in the future would
+# start its deadlines late and make a late acceptance look on time.
+REGISTERED_IN_FUTURE = ("登记时间不能晚于当前时间", "created_at cannot be later than the server's time")
+
+# The pseudo-user of the party's own evaluation (public tracking code, no login).
+PUBLIC_ACTOR = "public"
+
+
+class ServerTime(fields.Field):
+    """An API body's ``at``: always refused (see CLIENT_TIME_REFUSED); declared so the
+    refusal is documented in the OpenAPI description and said in both languages."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        raise ValidationError(bi(*CLIENT_TIME_REFUSED))
+
+
 EVENT_KINDS: dict[str, tuple[str, str]] = {
     "accepted": ("受理", "accepted"),
     "declined": ("不予受理", "not accepted"),
@@ -53,7 +89,8 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "extended": ("延期", "deadline extended"),
     "closed": ("办结答复", "closed with formal reply"),
     "followed_up": ("回访", "followed up"),
-    "evaluated": ("评价", "evaluated"),
+    "evaluated": vocab.EVALUATION_SOURCES["public"],
+    "evaluated_by_phone": vocab.EVALUATION_SOURCES["phone"],
     "review_requested": ("申请复查/复核", "review requested"),
     "review_decided": ("复查/复核意见", "review decided"),
     "commented": ("备注", "commented"),
@@ -193,7 +230,30 @@ class FollowedUpSchema(EventSchema):
 
 
 class EvaluatedSchema(EventSchema):
+    """The party's own evaluation (群众评价): only through the public tracking code, so
+    its actor is always ``public``. Staff who ask the party by phone record
+    ``evaluated_by_phone`` instead; it never takes the party's own place."""
+
     kind_name = "evaluated"
+    rating = Choice(vocab.EVALUATIONS, required=True)
+    comment = Text(max_length=MAX_NOTE)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_public(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("actor") != PUBLIC_ACTOR:
+            raise ValidationError(bi(
+                "当事人评价只能由当事人凭查询码提交；工作人员电话回访所得评价请记为“电话回访评价”（evaluated_by_phone）",
+                "the party's evaluation comes only from the party (tracking code); record an "
+                "evaluation taken by phone as 'evaluated_by_phone'"), "kind")
+
+
+class EvaluatedByPhoneSchema(EventSchema):
+    """电话回访评价: a member of staff asked the party by phone and records the answer.
+
+    A separate kind, labelled as such: it does not count as the party's own evaluation
+    in 满意率/参评率 and does not stop the party from evaluating (METRICS.md)."""
+
+    kind_name = "evaluated_by_phone"
     rating = Choice(vocab.EVALUATIONS, required=True)
     comment = Text(max_length=MAX_NOTE)
 
@@ -220,6 +280,7 @@ EVENT_SCHEMAS: dict[str, type[EventSchema]] = {
         AcceptedSchema, DeclinedSchema, AssignedSchema, FeedbackSchema, MetSchema,
         MediatedSchema, ResolvedSchema, EscalatedSchema, ReturnedSchema, PausedSchema,
         ResumedSchema, ExtendedSchema, ClosedSchema, FollowedUpSchema, EvaluatedSchema,
+        EvaluatedByPhoneSchema,
         ReviewRequestedSchema, ReviewDecidedSchema, CommentedSchema,
     )
 }

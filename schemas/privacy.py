@@ -1,12 +1,20 @@
-"""Personal identifiers of parties: validation and masking for exports.
+"""Personal identifiers of parties: validation, masking and keyed hashes.
 
 Documents store ID numbers and phone numbers in full (mediators need them to contact
-people and to check identity); everything that leaves the system for a wider audience —
-exports, dashboards, printed lists — shows them masked via these functions.
+people and to check identity); everything else shows them masked via these functions:
+the case detail by default (the full values only behind an audited 查看 with a reason,
+``server.cases.reveal_parties``), exports, dashboards, printed lists. Copies made for
+statistics (the DuckDB read model) keep *no* full value at all: masked values for
+display and keyed hashes (HMAC-SHA256 with a server key, ``FENGQIAO_PARTY_KEY``) to
+recognise the same person again (重复访: same ID number, or same name and phone). A keyed
+hash, not a plain one: ID numbers and mobile numbers are few enough (~10^9) to hash them
+all, so without the key a plain hash would be as good as the number.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -88,3 +96,42 @@ def mask_parties(parties: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             p["phone"] = mask_phone(p["phone"])
         out.append(p)
     return out
+
+
+# What a party record keeps in copies made for statistics (no full identifier).
+MINIMISED_PARTY_FIELDS = ("role", "name", "id_number", "phone")
+
+
+def keyed_hash(key: bytes, *parts: str) -> str:
+    """HMAC-SHA256 of ``parts`` (joined by a unit separator) under ``key``, hex, 32 chars."""
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def party_keys(party: dict[str, Any], key: bytes) -> list[str]:
+    """The keys that recognise ``party`` again: ``id:<hmac of the ID number>`` and
+    ``np:<hmac of name + phone>`` (the two rules of ``server.cases.find_repeats``)."""
+    out = []
+    if party.get("id_number"):
+        out.append("id:" + keyed_hash(key, "id", str(party["id_number"])))
+    if party.get("phone") and party.get("name"):
+        out.append("np:" + keyed_hash(key, "np", str(party["name"]), str(party["phone"])))
+    return out
+
+
+def minimise_parties(parties: Iterable[Any], key: bytes) -> list[dict[str, Any]]:
+    """``parties`` for a statistics copy: role, name, masked ID number and phone, and
+    ``keys`` (``party_keys``). Nothing in the result gives back a full identifier."""
+    out = []
+    for party in parties:
+        if not isinstance(party, dict):
+            continue
+        masked = mask_parties([party])[0]
+        kept: dict[str, Any] = {k: masked[k] for k in MINIMISED_PARTY_FIELDS if masked.get(k) is not None}
+        kept["keys"] = party_keys(party, key)
+        out.append(kept)
+    return out
+
+
+def minimise_case(case: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """A copy of a case document whose parties are minimised (``minimise_parties``)."""
+    return {**case, "parties": minimise_parties(case.get("parties") or [], key)}

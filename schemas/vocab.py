@@ -77,6 +77,14 @@ EVALUATIONS: dict[str, tuple[str, str]] = {
     "dissatisfied": ("不满意", "dissatisfied"),
 }
 
+# Who gave an evaluation: the party themself (public tracking code: counts in 满意率/参评率)
+# or the party's answer taken by staff on the phone (its own event kind, never counted as
+# the party's own evaluation).
+EVALUATION_SOURCES: dict[str, tuple[str, str]] = {
+    "public": ("当事人评价", "evaluated by the party"),
+    "phone": ("电话回访评价", "evaluation taken by phone"),
+}
+
 REVIEW_STAGES: dict[str, tuple[str, str]] = {
     "review": ("复查", "review"),
     "re_review": ("复核", "re-review"),

@@ -29,7 +29,8 @@ from flask import current_app
 
 from schemas import new_case_id, new_event_id, new_tracking_code, validate_document
 from schemas.errors import FieldError
-from schemas.events import EVENT_KINDS
+from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
+from schemas.privacy import mask_parties
 from server.domain.projection import CaseProjection, project_case
 from sync.couch import Database
 from sync.errors import Conflict
@@ -49,7 +50,8 @@ LEGAL_ROUTE_ZH = {"court": "诉讼（法院）", "arbitration": "仲裁", "admin
 TOLERATED = frozenset({"closed_while_paused"})
 # Who may act on cases through the API (admins manage accounts, not cases).
 CASE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
-SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at"})
+# Set by the server on every event written through the API (``at`` too: server time).
+SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at", "at"})
 DEFAULT_POLICY = "regulation"  # 信访工作条例 for letters, visits, calls and online matters
 
 
@@ -170,7 +172,8 @@ def etag_of(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:
 
 
 def project(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> CaseProjection:
-    return project_case(case, events)
+    """The case's projection now (tablet events dated after now are flagged ``future_time``)."""
+    return project_case(case, events, now=now())
 
 
 # -- creating a case ---------------------------------------------------------------------------
@@ -197,6 +200,8 @@ def new_case(user: User, body: Mapping[str, Any]) -> dict[str, Any]:
     is generated. Raises 422 (field errors), 403 (area outside the user's scope).
     """
     at = now()
+    if body.get("created_at") and body["created_at"] > at + CLOCK_SKEW:
+        raise _invalid([FieldError("created_at", *REGISTERED_IN_FUTURE)])
     doc: dict[str, Any] = {
         "_id": new_case_id(), "type": "case", "schema_version": 1,
         "area_code": body["area_code"], "tracking_code": new_tracking_code(),
@@ -322,26 +327,29 @@ def _state_error(p: CaseProjection, kind: str, zh: str, en: str, code: str = "in
 
 
 def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
-              body: Mapping[str, Any]) -> tuple[dict[str, Any], CaseProjection]:
+              body: Mapping[str, Any], *, at: datetime | None = None) -> tuple[dict[str, Any], CaseProjection]:
     """Build and check the event ``body`` describes; returns it with the new projection.
 
+    The event happens at the server's time (``at``: the caller's ``now()``, passed in by a
+    review meeting so its decisions share one moment); ``body`` never sets it, because a
+    client-chosen time could backdate an acceptance into its deadline
+    (``schemas.events.CLIENT_TIME_REFUSED``).
     Raises 422 (fields), 403 (scope), 409 (impossible in the case's state, or 诉访分离).
     """
     from .auth import scoped
 
-    at = now()
+    at = at or now()
     kind = body.get("kind")
     owned = sorted(k for k in body if k.startswith("_") or k in SERVER_FIELDS)
     if owned:
-        raise _invalid([FieldError(k, "该字段由服务器填写，请勿提交", "set by the server; do not send it")
+        raise _invalid([FieldError(k, *(CLIENT_TIME_REFUSED if k == "at" else
+                                        ("该字段由服务器填写，请勿提交", "set by the server; do not send it")))
                         for k in owned])
-    doc: dict[str, Any] = {k: v for k, v in body.items() if k != "at"}
-    event_at = body.get("at") or at
+    doc: dict[str, Any] = dict(body)
     doc.update({
-        "_id": new_event_id(case["_id"], event_at if isinstance(event_at, datetime) else at),
-        "type": "event", "schema_version": 1, "case_id": case["_id"],
-        "at": event_at.isoformat() if isinstance(event_at, datetime) else china_iso(at),
-        "actor": user.username, "area_code": case["area_code"], "received_at": china_iso(at),
+        "_id": new_event_id(case["_id"], at), "type": "event", "schema_version": 1,
+        "case_id": case["_id"], "at": china_iso(at), "actor": user.username,
+        "area_code": case["area_code"], "received_at": china_iso(at),
     })
     problems = validate_document(doc)
     if problems:
@@ -376,5 +384,21 @@ def store_event(doc: dict[str, Any], home: Database) -> dict[str, Any]:
 
 
 def public_case(case: Mapping[str, Any]) -> dict[str, Any]:
-    """The case as the API returns it (CouchDB's own fields kept; nothing secret here)."""
-    return dict(case)
+    """The case as the API returns it: CouchDB's own fields kept, parties' ID numbers and
+    phones masked (PIPL: minimum necessary). The full values are one audited step away,
+    for the people who handle the case (``reveal_parties``)."""
+    out = dict(case)
+    out["parties"] = mask_parties(p for p in case.get("parties") or [] if isinstance(p, dict))
+    return out
+
+
+# Who may 查看 full ID numbers and phones: those who handle cases, in their own area (the
+# grid worker of the grid, the township mediator of the township, the county reviewer).
+# Not admins: they manage accounts and handle no case, so they have no need to know.
+REVEAL_ROLES = CASE_ROLES
+
+
+def reveal_parties(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The parties in full, for a caller already checked to handle the case (role in
+    ``REVEAL_ROLES`` and the case in their scope) and whose reason is audited."""
+    return [dict(p) for p in case.get("parties") or [] if isinstance(p, dict)]

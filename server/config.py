@@ -60,6 +60,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FENGQIAO_PUBLIC_URL", None,
             "the address people and tablets use, e.g. `https://tiaojie.example.gov.cn`; "
             "`check-deploy` requires https"),
+    Setting("FENGQIAO_PARTY_KEY", None,
+            "key of the keyed hashes (HMAC-SHA256) that stand for parties' ID numbers and name+phone "
+            "in the statistics read model; unset: derived from FENGQIAO_SECRET_KEY in production, "
+            "a random key kept in $FENGQIAO_HOME/party.key otherwise; changing it rebuilds the read model"),
 )
 
 
@@ -124,3 +128,33 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     if not values["FENGQIAO_SECRET_KEY"]:
         values["FENGQIAO_SECRET_KEY"] = secrets.token_hex(32)
     return values
+
+
+def party_key(settings: Mapping[str, Any]) -> bytes:
+    """The key of parties' keyed hashes in the read model (``schemas.privacy.party_keys``).
+
+    It must stay the same across restarts and processes (the CLI's ``stats rebuild`` and
+    the server must agree, or repeat detection breaks), and it must not be stored with the
+    read model it protects. So: ``FENGQIAO_PARTY_KEY``; else, in production, one derived
+    from ``FENGQIAO_SECRET_KEY`` (required there); else (development) a random key kept
+    in ``$FENGQIAO_HOME/party.key`` (mode 0600).
+    """
+    import hashlib
+    import hmac
+
+    if settings.get("FENGQIAO_PARTY_KEY"):
+        return str(settings["FENGQIAO_PARTY_KEY"]).encode()
+    if settings.get("FENGQIAO_ENV") == "production":
+        return hmac.new(str(settings["FENGQIAO_SECRET_KEY"]).encode(), b"fengqiao party key",
+                        hashlib.sha256).digest()
+    path = Path(settings.get("FENGQIAO_HOME") or ".") / "party.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()

@@ -24,6 +24,7 @@ from grid.check import check_boundaries
 from grid.demo import make_demo_county
 from grid.versions import GridStore
 from schemas import new_risk_event_id, new_tracking_code, validate_document
+from schemas.events import PUBLIC_ACTOR
 from server.domain.policies import policy_documents
 from server.readmodel.generate import case_with_events
 from sync.couch import CouchClient
@@ -165,7 +166,10 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
         for event in events:
             if datetime.fromisoformat(event["at"]) > now:
                 break  # the generator's timeline ran past today: the case is still open
-            event["actor"] = reporter if event["kind"] in ("mediated", "followed_up") else handler
+            if event["kind"] == "evaluated":  # the party's own, through the tracking code
+                event["actor"] = PUBLIC_ACTOR
+            else:
+                event["actor"] = reporter if event["kind"] in ("mediated", "followed_up") else handler
             kept.append(event)
         docs = [case, *kept]
         for doc in docs:

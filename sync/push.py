@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from schemas.events import DEVICE_TIME_TOO_LATE, MAX_DEVICE_AHEAD
 
 from .scope import may_write_key, scope_key, sees
 from .users import User
@@ -41,6 +44,8 @@ PARENT_FIELD = {"event": "case_id", "riskevent": "risk_id"}
 
 # The author field of each type a tablet may write.
 AUTHOR_FIELD = {"case": "reported_by", "event": "actor", "risk": "reported_by", "riskevent": "actor"}
+# The device time of each type: refused when absurdly late (``device_time_problem``).
+TIME_FIELD = {"case": "created_at", "event": "at", "risk": "created_at", "riskevent": "at"}
 # Append-only facts: written once, never edited.
 IMMUTABLE_TYPES = frozenset({"event", "riskevent"})
 
@@ -75,10 +80,12 @@ def decide(
     parent_key: str | None = None,
     validate: Validator,
     check_location: LocationCheck | None,
+    now: datetime | None = None,
 ) -> Refusal | None:
     """None if ``user`` may write ``doc``; else why not. Checks run cheapest first.
 
     ``parent_key`` is the scope key of the case or risk an event belongs to, when known.
+    ``now`` is the receipt time (default: the server's clock now).
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str) or not doc["_id"]:
         return Refusal("文档缺少 _id", "document has no _id")
@@ -109,6 +116,9 @@ def decide(
         more = f"（另有 {len(errors) - 1} 处错误）" if len(errors) > 1 else ""
         more_en = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return Refusal(f"字段 {field}：{zh}{more}", f"field {field}: {en}{more_en}")
+    late = device_time_problem(doc, now or datetime.now(UTC))
+    if late is not None:
+        return late
 
     key = scope_key(doc)
     if not may_write_key(user, key):
@@ -144,6 +154,28 @@ def decide(
         problem = check_location(doc)
         if problem is not None:
             return Refusal(*problem)
+    return None
+
+
+def device_time_problem(doc: Mapping[str, Any], received: datetime) -> Refusal | None:
+    """A refusal when the document's device time is later than receipt by more than
+    ``MAX_DEVICE_AHEAD`` (a day).
+
+    Device times are kept, not replaced: offline work happened when the device says, and a
+    refused record stays on the tablet to be entered again, so a slightly wrong clock must
+    not cost work — smaller gaps, and times before the case's registration, are kept and
+    flagged in the projection (``future_time``, ``before_report``). Only a time no clock
+    error explains is refused, because it would move deadlines arbitrarily.
+    """
+    text = doc.get(TIME_FIELD.get(str(doc.get("type")), ""))
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None and moment > received + MAX_DEVICE_AHEAD:
+        return Refusal(*DEVICE_TIME_TOO_LATE)
     return None
 
 

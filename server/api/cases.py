@@ -14,6 +14,8 @@ from schemas.api import (
     CaseUpdateSchema,
     EventCreateSchema,
     EventOutSchema,
+    PartiesOutSchema,
+    PartiesRevealArgsSchema,
     RepeatArgsSchema,
     RepeatsSchema,
 )
@@ -64,7 +66,8 @@ def get_case(case_id: str):  # type: ignore[no-untyped-def]
     """The case with its full timeline and projection (state, deadlines, anomalies).
 
     ``ETag`` is the case's revision (base record + its events); send it back as
-    ``If-Match`` on a change. The read is audited (it shows personal data).
+    ``If-Match`` on a change. Parties' ID numbers and phones are masked (full values:
+    ``GET /api/cases/<id>/parties?reason=…``). The read is audited.
     404 when the case does not exist or is outside the caller's area.
     """
     user = require_user()
@@ -73,6 +76,22 @@ def get_case(case_id: str):  # type: ignore[no-untyped-def]
     audit.record("case_read", doc_id=case["_id"])
     body = _detail(case, events)
     return etag_response(body, body["etag"])
+
+@blp.get("/<case_id>/parties")
+@blp.arguments(PartiesRevealArgsSchema, location="query")
+@blp.response(200, PartiesOutSchema)
+def reveal_parties(args: dict[str, Any], case_id: str):  # type: ignore[no-untyped-def]
+    """查看: the parties with full ID numbers and phones, for a stated ``reason``.
+
+    Only for those who handle the case — its grid worker, its township's mediator, a
+    county reviewer (admins: 403) — and audited with the reason (``parties_revealed``).
+    The case detail shows them masked. 422 no reason · 404 case not visible.
+    """
+    user = require_user(*cases.REVEAL_ROLES)
+    case, _ = cases.locate(case_id, user)
+    audit.record("parties_revealed", doc_id=case["_id"], detail={"reason": args["reason"]})
+    return ({"case_id": case["_id"], "parties": cases.reveal_parties(case)}, 200,
+            {"Cache-Control": "no-store"})
 
 @blp.patch("/<case_id>")
 @blp.arguments(CaseUpdateSchema)
@@ -107,8 +126,9 @@ def add_event(body: dict[str, Any], case_id: str):  # type: ignore[no-untyped-de
     """Record an action: ``kind`` is one of ``schemas.events`` (accepted, declined,
     assigned — 双交办 is one event with a functional and a territorial unit — feedback,
     met, mediated, resolved, escalated, returned, paused, resumed, extended, closed,
-    followed_up, evaluated, review_requested, review_decided, commented) with that
-    kind's fields.
+    followed_up, evaluated_by_phone, review_requested, review_decided, commented) with
+    that kind's fields. The event is dated by the server (``at`` is refused: 422);
+    ``evaluated`` (the party's own) comes only through the tracking code (422 here).
 
     422 field errors · 403 outside the area you may change · 404 case not visible ·
     409 impossible in the case's state (the message names the state), or ``accepted``

@@ -48,6 +48,7 @@ from schemas.api_risks import (
     RiskPageSchema,
 )
 from schemas.errors import FieldError, flatten_errors
+from schemas.events import CLIENT_TIME_REFUSED
 from server.domain.reminders import DEFAULT_LEAD_DAYS, parent_code
 from server.domain.risks import RiskProjection, project_risk
 from server.domain.workdays import china_date
@@ -75,7 +76,7 @@ WRITE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
 REVIEW_ROLES = ("township_mediator", "county_reviewer")
 ROUNDS_BY_ROLE = {"grid_worker": ("village",), "township_mediator": ("village", "township"),
                   "county_reviewer": ("village", "township", "county")}
-SERVER_FIELDS = frozenset({"type", "schema_version", "risk_id", "actor", "area_code", "received_at"})
+SERVER_FIELDS = frozenset({"type", "schema_version", "risk_id", "actor", "area_code", "received_at", "at"})
 REVIEW_INDEX = ("fq-review-held", ["type", "held_on"])
 
 
@@ -190,12 +191,14 @@ def new_risk(user: User, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def new_risk_event(user: User, risk: Mapping[str, Any], events: list[dict[str, Any]],
-                   body: Mapping[str, Any]) -> tuple[dict[str, Any], RiskProjection]:
-    """Build and check a risk event; 422 fields · 403 scope/role · 409 after resolution."""
-    at = cases.now()
+                   body: Mapping[str, Any], *, at: datetime | None = None) -> tuple[dict[str, Any], RiskProjection]:
+    """Build and check a risk event at the server's time ``at`` (default now; never from
+    ``body``, as for case events); 422 fields · 403 scope/role · 409 after resolution."""
+    at = at or cases.now()
     owned = sorted(k for k in body if k.startswith("_") or k in SERVER_FIELDS)
     if owned:
-        raise validation_error([FieldError(k, "该字段由服务器填写，请勿提交", "set by the server; do not send it")
+        raise validation_error([FieldError(k, *(CLIENT_TIME_REFUSED if k == "at" else
+                                                ("该字段由服务器填写，请勿提交", "set by the server; do not send it")))
                                 for k in owned])
     kind = body.get("kind")
     if kind == "reviewed" and user.role not in REVIEW_ROLES:
@@ -206,12 +209,11 @@ def new_risk_event(user: User, risk: Mapping[str, Any], events: list[dict[str, A
         raise ApiError(403, "forbidden", "超出您的排查层级", "above your screening level",
                        {"screening_round": [{"message_zh": "超出您的排查层级",
                                              "message_en": "above your screening level"}]})
-    event_at = body.get("at") if isinstance(body.get("at"), datetime) else at
     doc: dict[str, Any] = {k: (v.isoformat() if isinstance(v, date) else v)
-                           for k, v in body.items() if k != "at" and v is not None}
+                           for k, v in body.items() if v is not None}
     doc.update({
-        "_id": new_risk_event_id(risk["_id"], event_at), "type": "riskevent", "schema_version": 1,
-        "risk_id": risk["_id"], "at": cases.china_iso(event_at) if event_at is at else event_at.isoformat(),
+        "_id": new_risk_event_id(risk["_id"], at), "type": "riskevent", "schema_version": 1,
+        "risk_id": risk["_id"], "at": cases.china_iso(at),
         "actor": user.username, "area_code": risk["area_code"], "received_at": cases.china_iso(at),
     })
     problems = validate_document(doc)
@@ -435,9 +437,9 @@ def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tup
             raise _item_error(i, "risk_id", "风险不存在或不在您的负责范围内",
                               "risk not found or outside your area") from None
         body = {k: item[k] for k in ("decision", "level", "owner", "due", "lead_official") if item.get(k)}
-        body.update(kind="reviewed", at=at)
+        body.update(kind="reviewed")
         try:
-            doc, _ = new_risk_event(user, risk, risk_events(risk, home), body)
+            doc, _ = new_risk_event(user, risk, risk_events(risk, home), body, at=at)
         except ApiError as exc:
             raise _prefix(exc, i) from None
         summary = jsonable({"risk_id": risk["_id"], "area_code": risk["area_code"], "title": risk.get("title"),
@@ -451,7 +453,7 @@ def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tup
                           "case not found or outside your area") from None
     try:
         doc, _ = cases.new_event(user, case, cases.events_of(case, home),
-                                 {"kind": "commented", "text": f"【县级研判】{item['decision']}"[:2000], "at": at})
+                                 {"kind": "commented", "text": f"【县级研判】{item['decision']}"[:2000]}, at=at)
     except ApiError as exc:
         raise _prefix(exc, i) from None
     summary = {"case_id": case["_id"], "area_code": case["area_code"], "title": case.get("title"),
@@ -512,11 +514,25 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return response
 
 
+# What a user who does not see the whole meeting gets of it: its date and record, and the
+# items of their own area. The meeting's title and note may speak of any township's
+# matters, ``area_codes`` lists which townships were discussed, and the attendees (county
+# leaders, departments, other townships' secretaries) tell whose business it was — so all
+# of these are left out, rather than guessing which of them is harmless.
+PARTIAL_REVIEW_FIELDS = ("_id", "_rev", "type", "schema_version", "held_on", "recorded_by", "recorded_at")
+
+
 def _visible_review(review: dict[str, Any], user: User) -> dict[str, Any] | None:
-    items = [i for i in review.get("items", []) if sees(user, f"a:{i.get('area_code')}")]
+    """The meeting as ``user`` may see it: whole when every item is in their area (county
+    reviewers), else only their items and ``PARTIAL_REVIEW_FIELDS``, marked ``partial``;
+    None when no item is theirs."""
+    all_items = review.get("items", [])
+    items = [i for i in all_items if sees(user, f"a:{i.get('area_code')}")]
     if not items:
         return None
-    return {**review, "items": items}
+    if len(items) == len(all_items):
+        return {**review, "items": items}
+    return {**{k: review[k] for k in PARTIAL_REVIEW_FIELDS if k in review}, "items": items, "partial": True}
 
 
 # -- helpers shared by the registers modules -------------------------------------------------

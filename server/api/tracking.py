@@ -4,7 +4,9 @@ Anyone holding the 10-character code from their receipt sees the status and the 
 (registered, accepted, closed, deadlines) — never personal data, description, area or
 names. After closure (办结) they may evaluate once (满意 / 基本满意 / 不满意): an
 ``evaluated`` case event whose actor is the fixed pseudo-user ``public`` (a valid
-``Username``), written into the case's home database. Its id is derived from the case
+``Username``), written into the case's home database. This is the only way an
+``evaluated`` event comes to exist (its schema requires that actor); staff record what a
+party said on the phone as ``evaluated_by_phone``, which does not stop the party's own. Its id is derived from the case
 (``event:<case uuid>:<closure time>-publiceval``), so two simultaneous evaluations
 cannot both be stored: CouchDB refuses the second ``PUT`` (409).
 
@@ -25,6 +27,7 @@ from flask import current_app, request
 
 from schemas import validate_document
 from schemas.api_risks import EvaluationCreateSchema, TrackingSchema
+from schemas.events import PUBLIC_ACTOR
 from schemas.ids import is_valid_tracking_code
 from server.domain.projection import CaseProjection
 from server.ratelimit import RateWindow
@@ -37,7 +40,6 @@ from . import ApiBlueprint, validation_error
 blp = ApiBlueprint("tracking", __name__, url_prefix="/api/track",
                    description="公开查询：凭查询码查看办理进度并评价 — public tracking (no login)")
 
-PUBLIC_ACTOR = "public"
 TRACKING_INDEX = "fq-tracking-code"
 RATE_WINDOW, RATE_MAX = 60.0, 30  # lookups per address per minute
 
@@ -122,7 +124,10 @@ def evaluate(body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
     before = cases.project(case, events)
     if before.status != "closed" or before.closed_at is None:
         raise ApiError(409, "not_closed", "事项尚未办结，办结后方可评价", "the matter is not closed yet; evaluate after closure")
-    if before.evaluation is not None or any(e.get("kind") == "evaluated" for e in events):
+    # Only the party's own evaluation counts here: one staff took by phone
+    # (``evaluated_by_phone``) is another kind and never blocks the party's.
+    if before.evaluation is not None or any(e.get("kind") == "evaluated" and e.get("actor") == PUBLIC_ACTOR
+                                            for e in events):
         raise ApiError(409, "already_evaluated", "该事项已评价，每件事项只能评价一次",
                        "this matter has already been evaluated (once per matter)")
     # Times are stored to the second: the evaluation is placed at least one second after

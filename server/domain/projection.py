@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from schemas.events import CLOCK_SKEW, PUBLIC_ACTOR
 from server.domain.policies import POLICIES, Rule
 from server.domain.workdays import WorkCalendar, china_date, default_calendar
 
@@ -32,8 +33,8 @@ STATUS_RANK = {"reported": 0, "accepted": 1, "in_progress": 2, "resolved": 3, "c
 TERMINAL = frozenset({"closed", "declined"})
 LEVEL_RANK = {"village": 0, "township": 1, "county": 2, "above": 3}
 # Kinds that still make sense after a case is closed (or declined).
-AFTER_CLOSE_OK = frozenset({"followed_up", "evaluated", "commented", "review_requested",
-                            "review_decided"})
+AFTER_CLOSE_OK = frozenset({"followed_up", "evaluated", "evaluated_by_phone", "commented",
+                            "review_requested", "review_decided"})
 
 ANOMALY_TEXT: dict[str, tuple[str, str]] = {
     "foreign_event": ("事件不属于本案件，未计入", "Event belongs to another case; not applied."),
@@ -41,7 +42,10 @@ ANOMALY_TEXT: dict[str, tuple[str, str]] = {
     "bad_time": ("事件时间无法解析，未计入", "Event time cannot be parsed; not applied."),
     "duplicate_event_id": ("同一编号的事件内容不一致", "Two different events share one _id."),
     "area_mismatch": ("事件区划编码与案件不一致", "Event area_code differs from the case's."),
-    "before_report": ("事件时间早于案件登记时间", "Event is dated before the case was registered."),
+    "before_report": ("事件时间早于案件登记时间（请核对设备时钟）",
+                      "Event is dated before the case was registered (check the device clock)."),
+    "future_time": ("事件时间晚于服务器收到它的时间（设备时钟偏快？）",
+                    "Event is dated after the server received it (device clock fast?)."),
     "unknown_policy": ("未知的时限政策，未计算时限", "Unknown deadline policy; no deadlines computed."),
     "accepted_twice": ("重复受理", "Accepted more than once."),
     "accepted_after_decline": ("不予受理后又受理", "Accepted after being declined."),
@@ -139,8 +143,10 @@ class CaseProjection:
     resolved_at: datetime | None
     resolution_level: str | None
     closed_at: datetime | None
-    evaluation: str | None
+    evaluation: str | None  # the party's own (public tracking code): what 满意率 counts
     evaluated_at: datetime | None
+    phone_evaluation: str | None  # taken by staff on the phone (evaluated_by_phone)
+    phone_evaluated_at: datetime | None
     followed_up: bool
     escalations: int
     review_stage: str | None  # review | re_review (last requested)
@@ -203,6 +209,8 @@ class _Fold:
     closed_at: datetime | None = None
     evaluation: str | None = None
     evaluated_at: datetime | None = None
+    phone_evaluation: str | None = None
+    phone_evaluated_at: datetime | None = None
     followed_up: bool = False
     escalations: int = 0
     review_stage: str | None = None
@@ -240,7 +248,8 @@ def _dedupe(events: Iterable[Mapping[str, Any]], fold: _Fold) -> list[Mapping[st
 
 def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *,
                  calendar: WorkCalendar | None = None,
-                 until: datetime | None = None) -> CaseProjection:
+                 until: datetime | None = None,
+                 now: datetime | None = None) -> CaseProjection:
     """Fold a case's events (any order, duplicates allowed) into its current state.
 
     ``case`` is the base record (``case:*`` document), ``events`` its ``event:*``
@@ -249,6 +258,10 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
     as anomalies and skipped. ``calendar`` defaults to the official China calendar.
     ``until`` (aware) projects the case as it stood then: later events are left out
     (used for historical statistics snapshots).
+    ``now`` (aware): the server's time, for events without ``received_at`` (tablet
+    events arrive by sync, which does not stamp them): one dated later than its
+    ``received_at``, or than ``now``, by more than ``CLOCK_SKEW`` is flagged
+    ``future_time`` (kept and applied: see ``schemas.events`` on device times).
     Raises ValueError only if the base record itself has no parseable ``created_at``.
     """
     calendar = calendar or default_calendar()
@@ -269,8 +282,12 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
             fold.flag("deleted_event", ev_id)
         elif (at := _parse_time(ev.get("at"))) is None:
             fold.flag("bad_time", ev_id)
-        elif until is None or at <= until:
-            usable.append((at, ev_id, ev))
+        else:
+            received = _parse_time(ev.get("received_at")) or now
+            if received is not None and at > received + CLOCK_SKEW:
+                fold.flag("future_time", ev_id)
+            if until is None or at <= until:
+                usable.append((at, ev_id, ev))
     usable.sort(key=lambda t: (t[0], t[1]))
     # Flags raised so far depend on input order; sort them so the result does not.
     fold.anomalies.sort(key=lambda a: (a.event_id or "", a.code))
@@ -317,6 +334,8 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
         closed_at=fold.closed_at,
         evaluation=fold.evaluation,
         evaluated_at=fold.evaluated_at,
+        phone_evaluation=fold.phone_evaluation,
+        phone_evaluated_at=fold.phone_evaluated_at,
         followed_up=fold.followed_up,
         escalations=fold.escalations,
         review_stage=fold.review_stage,
@@ -422,11 +441,18 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
         if f.closed_at is None and f.resolved_at is None:
             f.flag("followed_up_before_close", ev_id)
         f.followed_up = True
-    elif kind == "evaluated":
+    elif kind in ("evaluated", "evaluated_by_phone"):
         if f.closed_at is None:
             f.flag("evaluated_before_close", ev_id)
-        f.evaluation = ev.get("rating")
-        f.evaluated_at = at
+        # The party's own evaluation comes only through the tracking code (actor
+        # ``public``); an ``evaluated`` event by staff (written before that rule) is what
+        # it was in fact, an evaluation taken by staff, and counts as one.
+        if kind == "evaluated" and ev.get("actor") == PUBLIC_ACTOR:
+            f.evaluation = ev.get("rating")
+            f.evaluated_at = at
+        else:
+            f.phone_evaluation = ev.get("rating")
+            f.phone_evaluated_at = at
     elif kind == "review_requested":
         stage = ev.get("stage")
         if f.closed_at is None:

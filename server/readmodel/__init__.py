@@ -30,6 +30,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from server.config import party_key
+
 from .follower import Follower, catch_up
 from .store import ReadModel, ReadModelError, default_path
 
@@ -60,7 +62,7 @@ class ReadModelService:
     def store(self) -> ReadModel:
         with self._lock:
             if self._store is None:
-                self._store = ReadModel(self.path)
+                self._store = ReadModel(self.path, party_key=party_key(self.settings))
             return self._store
 
     def ready(self) -> ReadModel:
@@ -79,7 +81,7 @@ class ReadModelService:
     def start_follower(self) -> Follower:
         with self._lock:
             if self.follower is None or not self.follower.alive:
-                store = self._store or ReadModel(self.path)
+                store = self._store or ReadModel(self.path, party_key=party_key(self.settings))
                 self._store = store
                 self.follower = Follower(store, self.settings["COUCHDB_URL"],
                                          self.county_db_name()).start()

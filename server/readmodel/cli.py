@@ -26,10 +26,13 @@ def _settings(**overrides: Any):  # type: ignore[no-untyped-def]
 
 
 def _store(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from server.config import party_key
+
     from .store import ReadModel, ReadModelError, default_path
 
     try:
-        return ReadModel(settings.get("FENGQIAO_STATS_PATH") or default_path(settings["FENGQIAO_HOME"]))
+        return ReadModel(settings.get("FENGQIAO_STATS_PATH") or default_path(settings["FENGQIAO_HOME"]),
+                         party_key=party_key(settings))
     except ReadModelError as exc:
         click.echo(f"错误：{exc.message_zh}\nError: {exc.message_en}", err=True)
         sys.exit(1)

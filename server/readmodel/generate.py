@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from schemas import vocab
+from schemas.events import PUBLIC_ACTOR
 from schemas.ids import TRACKING_ALPHABET, TRACKING_LENGTH
 
 CST = timezone(timedelta(hours=8))
@@ -100,7 +101,7 @@ def case_with_events(rng: random.Random, area_code: str, created: datetime, *,
         return doc, events
     add("closed", rng.uniform(1, 24 * 3), reply="已答复当事人")
     if rng.random() < 0.75:
-        add("evaluated", rng.uniform(2, 24 * 5),
+        add("evaluated", rng.uniform(2, 24 * 5), actor=PUBLIC_ACTOR,  # the party's own
             rating=rng.choices(list(vocab.EVALUATIONS), [75, 17, 8])[0])
     return doc, events
 

@@ -2,14 +2,22 @@
 
 Tables (all derived; ``fengqiao stats rebuild`` recreates them from CouchDB):
 
-    case_docs(case_id, doc)            base records as JSON (to re-project)
+    case_docs(case_id, doc)            base records as JSON (to re-project), parties minimised:
+                                       masked ID numbers/phones and keyed hashes, never the
+                                       full values (``schemas.privacy.minimise_case``)
     events(event_id, case_id, at_text, kind, doc)   case events as JSON (to re-project)
     cases(...)                         one projected row per case: ``case_row`` columns
                                        (without the three as-of columns, see below) plus
                                        list/export fields (masked parties, title, point)
     risk_docs / riskevents / risks     the risk register, projected by ``project_risk``
     areas(code, level, name, parent, version, geometry, bbox)   area (grid) documents
-    meta(key, value)                   ``seq`` (the feed checkpoint), ``schema_version``
+    meta(key, value)                   ``seq`` (the feed checkpoint), ``schema_version``,
+                                       ``party_key_id`` (which key made the keyed hashes)
+
+A different ``SCHEMA_VERSION`` or party key than the file was built with deletes the file
+and starts a new one, which the follower fills from the feed (a rebuild): deleting, not
+dropping tables, so no page of an older layout (version 1 kept full ID numbers and phones
+in ``case_docs``) survives in the file.
 
 One batch of changes is applied in ONE transaction together with the new checkpoint:
 documents are upserted by ``_id`` (delete + insert, so replaying a change changes
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,7 +47,7 @@ from typing import Any
 
 import duckdb
 
-from schemas.privacy import mask_parties
+from schemas.privacy import MINIMISED_PARTY_FIELDS, keyed_hash, minimise_case
 from server.domain.metrics import BACKLOG_DAYS, case_row
 from server.domain.projection import project_case
 from server.domain.workdays import WorkCalendar
@@ -47,7 +56,8 @@ from .calendar import fast_calendar
 
 log = logging.getLogger("fengqiao.readmodel")
 
-SCHEMA_VERSION = "1"
+# 2: parties minimised (no full ID number or phone anywhere in the file), party_keys.
+SCHEMA_VERSION = "2"
 FILE_NAME = "stats.duckdb"
 
 # case_row columns that depend on as_of: computed per query, never stored.
@@ -75,6 +85,7 @@ CASE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("parties", "VARCHAR"),  # JSON, id numbers and phones masked
     ("lon", "DOUBLE"), ("lat", "DOUBLE"),  # WGS84
     ("event_count", "INTEGER"),
+    ("party_keys", "VARCHAR"),  # JSON list of keyed hashes (repeat detection), see privacy.py
 )
 CASE_COLUMN_NAMES = tuple(name for name, _ in CASE_COLUMNS)
 
@@ -162,25 +173,32 @@ def _point(location: Any) -> tuple[float | None, float | None]:
 
 def stored_case_row(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *,
                     calendar: WorkCalendar | None = None) -> tuple[Any, ...]:
-    """The ``cases`` row for one case document and its events (column order of the table)."""
+    """The ``cases`` row for one *minimised* case document (``minimise_case``: what
+    ``case_docs`` holds) and its events (column order of the table).
+
+    Projected without ``now``, so rows are a function of the documents alone (a rebuild
+    equals the incremental result whenever it runs): ``future_time`` is judged when a
+    case is read (``server.cases.project``); push refuses times over a day ahead.
+    """
     calendar = calendar or fast_calendar()
+    if any(isinstance(p, Mapping) and "keys" not in p for p in case.get("parties", [])):
+        raise ValueError(f"{case.get('_id')}: parties not minimised / 当事人信息未最小化")
     projection = project_case(case, events, calendar=calendar)
     row = case_row(projection, date(2000, 1, 1), calendar=calendar)  # as-of columns dropped
     accept, close = projection.deadline("accept"), projection.deadline("close")
     row["accept_open"] = bool(accept and accept.open)
     row["close_open"] = bool(close and close.open)
     lon, lat = _point(case.get("location"))
-    parties = [
-        {k: p.get(k) for k in ("role", "name", "id_number", "phone") if p.get(k) is not None}
-        for p in mask_parties(x for x in case.get("parties", []) if isinstance(x, Mapping))
-    ]
+    minimised = [p for p in case.get("parties", []) if isinstance(p, Mapping)]
+    parties = [{k: p[k] for k in MINIMISED_PARTY_FIELDS if p.get(k) is not None} for p in minimised]
+    keys = sorted({k for p in minimised for k in p.get("keys", [])})
     row.update(
         created_at=_utc_naive(case.get("created_at")),
         tracking_code=case.get("tracking_code"), title=case.get("title"),
         description=case.get("description"), reported_by=case.get("reported_by"),
         first_handler=projection.first_handler, lead_official=case.get("lead_official"),
         parties=json.dumps(parties, ensure_ascii=False), lon=lon, lat=lat,
-        event_count=projection.event_count,
+        event_count=projection.event_count, party_keys=json.dumps(keys),
     )
     return tuple(row[name] for name in CASE_COLUMN_NAMES)
 
@@ -258,17 +276,15 @@ class BatchResult:
 class ReadModel:
     """One DuckDB file. Thread-safe: writes are serialised, reads use ``cursor()``."""
 
-    def __init__(self, path: str | Path, *, calendar: WorkCalendar | None = None) -> None:
+    def __init__(self, path: str | Path, *, calendar: WorkCalendar | None = None,
+                 party_key: bytes | None = None) -> None:
+        """``party_key``: the key of parties' keyed hashes (``server.config.party_key``);
+        None (tests, benchmarks): a random key, so a file is only ever read back by the
+        same instance."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path))
-        except duckdb.IOException as exc:
-            raise ReadModelError(
-                f"统计库 {self.path} 已被另一进程占用（服务正在运行？DuckDB 只允许一个进程写入）：{exc}",
-                f"statistics database {self.path} is locked by another process (is the server "
-                f"running? DuckDB allows one writing process): {exc}",
-            ) from exc
+        self.party_key = party_key or secrets.token_bytes(32)
+        self.con = self._connect()
         self.calendar = calendar or fast_calendar()
         self._write = threading.Lock()
         # Results of aggregate queries, valid until the next committed batch (``version``).
@@ -280,19 +296,36 @@ class ReadModel:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise ReadModelError(
+                f"统计库 {self.path} 已被另一进程占用（服务正在运行？DuckDB 只允许一个进程写入）：{exc}",
+                f"statistics database {self.path} is locked by another process (is the server "
+                f"running? DuckDB allows one writing process): {exc}",
+            ) from exc
+
     def _ensure_schema(self) -> None:
+        key_id = keyed_hash(self.party_key, "party key id")
         with self._write:
             for stmt in DDL:
                 self.con.execute(stmt)
             version = self._meta(self.con, "schema_version")
-            if version not in (None, SCHEMA_VERSION):
-                log.warning("read model schema %s != %s: rebuilding", version, SCHEMA_VERSION)
-                for table in TABLES:
-                    self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            used_key = self._meta(self.con, "party_key_id")
+            if (version, used_key) not in ((None, None), (SCHEMA_VERSION, key_id)):
+                log.warning("read model schema %s (now %s) or party key changed: deleting %s to "
+                            "rebuild it", version, SCHEMA_VERSION, self.path)
+                self.con.close()
+                for stale in (self.path, self.path.with_name(self.path.name + ".wal")):
+                    stale.unlink(missing_ok=True)
+                self.con = self._connect()
                 for stmt in DDL:
                     self.con.execute(stmt)
+                version = None
             if version != SCHEMA_VERSION:
                 self._set_meta(self.con, "schema_version", SCHEMA_VERSION)
+                self._set_meta(self.con, "party_key_id", key_id)
 
     def close(self) -> None:
         with self._write:
@@ -415,7 +448,7 @@ class ReadModel:
             return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
         if items := by_kind.get("case"):
-            upsert("case_docs", "case_id", items, lambda i, d: (i, dumps(d)))
+            upsert("case_docs", "case_id", items, lambda i, d: (i, dumps(minimise_case(dict(d), self.party_key))))
             touched_cases.update(i for i, _ in items)
         if items := by_kind.get("event"):
             def event_row(i: str, d: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -78,7 +78,7 @@ def test_full_lifecycle_with_dual_assignment(as_user):  # type: ignore[no-untype
         {"kind": "resolved", "resolution_level": "village"},
         {"kind": "closed", "reply": "经调解双方达成协议，按协议划定边界"},
         {"kind": "followed_up", "result": "协议已履行"},
-        {"kind": "evaluated", "rating": "satisfied"},
+        {"kind": "evaluated_by_phone", "rating": "satisfied"},
         {"kind": "commented", "text": "归档"},
     ]
     for step in steps:
@@ -87,7 +87,7 @@ def test_full_lifecycle_with_dual_assignment(as_user):  # type: ignore[no-untype
     detail = mia.get(f"/api/cases/{case_id}").get_json()
     p = detail["projection"]
     assert p["status"] == "closed" and p["dual_assignment"] is True and p["pending_units"] == []
-    assert p["evaluation"] == "satisfied" and p["anomalies"] == []
+    assert p["phone_evaluation"] == "satisfied" and p["evaluation"] is None and p["anomalies"] == []
     assert [e["kind"] for e in detail["events"]] == [s["kind"] for s in steps]
     assert all(e["actor"] == "mia" and e["area_code"] == GRID_A for e in detail["events"])
 
@@ -99,7 +99,7 @@ def test_impossible_actions_answer_409_naming_the_state_and_store_nothing(
     r = act(mia, case_id, kind="closed", reply="已答复")
     assert r.status_code == 409
     assert "待受理" in r.get_json()["message_zh"] and "'reported'" in r.get_json()["message_en"]
-    assert act(mia, case_id, kind="evaluated", rating="satisfied").status_code == 409
+    assert act(mia, case_id, kind="evaluated_by_phone", rating="satisfied").status_code == 409
     assert act(mia, case_id, kind="accepted").status_code == 201
     assert act(mia, case_id, kind="accepted").status_code == 409
     assert act(mia, case_id, kind="resumed").status_code == 409

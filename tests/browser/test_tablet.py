@@ -165,7 +165,7 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
         ("resolved", lambda: page.select_option("#eventform [name=resolution_level]", "village")),
         ("escalated", lambda: page.fill("#eventform [name=reason]", "涉及多户，需乡镇协调")),
         ("followed_up", lambda: page.fill("#eventform [name=result]", "双方已履行协议")),
-        ("evaluated", lambda: page.select_option("#eventform [name=rating]", "basically_satisfied")),
+        ("evaluated_by_phone", lambda: page.select_option("#eventform [name=rating]", "basically_satisfied")),
     ]:
         page.click(f'[data-action="{kind}"]')
         fill()
@@ -179,7 +179,7 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
         return rows if len(rows) == 4 else None
 
     rows = wait_for(pushed)
-    assert sorted(r["doc"]["kind"] for r in rows) == ["escalated", "evaluated", "followed_up", "resolved"]
+    assert sorted(r["doc"]["kind"] for r in rows) == ["escalated", "evaluated_by_phone", "followed_up", "resolved"]
     assert all(validate_document(r["doc"]) == [] for r in rows)
     page.wait_for_selector('.timeline [data-sync="synced"] >> nth=3')
     page.screenshot(path=artifacts / "tablet-case-synced.png", full_page=True)

@@ -49,13 +49,13 @@ def test_checkpoint_resumes_and_rebuild_equals_incremental(db, tmp_path) -> None
     groups = generate(40, seed=4)
     docs = [d for c, e in groups for d in (c, *e)]
     random.Random(2).shuffle(docs)  # events reach the county before their case
-    inc = ReadModel(tmp_path / "inc.duckdb")
+    inc = ReadModel(tmp_path / "inc.duckdb", party_key=b"k")
     for i in range(0, len(docs), 50):
         db.bulk_docs(docs[i:i + 50])
         catch_up(inc, db, batch=40)
     seq = inc.seq()
     assert catch_up(inc, db) == 0 and inc.seq() == seq  # nothing new: nothing applied
-    full = ReadModel(tmp_path / "full.duckdb")
+    full = ReadModel(tmp_path / "full.duckdb", party_key=b"k")
     t0 = time.perf_counter()
     rebuild(full, db, batch=1000)
     assert time.perf_counter() - t0 < 60

@@ -41,7 +41,7 @@ def hand_docs() -> list[list[dict[str, Any]]]:
     acc = lambda d: ("accepted", d, {})  # noqa: E731
     close = lambda d: ("closed", d, {})  # noqa: E731
     res = lambda d, lv: ("resolved", d, {"resolution_level": lv})  # noqa: E731
-    rate = lambda d, r: ("evaluated", d, {"rating": r})  # noqa: E731
+    rate = lambda d, r: ("evaluated", d, {"rating": r, "actor": "public"})  # noqa: E731
     return [
         _story("03-02", acc("03-05"), res("04-09", "village"), close("04-10"), rate("04-12", "satisfied")),
         _story("03-10", acc("03-30"), res("06-19", "township"), close("06-20"), rate("06-21", "dissatisfied")),
@@ -148,12 +148,12 @@ def test_replaying_changes_changes_nothing(store: ReadModel) -> None:
 def test_late_and_out_of_order_events_reproject(tmp_path) -> None:  # type: ignore[no-untyped-def]
     groups = [[c, *e] for c, e in generate(50, seed=9)]
     docs = _flat(groups)
-    one = ReadModel(tmp_path / "one.duckdb")
+    one = ReadModel(tmp_path / "one.duckdb", party_key=b"k")
     one.apply_changes(as_changes(docs), "1-x")
     # the same documents reversed (events before their case) in small batches
     shuffled = list(reversed(docs))
     random.Random(1).shuffle(shuffled[: len(shuffled) // 2])
-    many = ReadModel(tmp_path / "many.duckdb")
+    many = ReadModel(tmp_path / "many.duckdb", party_key=b"k")
     for i in range(0, len(shuffled), 23):
         many.apply_changes(as_changes(shuffled[i:i + 23], i), f"{i}-x")
     assert snapshot(many)["cases"] == snapshot(one)["cases"]

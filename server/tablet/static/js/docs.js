@@ -163,7 +163,7 @@ export const EVENT_FORMS = {
   resolved: { required: ['resolution_level'], optional: ['summary', 'note'] },
   escalated: { required: ['reason'], optional: ['note'], fixed: { to_level: 'township' } },
   followed_up: { required: ['result'], optional: ['note'] },
-  evaluated: { required: ['rating'], optional: ['comment'] },
+  evaluated_by_phone: { required: ['rating'], optional: ['comment'] },
 };
 
 export function validateEvent(kind, fields, vocab) {

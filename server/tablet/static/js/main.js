@@ -371,7 +371,7 @@ async function resizePhoto(file, maxBytes) {
 const ACTIONS = [
   ['mediated', '调解', 'Mediate'], ['resolved', '化解（村/网格）', 'Resolve'],
   ['escalated', '上交乡镇', 'Escalate to township'], ['followed_up', '回访', 'Follow up'],
-  ['evaluated', '评价', 'Evaluation'],
+  ['evaluated_by_phone', '电话回访评价', 'Evaluation by phone'],
 ];
 
 function eventFields(kind) {
@@ -384,7 +384,9 @@ function eventFields(kind) {
       ${ta('summary', '化解情况', 'Summary')}`;
     case 'escalated': return `<p class="notice">上交至乡镇（街道）矛调中心 / escalate to the township</p>${ta('reason', '上交理由', 'Reason', true)}`;
     case 'followed_up': return ta('result', '回访情况', 'Result', true);
-    case 'evaluated': return `<label>当事人评价 <small>Petitioner's evaluation</small></label><select name="rating" data-field="rating">${options('evaluations', '', { blank: true })}</select>${ta('comment', '评价意见', 'Comment')}`;
+    // The party's own evaluation comes only through the tracking code (schemas/events.py):
+    // what a worker records is the answer the party gave on the phone, labelled as such.
+    case 'evaluated_by_phone': return `<label>电话回访评价 <small>Evaluation taken by phone</small></label><select name="rating" data-field="rating">${options('evaluations', '', { blank: true })}</select>${ta('comment', '评价意见', 'Comment')}`;
     default: return '';
   }
 }
