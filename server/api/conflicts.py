@@ -22,6 +22,7 @@ from typing import Any
 
 from schemas.api_risks import ConflictListSchema, ConflictOutSchema, ConflictResolveSchema
 from schemas.errors import FieldError
+from schemas.privacy import mask_parties
 from sync import conflicts as sync_conflicts
 from sync.couch import Database
 from sync.scope import scope_key, sees
@@ -56,8 +57,20 @@ def _queue(db: Database, county_level_only: bool, user: User) -> list[dict[str, 
         if county_level_only and not (isinstance(area, str) and len(area) == 6):
             continue  # a township's record, replicated up: its township database is the queue
         if sees(user, scope_key(record)):
+            record["versions"] = [_shown(user, v) for v in record.get("versions", [])]
             out.append({**record, "database": "county" if county_level_only else "township"})
     return out
+
+
+def _shown(user: User, version: dict[str, Any]) -> dict[str, Any]:
+    """One revision as the review queue shows it: parties masked (choosing a version needs
+    no full ID number; the case page reveals them with a reason), and a revision of an area
+    the user may not see reduced to its revision id."""
+    if not version.get("_deleted") and not sees(user, scope_key(version)):
+        return {"_id": version.get("_id"), "_rev": version.get("_rev"), "hidden": True}
+    if isinstance(version.get("parties"), list):
+        return {**version, "parties": mask_parties(version["parties"])}
+    return version
 
 
 @blp.get("")

@@ -95,3 +95,22 @@ def test_outbox_is_idempotent_and_send_pending_marks_sent(db):  # type: ignore[n
     assert send_pending(db, sender) == {"sent": 0, "failed": 0, "skipped": 0}
     assert sorted(sender.sent) == sorted(n["_id"] for n in written)
     assert all(db.get(n["_id"])["status"] == "sent" and db.get(n["_id"])["sent_at"] for n in written)
+
+
+def test_conflict_versions_show_parties_masked_and_other_areas_hidden(as_user, dbs):  # type: ignore[no-untyped-def]
+    from factories import GRID_B, GRID_C, case
+
+    tw = dbs[TOWNSHIP_1]
+    base = tw.save(case(GRID_A, "alice", parties=[{"role": "applicant", "name": "孙八", "phone": "13912345678",
+                                                   "id_number": "11010519491231002X"}]))
+    parent = base["_rev"][2:]
+    moved = {**base, "area_code": GRID_B, "_rev": "2-" + "c" * 32, "_revisions": {"start": 2, "ids": ["c" * 32, parent]}}
+    away = {**base, "area_code": GRID_C, "_rev": "2-" + "0" * 32, "_revisions": {"start": 2, "ids": ["0" * 32, parent]}}
+    tw.bulk_docs([moved, away], new_edits=False)
+    listed = as_user("mia").get("/api/conflicts").get_json()["items"]
+    [record] = [c for c in listed if c["doc_id"] == base["_id"]]
+    text = str(record["versions"])
+    assert "13912345678" not in text and "11010519491231002X" not in text
+    shown = [v for v in record["versions"] if not v.get("hidden")]
+    assert {v["area_code"] for v in shown} == {GRID_B}  # GRID_C is another township's
+    assert [v["_rev"] for v in record["versions"] if v.get("hidden")] == ["2-" + "0" * 32]
