@@ -70,7 +70,11 @@ def test_new_edits_false_keeps_given_revision(db):
     db.bulk_docs([{"_id": "e", "_rev": "1-abc", "type": "x"}], new_edits=False)
     assert db.get("e")["_rev"] == "1-abc"
     diff = db.revs_diff({"e": ["1-abc", "2-def"]})
-    assert diff == {"e": {"missing": ["2-def"]}}
+    assert set(diff) == {"e"} and diff["e"]["missing"] == ["2-def"]
+    # Apache CouchDB also names the stored leaves that may be ancestors of a missing
+    # revision (documented, optional); pouchdb-server 4.2.0 leaves the field out.
+    assert diff["e"].get("possible_ancestors", ["1-abc"]) == ["1-abc"]
+    assert set(diff["e"]) <= {"missing", "possible_ancestors"}
     got = db.bulk_get([{"id": "e"}], revs=True)
     doc = got["results"][0]["docs"][0]["ok"]
     assert doc["_revisions"]["ids"] == ["abc"]
@@ -80,9 +84,14 @@ def test_changes_normal_longpoll_and_streamed_agree(db):
     db.bulk_docs([{"_id": f"d{i:03}", "type": "x", "n": i} for i in range(120)])
     whole = db.changes(since=0)
     streamed = list(db.iter_changes(since=0, include_docs=True))
-    assert [r["id"] for r in whole["results"]] == [r["id"] for r in streamed[:-1]]
+    # The order of a feed is not guaranteed across shards (Apache CouchDB, q > 1): compare
+    # the rows as sets, and each exactly once.
+    wanted = {f"d{i:03}" for i in range(120)}
+    whole_ids = [r["id"] for r in whole["results"]]
+    streamed_ids = [r["id"] for r in streamed[:-1]]
+    assert sorted(whole_ids) == sorted(streamed_ids) == sorted(wanted)
     assert streamed[-1]["last_seq"] == whole["last_seq"]
-    assert streamed[0]["doc"]["n"] == 0
+    assert all(r["doc"]["n"] == int(r["id"][1:]) for r in streamed[:-1])
     limited = db.changes(since=0, limit=5)
     assert len(limited["results"]) == 5
 
