@@ -139,4 +139,9 @@ def test_db_status_reports_replication_lag_and_conflicts(couch, couch_url, clean
                          "area_code": "339901001201001"} for i in range(3)])
     report = _json.loads(runner.invoke(main, ["db", "status", "--json"], env=env).output)
     up = next(r for r in report["replications"] if r["direction"] == "up")
-    assert up["state"] == "missing" and up["pending"] == 3 and up["lag"] == 3
+    assert up["state"] == "missing" and up["pending"] == 3
+    # lag counts changes newest first back to the oldest missing one: exactly the 3 new ones
+    # in a single-shard feed; a sharded feed is only partially ordered, so some of the 5
+    # replicated ones may come between them (Apache CouchDB 3.x, q > 1).
+    shards = township.info().get("cluster", {}).get("q", 1)
+    assert (up["lag"] == 3) if shards == 1 else (3 <= up["lag"] <= 8), (shards, up)
