@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .couch import CouchClient, replication_doc
-from .design import design_documents
+from .design import design_documents, mango_indexes
 from .errors import CouchError, NotFound
 
 # Only server admins read or write the databases: tablets and people reach data through
@@ -57,7 +57,8 @@ class Topology:
 
 
 def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[str]]:
-    """Create every database with its ``_security``, design documents and replications.
+    """Create every database with its ``_security``, design documents, Mango indexes and
+    replications.
 
     Returns what was done per database, so the CLI can say that a second run changed
     nothing.
@@ -77,6 +78,10 @@ def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[st
             for ddoc_name, body in design_documents(kind).items():
                 if db.put_design(ddoc_name, body):
                     done.append(f"design:{ddoc_name}")
+            for index in mango_indexes(kind):
+                created = db.create_index(list(index.fields), name=index.name, ddoc=index.ddoc)
+                if created.get("result") == "created":
+                    done.append(f"index:{index.name}")
         report[name] = done
     for code in topology.township_codes:
         report[topology.township_db(code)].extend(ensure_replications(client, topology, code))
