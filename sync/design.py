@@ -49,7 +49,7 @@ def design_documents(kind: str) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class MangoIndex:
-    """A Mango JSON index (``POST /db/_index``), named after its design document."""
+    """A Mango JSON index (``POST /db/_index``), each in its own design document."""
 
     ddoc: str
     name: str
