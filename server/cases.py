@@ -33,6 +33,7 @@ from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTE
 from schemas.privacy import mask_parties
 from server.domain.projection import CaseProjection, project_case
 from sync.couch import Database
+from sync.design import REPEAT_INDEX
 from sync.errors import Conflict
 from sync.scope import may_write_key, scope_key, sees
 from sync.topology import init_databases
@@ -240,7 +241,7 @@ def store_case(doc: dict[str, Any]) -> dict[str, Any]:
 def _index_ready(db: Database) -> None:
     ready: set[str] = current_app.extensions.setdefault("fq_repeat_index", set())
     if db.name not in ready:
-        db.create_index(["type", "category", "created_at"], name="case-repeat", ddoc="fq-case-repeat")
+        db.create_index(list(REPEAT_INDEX.fields), name=REPEAT_INDEX.name, ddoc=REPEAT_INDEX.ddoc)
         ready.add(db.name)
 
 

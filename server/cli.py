@@ -148,7 +148,7 @@ def db_status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"replications": rows, "open_conflicts": queue}, ensure_ascii=False, indent=2))
         return
-    table = Table("复制 replication", "方向 dir", "状态 state", "待复制 pending", "滞后 lag (seq)", "错误 error")
+    table = Table("复制 replication", "方向 dir", "状态 state", "待复制 pending", "滞后 lag (changes)", "错误 error")
     for row in rows:
         table.add_row(row["id"], row["direction"], row["state"], str(row["pending"]), str(row["lag"]),
                       row["error"] or "")

@@ -32,13 +32,13 @@ from typing import Any, Protocol
 
 from schemas import validate_document
 from sync.couch import Database
+from sync.design import OUTBOX_INDEX
 from sync.errors import Conflict
 
 log = logging.getLogger("fengqiao.notify")
 
 CHINA = timezone(timedelta(hours=8))
 MAX_ATTEMPTS = 5
-OUTBOX_INDEX = "fq-outbox"
 NOTIFIED_KINDS = ("assigned", "accepted", "closed")
 
 
@@ -166,7 +166,7 @@ def queue_overdue(db: Database, cases: Mapping[str, Mapping[str, Any]], reminder
 
 
 def _index(db: Database) -> None:
-    db.create_index(["type", "status", "created_at"], name=OUTBOX_INDEX, ddoc=OUTBOX_INDEX)
+    db.create_index(list(OUTBOX_INDEX.fields), name=OUTBOX_INDEX.name, ddoc=OUTBOX_INDEX.ddoc)
 
 
 def send_pending(db: Database, sender: Sender, *, limit: int = 200, at: datetime | None = None) -> dict[str, int]:
@@ -180,7 +180,7 @@ def send_pending(db: Database, sender: Sender, *, limit: int = 200, at: datetime
     _index(db)
     found = db.find({"type": "notification", "status": "queued", "created_at": {"$gt": None}},
                     sort=[{"type": "asc"}, {"status": "asc"}, {"created_at": "asc"}],
-                    limit=limit, use_index=[OUTBOX_INDEX, OUTBOX_INDEX])["docs"]
+                    limit=limit, use_index=OUTBOX_INDEX.use_index())["docs"]
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     for doc in found:
         fresh = db.get_or_none(doc["_id"])

@@ -216,12 +216,14 @@ class Database:
     def delete_doc(self, doc_id: str, rev: str) -> JSON:
         return self.client.json("DELETE", self._p(docid_path(doc_id)), params={"rev": rev})
 
-    def bulk_docs(self, docs: Iterable[Mapping[str, Any]], *, new_edits: bool = True) -> list[JSON]:
-        """``POST /db/_bulk_docs``: one result per document, in order."""
+    def bulk_docs(self, docs: Iterable[Mapping[str, Any]], *, new_edits: bool = True,
+                  **params: Any) -> list[JSON]:
+        """``POST /db/_bulk_docs``: one result per document, in order. ``params``: query
+        parameters such as ``w`` (copies written before CouchDB answers, on a cluster)."""
         body: JSON = {"docs": list(docs)}
         if not new_edits:
             body["new_edits"] = False
-        return self.client.json("POST", self._p("_bulk_docs"), json=body)
+        return self.client.json("POST", self._p("_bulk_docs"), json=body, params=_params(params))
 
     def bulk_get(self, docs: Iterable[Mapping[str, Any]], **params: Any) -> JSON:
         """``POST /db/_bulk_get`` with ``[{"id", "rev"?}]``; params such as ``revs``."""

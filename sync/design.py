@@ -14,6 +14,7 @@ same on Apache CouchDB 3.x.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 # Township → county: everything but design documents (each database keeps its own).
@@ -44,3 +45,36 @@ def design_documents(kind: str) -> dict[str, dict[str, Any]]:
     else:
         body["filters"] = {"down": FILTER_DOWN}
     return {"fengqiao": body}
+
+
+@dataclass(frozen=True)
+class MangoIndex:
+    """A Mango JSON index (``POST /db/_index``), each in its own design document."""
+
+    ddoc: str
+    name: str
+    fields: tuple[str, ...]
+
+    def use_index(self) -> list[str]:
+        """The ``use_index`` value of a ``_find`` that relies on this index."""
+        return [self.ddoc, self.name]
+
+
+REPEAT_INDEX = MangoIndex("fq-case-repeat", "case-repeat", ("type", "category", "created_at"))
+REVIEW_INDEX = MangoIndex("fq-review-held", "fq-review-held", ("type", "held_on"))
+TRACKING_INDEX = MangoIndex("fq-tracking-code", "fq-tracking-code", ("tracking_code",))
+OUTBOX_INDEX = MangoIndex("fq-outbox", "fq-outbox", ("type", "status", "created_at"))
+
+
+def mango_indexes(kind: str) -> list[MangoIndex]:
+    """The Mango indexes of a ``township`` or ``county`` database.
+
+    Created with the database (``db init``), not only on a first request. Why: an Apache
+    CouchDB node lists a database's indexes from its design-document cache, filled from
+    whichever shard copy answers first; right after an index is created, that copy may not
+    hold it yet, and the cache keeps the stale list until it refreshes (``[ddoc_cache]
+    refresh_timeout``, 67 s), so a sorted ``_find`` answers ``no_usable_index``.
+    """
+    if kind == "township":
+        return [REPEAT_INDEX]
+    return [REPEAT_INDEX, REVIEW_INDEX, TRACKING_INDEX, OUTBOX_INDEX]

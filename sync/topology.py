@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .couch import CouchClient, Database, replication_doc
-from .design import design_documents
+from .design import design_documents, mango_indexes
 from .errors import Conflict, CouchError, NotFound
 
 # Only server admins read or write the databases: tablets and people reach data through
@@ -58,7 +58,8 @@ class Topology:
 
 
 def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[str]]:
-    """Create every database with its ``_security``, design documents and replications.
+    """Create every database with its ``_security``, design documents, Mango indexes and
+    replications.
 
     Returns what was done per database, so the CLI can say that a second run changed
     nothing.
@@ -78,6 +79,10 @@ def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[st
             for ddoc_name, body in design_documents(kind).items():
                 if db.put_design(ddoc_name, body):
                     done.append(f"design:{ddoc_name}")
+            for index in mango_indexes(kind):
+                created = db.create_index(list(index.fields), name=index.name, ddoc=index.ddoc)
+                if created.get("result") == "created":
+                    done.append(f"index:{index.name}")
         report[name] = done
     written = ensure_all_replications(client, topology, topology.township_codes)
     for code in topology.township_codes:
@@ -175,7 +180,12 @@ def replication_status(client: CouchClient, topology: Topology, window: int = 20
     Lag is measured the same way on both servers, from the data itself: the source's
     newest ``window`` changes that pass the replication's filter are checked against the
     target with ``_revs_diff``. ``pending`` counts those still missing there, and ``lag``
-    is the distance in sequences from the oldest missing change to the source's head.
+    counts the changes from the newest one back to the oldest missing one (0: caught up).
+    Why counted and not subtracted: a sequence is opaque, and on Apache CouchDB 3.x its
+    leading integer sums one counter per shard (in a descending feed the other shards'
+    counters are at the head), so head minus row is a distance inside one shard only.
+    The feed is newest first, but across shards only partially ordered, so there
+    ``pending <= lag <= window`` holds and ``lag`` is a bound, not an exact distance.
     State and error come from ``_scheduler/docs`` (Apache CouchDB 3.x) or from the
     ``_replicator`` document itself (pouchdb-server writes them there).
     """
@@ -192,15 +202,13 @@ def replication_status(client: CouchClient, topology: Topology, window: int = 20
                                       "filter": f"fengqiao/{direction}"}
             if direction == "down":
                 params["township"] = code
-            recent = source.changes(**params)["results"]
-            head = _seq_number(source.info().get("update_seq"))
+            recent = source.changes(**params)["results"]  # newest first
             missing = target.revs_diff({r["id"]: [c["rev"] for c in r["changes"]] for r in recent}) if recent else {}
-            missing_rows = [r for r in recent if r["id"] in missing]
-            oldest = min((_seq_number(r["seq"]) or 0 for r in missing_rows), default=None)
+            positions = [i for i, r in enumerate(recent) if r["id"] in missing]
             out.append({
                 "id": doc_id, "direction": direction, "township": code, "state": state,
-                "pending": len(missing_rows),
-                "lag": 0 if oldest is None or head is None else head - oldest + 1,
+                "pending": len(positions),
+                "lag": positions[-1] + 1 if positions else 0,
                 "error": error,
             })
     return out
@@ -216,10 +224,3 @@ def _state(client: CouchClient, doc_id: str, doc: dict[str, Any] | None) -> tupl
         pass
     return str(doc.get("_replication_state", "unknown")), doc.get("_replication_state_reason")
 
-
-def _seq_number(seq: Any) -> int | None:
-    """The leading integer of a sequence: comparable on CouchDB and pouchdb-server."""
-    if seq is None:
-        return None
-    head = str(seq).split("-", 1)[0]
-    return int(head) if head.isdigit() else None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Every database a test run creates starts with this, and is deleted at the end.
 RUN_PREFIX = f"fqtest{uuid.uuid4().hex[:6]}_"
@@ -30,3 +32,29 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
             return True
         time.sleep(interval)
     return False
+
+
+def every_copy(db: Any) -> int:
+    """A ``w`` that makes a write answer only once every copy holds it: ``cluster.n`` of
+    the database info on Apache CouchDB (pouchdb-server keeps one copy and ignores ``w``).
+
+    Why: a cluster answers a write at quorum (2 of 3 copies), while ``_changes``, views,
+    ``_find`` and ``_all_docs`` read one copy per shard, possibly the third. A test that must
+    read its own write at once through those writes everywhere first.
+    """
+    return int(db.info().get("cluster", {}).get("n", 1))
+
+
+def eventually(read: Callable[[], T], accept: Callable[[T], bool], timeout: float = 30.0) -> T:
+    """The first value of ``read()`` that ``accept`` takes, or the last one read when
+    ``timeout`` seconds pass (the caller asserts on it, so a failure shows the value).
+
+    For what a CouchDB cluster makes visible eventually and offers no quorum for, such as
+    ``_security`` right after it was set (read from one shard copy).
+    """
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not accept(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = read()
+    return value

@@ -53,6 +53,7 @@ from server.domain.reminders import DEFAULT_LEAD_DAYS, parent_code
 from server.domain.risks import RiskProjection, project_risk
 from server.domain.workdays import china_date
 from sync.couch import Database
+from sync.design import REVIEW_INDEX
 from sync.scope import may_write_key, scope_key, sees
 from sync.users import User
 
@@ -77,7 +78,6 @@ REVIEW_ROLES = ("township_mediator", "county_reviewer")
 ROUNDS_BY_ROLE = {"grid_worker": ("village",), "township_mediator": ("village", "township"),
                   "county_reviewer": ("village", "township", "county")}
 SERVER_FIELDS = frozenset({"type", "schema_version", "risk_id", "actor", "area_code", "received_at", "at"})
-REVIEW_INDEX = ("fq-review-held", ["type", "held_on"])
 
 
 # -- where risks are -------------------------------------------------------------------------
@@ -420,7 +420,7 @@ def _review_index(db: Database) -> None:
 
     ready: set[str] = current_app.extensions.setdefault("fq_review_index", set())
     if db.name not in ready:
-        db.create_index(REVIEW_INDEX[1], name=REVIEW_INDEX[0], ddoc=REVIEW_INDEX[0])
+        db.create_index(list(REVIEW_INDEX.fields), name=REVIEW_INDEX.name, ddoc=REVIEW_INDEX.ddoc)
         ready.add(db.name)
 
 
@@ -567,7 +567,7 @@ def list_reviews(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     # Meetings are few (a handful a month): read from the cursor's day on, a bounded
     # batch, and cut exactly in Python by (held_on, _id).
     batch = county.find(selector, sort=[{"type": "desc"}, {"held_on": "desc"}],
-                        limit=limit + 200, use_index=[REVIEW_INDEX[0], REVIEW_INDEX[0]])["docs"]
+                        limit=limit + 200, use_index=REVIEW_INDEX.use_index())["docs"]
     rows = []
     for doc in batch:
         if position is not None and [doc["held_on"], doc["_id"]] > position:

@@ -31,6 +31,7 @@ from schemas.events import PUBLIC_ACTOR
 from schemas.ids import is_valid_tracking_code
 from server.domain.projection import CaseProjection
 from server.ratelimit import RateWindow
+from sync.design import TRACKING_INDEX
 from sync.errors import Conflict
 
 from .. import audit, cases
@@ -40,7 +41,6 @@ from . import ApiBlueprint, validation_error
 blp = ApiBlueprint("tracking", __name__, url_prefix="/api/track",
                    description="公开查询：凭查询码查看办理进度并评价 — public tracking (no login)")
 
-TRACKING_INDEX = "fq-tracking-code"
 RATE_WINDOW, RATE_MAX = 60.0, 30  # lookups per address per minute
 
 
@@ -70,10 +70,10 @@ def _find_case(code: str) -> tuple[dict[str, Any], Any]:
     county = cases.county_db()
     ready: set[str] = current_app.extensions.setdefault("fq_tracking_index", set())
     if county.name not in ready:
-        county.create_index(["tracking_code"], name=TRACKING_INDEX, ddoc=TRACKING_INDEX)
+        county.create_index(list(TRACKING_INDEX.fields), name=TRACKING_INDEX.name, ddoc=TRACKING_INDEX.ddoc)
         ready.add(county.name)
     docs = county.find({"tracking_code": code}, fields=["_id", "type", "area_code"], limit=2,
-                       use_index=[TRACKING_INDEX, TRACKING_INDEX])["docs"]
+                       use_index=TRACKING_INDEX.use_index())["docs"]
     docs = [d for d in docs if d.get("type") == "case"]
     if len(docs) != 1:
         raise _not_found()

@@ -62,11 +62,14 @@ def test_login_sets_a_safe_cookie_and_logout_ends_the_session(api_app, as_user):
 
 
 def test_production_refuses_couchdb_without_credentials_and_cookie_is_secure(
-        api_app_with, accounts):  # type: ignore[no-untyped-def]
+        api_app_with, accounts, couch_url):  # type: ignore[no-untyped-def]
     from server.config import ConfigError
+    from sync.couch import split_credentials
 
-    with pytest.raises(ConfigError):  # the embedded test server has no admin credentials
-        api_app_with(FENGQIAO_ENV="production")
+    # The same server without credentials (the embedded one never has any; COUCHDB_URL may).
+    bare_url, _ = split_credentials(couch_url)
+    with pytest.raises(ConfigError):
+        api_app_with(FENGQIAO_ENV="production", COUCHDB_URL=bare_url)
     app = api_app_with()
     app.config["FENGQIAO_ENV"] = "production"  # as if started with credentials
     r = _login(app.test_client(), "alice")

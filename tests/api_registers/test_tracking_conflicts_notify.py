@@ -92,7 +92,10 @@ def test_outbox_is_idempotent_and_send_pending_marks_sent(db):  # type: ignore[n
     assert all(db.get(n["_id"])["last_error"] == "gateway down" for n in written)
     sender = LogSender()
     assert send_pending(db, sender) == {"sent": 2, "failed": 0, "skipped": 0}
-    assert send_pending(db, sender) == {"sent": 0, "failed": 0, "skipped": 0}
+    again = send_pending(db, sender)
+    # Nothing is sent twice. On a CouchDB cluster the index may still list a notification as
+    # queued (read from a shard copy not yet updated); send_pending re-reads it and skips it.
+    assert again["sent"] == 0 and again["failed"] == 0 and again["skipped"] <= len(written), again
     assert sorted(sender.sent) == sorted(n["_id"] for n in written)
     assert all(db.get(n["_id"])["status"] == "sent" and db.get(n["_id"])["sent_at"] for n in written)
 

@@ -10,12 +10,20 @@ Small by default (runs in the normal suite). Larger, on demand::
     FENGQIAO_CHAOS_STEPS=400 FENGQIAO_CHAOS_SEED=7 .venv/bin/pytest -m chaos tests/chaos
 
 The seed is printed and named in every failure message.
+
+With a 3-node Apache CouchDB cluster of ``../shared/tools/apache-couchdb.sh`` behind
+``COUCHDB_URL`` and ``FENGQIAO_TEST_CLUSTER=1``, one more test SIGKILLs each CouchDB node in
+turn while tablets keep pushing (skipped otherwise)::
+
+    COUCHDB_URL=$(bash ../shared/tools/apache-couchdb.sh url) FENGQIAO_TEST_CLUSTER=1 \
+        .venv/bin/pytest -m chaos tests/chaos
 """
 
 from __future__ import annotations
 
 import os
 import random
+import subprocess
 import threading
 import time
 import uuid
@@ -29,7 +37,7 @@ import pytest
 
 from sync import conflicts
 from sync.bench import GatewayProcess, PouchFailed, PouchProcess
-from sync.couch import CouchClient, Database
+from sync.couch import CouchClient, Database, split_credentials
 from sync.embedded import EmbeddedCouch, free_port
 from sync.errors import SyncError
 from sync.topology import Topology
@@ -129,7 +137,7 @@ class Device:
         self.created.update(d["_id"] for d in docs)
 
 
-def devices(cluster: Cluster) -> Iterator[list[Device]]:
+def devices(cluster: Cluster | ClusterSite) -> Iterator[list[Device]]:
     nodes = [Device(u, PouchProcess(), cluster.gateway.url) for u in ("alice", "bob", "mia")]
     try:
         yield nodes
@@ -214,7 +222,7 @@ def act(rnd: random.Random, cluster: Cluster, tablets: list[Device]) -> str:
     return f"killed {victim} (during {device.user}'s sync: {worker is not None})"
 
 
-def heal(cluster: Cluster, tablets: list[Device], seed: int) -> None:
+def heal(cluster: Cluster | ClusterSite, tablets: list[Device], seed: int) -> None:
     for d in tablets:
         d.online = True
     for _ in range(6):
@@ -225,7 +233,8 @@ def heal(cluster: Cluster, tablets: list[Device], seed: int) -> None:
     raise AssertionError(f"seed {seed}: tablets did not settle after healing")
 
 
-def check_everything_arrived(cluster: Cluster, tablets: list[Device], seed: int) -> None:
+def check_everything_arrived(cluster: Cluster | ClusterSite, tablets: list[Device], seed: int,
+                             timeout: float = 90) -> None:
     created = set().union(*(d.created for d in tablets))
     county = cluster.county
 
@@ -233,7 +242,7 @@ def check_everything_arrived(cluster: Cluster, tablets: list[Device], seed: int)
         rows = county.all_docs(keys=sorted(created))["rows"]
         return all("value" in r and not r["value"].get("deleted") for r in rows)
 
-    assert wait_until(arrived, timeout=90), (
+    assert wait_until(arrived, timeout=timeout), (
         f"seed {seed}: missing in the county: "
         f"{[r['key'] for r in county.all_docs(keys=sorted(created))['rows'] if 'value' not in r][:10]}")
     events = {i for i in created if i.startswith("event:")}
@@ -351,3 +360,190 @@ def test_gateway_killed_mid_push_then_retried_loses_and_duplicates_nothing(clust
         assert outcome.get("first") is None or partial == len(docs)
     finally:
         node.close()
+
+
+# -- Apache CouchDB cluster: one node SIGKILLed mid-sync ------------------------------------------
+#
+# Runs only with FENGQIAO_TEST_CLUSTER=1 and COUCHDB_URL pointing at a node of the 3-node
+# cluster that ../shared/tools/apache-couchdb.sh runs (`start --nodes 3`): the test kills
+# and revives nodes with that script, so it never touches a CouchDB it did not start.
+
+CLUSTER_SCRIPT = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "apache-couchdb.sh"
+# How long the county may take to hold every event once the tablets have settled. Bounded,
+# but generous: a continuous replication whose source or target node died is retried by
+# CouchDB's scheduler with a backoff of 30 s doubling per crash, on its `[replicator]
+# interval` (60 s), and a `_replicator` document owned by a dead node moves to a live one
+# only after `cluster_quiet_period` (60 s).
+CLUSTER_SETTLE = float(os.environ.get("FENGQIAO_CHAOS_CLUSTER_SETTLE", "600"))
+
+
+def _cluster_script(*args: str) -> str:
+    done = subprocess.run(["bash", str(CLUSTER_SCRIPT), *args], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, f"apache-couchdb.sh {' '.join(args)}: {done.stderr[-2000:]}"
+    return done.stdout.strip()
+
+
+def _cluster_nodes(couch_url: str) -> tuple[list[int], int]:
+    """The script's node numbers, and which of them ``couch_url`` (the app's node) is.
+
+    Skips, with the reason, when there is no 3-node cluster of the script to fault.
+    """
+    if os.environ.get("FENGQIAO_TEST_CLUSTER") != "1":
+        pytest.skip("集群混沌测试未启用：设置 FENGQIAO_TEST_CLUSTER=1 并让 COUCHDB_URL 指向集群节点 / "
+                    "cluster chaos is off: set FENGQIAO_TEST_CLUSTER=1 with COUCHDB_URL at a node "
+                    "of `apache-couchdb.sh start --nodes 3`")
+    if not os.environ.get("COUCHDB_URL"):
+        pytest.skip("未设置 COUCHDB_URL / COUCHDB_URL is not set: the cluster chaos test needs it")
+    if not CLUSTER_SCRIPT.exists():
+        pytest.skip(f"找不到 {CLUSTER_SCRIPT} / {CLUSTER_SCRIPT} not found (CI clones shared/ beside the repo)")
+    try:
+        with CouchClient(couch_url) as client:
+            members = client.json("GET", "_membership")
+    except SyncError as exc:  # pouchdb-server has no _membership
+        pytest.skip(f"COUCHDB_URL 不是三节点集群 / COUCHDB_URL is not a 3-node cluster: {exc}")
+    if len(members.get("cluster_nodes", [])) != 3:
+        pytest.skip(f"COUCHDB_URL 不是三节点集群 / COUCHDB_URL is not a 3-node cluster: {members}")
+    wanted = split_credentials(couch_url)[0]
+    nodes = [1, 2, 3]
+    urls = [subprocess.run(["bash", str(CLUSTER_SCRIPT), "url", str(n)], capture_output=True,
+                           text=True, timeout=60).stdout.strip() for n in nodes]
+    own = [n for n, url in zip(nodes, urls, strict=True) if url and split_credentials(url)[0] == wanted]
+    if not own:
+        pytest.skip(f"COUCHDB_URL 不是 apache-couchdb.sh 启动的节点 / COUCHDB_URL is not a node "
+                    f"that {CLUSTER_SCRIPT.name} started")
+    return nodes, own[0]
+
+
+@dataclass
+class ClusterSite:
+    """Databases and a gateway subprocess on the Apache CouchDB cluster (node ``own``)."""
+
+    client: CouchClient
+    topology: Topology
+    gateway: GatewayProcess
+
+    @property
+    def township(self) -> Database:
+        return self.client.db(self.topology.township_db(f.TOWNSHIP_1))
+
+    @property
+    def county(self) -> Database:
+        return self.client.db(self.topology.county_db())
+
+
+class Writer(threading.Thread):
+    """A tablet that keeps writing cases and events and syncing until told to stop."""
+
+    def __init__(self, device: Device, rnd: random.Random) -> None:
+        super().__init__(daemon=True)
+        self.device, self.rnd = device, rnd
+        self.stop = threading.Event()
+        self.syncing = threading.Event()
+        self.attempts = 0
+        self.synced = 0  # rounds whose push and pull both completed
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        d = self.device
+        try:
+            while not self.stop.is_set():
+                if d.user == "mia":
+                    pulled = [r["id"] for r in d.node.call("allDocs", db="local", opts={})["rows"]
+                              if r["id"].startswith("case:")]
+                    if pulled:
+                        target = d.node.call("get", db="local", docid=self.rnd.choice(sorted(pulled)),
+                                             opts={})
+                        d.put([f.event(target, "mia") for _ in range(self.rnd.randint(1, 2))])
+                else:
+                    case = f.case(_grid(d.user), d.user)
+                    d.cases.append(case)
+                    d.put([case, *(f.event(case, d.user) for _ in range(self.rnd.randint(1, 3)))])
+                self.syncing.set()
+                pushed, pulled = d.sync("push"), d.sync("pull")
+                self.syncing.clear()
+                self.synced += pushed is not None and pulled is not None
+                self.attempts += 1
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            self.failure = exc
+
+
+@pytest.fixture
+def cluster_site(couch_url: str, cleanup_prefix: str, tmp_path: Path) -> Iterator[tuple[ClusterSite, list[int], int]]:
+    nodes, own = _cluster_nodes(couch_url)
+    client = CouchClient(couch_url)
+    topology = Topology(f.COUNTY, (f.TOWNSHIP_1,), cleanup_prefix)
+    store = UserStore(client, cleanup_prefix, f.COUNTY)
+    for name, role, codes in (("alice", "grid_worker", [f.GRID_A]), ("bob", "grid_worker", [f.GRID_B]),
+                              ("mia", "township_mediator", [f.TOWNSHIP_1])):
+        provision(client, topology, store, name, role, codes, f.PASSWORD)
+    gateway = GatewayProcess(couch_url, cleanup_prefix, f.COUNTY, tmp_path / "gw", workers=1, threads=4)
+    gateway.start()
+    try:
+        yield ClusterSite(client, topology, gateway), nodes, own
+    finally:
+        gateway.stop()
+        for n in nodes:  # every node back before the databases are deleted
+            _cluster_script("revive", str(n))
+        client.close()
+
+
+@pytest.mark.timeout(CLUSTER_SETTLE + 900)
+def test_cluster_node_killed_mid_sync_loses_and_duplicates_no_event(cluster_site) -> None:  # type: ignore[no-untyped-def]
+    """Tablets keep pushing while CouchDB nodes die one at a time: each other node, then
+    the node the app talks to. Afterwards every event is in the county exactly once."""
+    site, nodes, own = cluster_site
+    print(f"cluster chaos seed {SEED} (FENGQIAO_CHAOS_SEED={SEED} to replay); app on node{own}")
+    rnd = random.Random(SEED)
+    gen = devices(site)
+    tablets = next(gen)
+    writers = [Writer(d, random.Random(rnd.random())) for d in tablets]
+    log: list[str] = []
+    try:
+        for w in writers:
+            w.start()
+        for victim in [*(n for n in nodes if n != own), own]:
+            # Mid-sync: some tablet is replicating when the node dies.
+            assert wait_until(lambda: any(w.syncing.is_set() for w in writers), 120, interval=0.01)
+            time.sleep(rnd.uniform(0.0, 0.3))
+            _cluster_script("kill", str(victim))
+            # The tablets go on with the node dead. Another node's death is invisible to them:
+            # each completes a whole sync (quorum 2 of 3). With the app's own node dead they
+            # only fail, so there each just makes two more attempts.
+            if victim != own:
+                marks = {w: w.synced + 1 for w in writers}
+                assert wait_until(lambda marks=marks: all(w.synced >= m or not w.is_alive()
+                                                          for w, m in marks.items()), 300), \
+                    f"seed {SEED}: a tablet could not sync with node{victim} dead"
+            else:
+                marks = {w: w.attempts + 2 for w in writers}
+                assert wait_until(lambda marks=marks: all(w.attempts >= m or not w.is_alive()
+                                                          for w, m in marks.items()), 300), \
+                    f"seed {SEED}: tablets stalled with node{victim} dead"
+            _cluster_script("revive", str(victim))
+            log.append(f"node{victim} killed and revived; rounds {[w.attempts for w in writers]}")
+        for w in writers:
+            w.stop.set()
+        for w in writers:
+            w.join(300)
+            assert not w.is_alive(), f"seed {SEED}: {w.device.user}'s sync hung"
+            assert w.failure is None, f"seed {SEED}: {w.device.user}: {w.failure!r}"
+        heal(site, tablets, SEED)
+        started = time.monotonic()
+        check_everything_arrived(site, tablets, SEED, timeout=CLUSTER_SETTLE)
+        log.append(f"county complete {time.monotonic() - started:.0f} s after the tablets settled")
+        created = sorted(set().union(*(d.created for d in tablets)))
+        rows = site.county.all_docs(keys=created, include_docs=True, conflicts=True)["rows"]
+        conflicted = [r["id"] for r in rows if (r.get("doc") or {}).get("_conflicts")]
+        assert not conflicted, f"seed {SEED}: unresolved conflicts in the county: {conflicted[:10]}"
+        n_events = sum(1 for i in created if i.startswith("event:"))
+        print(f"{n_events} events, {len(created) - n_events} cases; {log}")
+        assert n_events > 0
+    except AssertionError as exc:
+        raise AssertionError(f"cluster chaos seed {SEED}: {exc}\nsteps: {log}") from exc
+    finally:
+        for w in writers:
+            w.stop.set()
+        for w in writers:
+            w.join(300)
+        gen.close()
