@@ -86,7 +86,9 @@ def test_staff_record_phone_evaluations_which_never_block_the_partys_own(as_user
     p = r.get_json()["projection"]
     assert (p["evaluation"], p["phone_evaluation"]) == (None, "dissatisfied")
     public = as_user(None)
-    track = public.get(f"/api/track/{kase['tracking_code']}").get_json()
+    # the tracking lookup reads the county database: wait for the replication
+    track = poll(lambda: (r := public.get(f"/api/track/{kase['tracking_code']}")).status_code == 200
+                 and r.get_json())
     assert track["can_evaluate"] is True and track["evaluation"] is None
     r = public.post(f"/api/track/{kase['tracking_code']}/evaluation", json={"rating": "满意"})
     assert r.status_code == 201, r.get_json()
