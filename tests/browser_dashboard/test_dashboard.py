@@ -187,6 +187,6 @@ def test_wrong_password_then_grid_worker_is_told_to_use_the_tablet(browser, demo
     page.get_by_label("密码 Password", exact=True).fill(demo["password"])
     page.get_by_role("button", name="登录 / Log in").click()
     page.wait_for_selector("#denied-view:not([hidden])")
-    assert "乡镇调解员和县级研判人员" in page.locator("#denied-text").inner_text()
+    assert "乡镇调解员和县级研判员" in page.locator("#denied-text").inner_text()
     assert page.locator("#dash-view").is_hidden()
     page.context.close()
