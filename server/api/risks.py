@@ -226,7 +226,7 @@ def new_risk_event(user: User, risk: Mapping[str, Any], events: list[dict[str, A
     new = [a for a in after.anomalies if (a.code, a.event_id) not in old]
     if new:
         raise ApiError(409, "invalid_state",
-                       f"风险当前状态为「{'已化解' if before.status == 'resolved' else '未化解'}」："
+                       f"风险当前状态为「{vocab.zh(vocab.RISK_STATUSES, before.status)}」："
                        + "；".join(a.message_zh for a in new),
                        f"the risk is '{before.status}': " + "; ".join(a.message_en for a in new))
     return doc, after

@@ -105,8 +105,11 @@ def copies_in(where: str, text: str) -> list[str]:
         if entry:
             problems.append(f"{where}:{n}: a table of labels keyed by {entry.group(1)!r}; "
                             "read them from schemas.vocab (JS: vocab.json)")
-        for match in LITERAL.finditer(line):
-            text = LABEL_LITERAL.match(match.group(2))
+        literals = [m.group(2) for m in LITERAL.finditer(line)]
+        # one level down: a literal inside an f-string's {…} ({'已化解' if … else …})
+        literals += [m.group(2) for text in literals for m in LITERAL.finditer(text)]
+        for literal in literals:
+            text = LABEL_LITERAL.match(literal)
             if text and text.group(1) in LABELS:
                 problems.append(f"{where}:{n}: own copy of {text.group(1)!r}; "
                                 f"use schemas.vocab.{LABELS[text.group(1)]}")
@@ -124,6 +127,7 @@ def test_no_screen_keeps_its_own_copy_of_a_label() -> None:
     ('    "in_progress": {"zh": "调处中", "en": "in progress"},', True),
     ('ROLE_ZH = {"county_reviewer": "县级研判人员"}', True),
     ('const RISK_STATUS = { resolved: "已化解 resolved" };', True),
+    ("x = f\"风险当前状态为「{'已化解' if s == 'resolved' else '未化解'}」：\"", True),
     ("  ['mediated', '调解', 'Mediate'],", True),
     ('    ("受理编号", lambda r: r["tracking_code"]),', True),
     ('raise ApiError(409, "not_closed", "事项尚未办结，办结后方可评价", "not closed")', False),
