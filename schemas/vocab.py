@@ -7,8 +7,8 @@ This module is the one vocabulary of the product: the tablet, the dashboard, pub
 tracking, exports and error messages all read their labels from here (JavaScript through
 ``/tablet/vocab.json`` and ``/dashboard/vocab.json``). ``tests/schemas/test_one_vocabulary.py``
 fails when a screen or export keeps its own copy. Where the wording was contested, the
-choice follows the seed articles (``信访工作条例`` practice: 受理, 办理, 办结, 化解) and the
-reason is given beside the table.
+choice follows the wording of the product's source articles (受理, 办理, 办结, 化解, 查询)
+and the reason is given beside the table.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
 # Single terms shown beside values.
 #   tracking_code: "查询码", not "编号" or "受理编号" (the dashboard and the exports): the
 #     code is printed on the receipt at registration, before any 受理, and the party uses
-#     it to 查询 progress and evaluate (the seeds: 各渠道信访事项都能通过网络终端进行查询);
+#     it to 查询 progress and evaluate (the seeds: 所有渠道信访事项都能通过网络终端等进行查询);
 #     编号 is also every document's ``_id``.
 #   registered: the registration itself, first line of a timeline (the status is 待受理).
 TERMS: dict[str, tuple[str, str]] = {
