@@ -55,7 +55,7 @@ class QueryBool(fields.Boolean):
         if text in ("false", "0"):
             return False
         raise self.make_error("invalid")
-STATUSES = ("reported", "accepted", "in_progress", "resolved", "closed", "declined")
+STATUSES = tuple(vocab.CASE_STATUSES)
 LIST_DEFAULT, LIST_MAX = 50, 200
 
 

@@ -74,27 +74,8 @@ class ServerTime(fields.Field):
         raise ValidationError(bi(*CLIENT_TIME_REFUSED))
 
 
-EVENT_KINDS: dict[str, tuple[str, str]] = {
-    "accepted": ("受理", "accepted"),
-    "declined": ("不予受理", "not accepted"),
-    "assigned": ("交办", "assigned"),
-    "feedback": ("反馈", "unit reported back"),
-    "met": ("见面沟通/双签", "met the petitioner (double sign)"),
-    "mediated": ("调解", "mediated"),
-    "resolved": ("化解", "resolved"),
-    "escalated": ("上交", "escalated"),
-    "returned": ("退回", "returned"),
-    "paused": ("挂起", "paused"),
-    "resumed": ("恢复", "resumed"),
-    "extended": ("延期", "deadline extended"),
-    "closed": ("办结答复", "closed with formal reply"),
-    "followed_up": ("回访", "followed up"),
-    "evaluated": vocab.EVALUATION_SOURCES["public"],
-    "evaluated_by_phone": vocab.EVALUATION_SOURCES["phone"],
-    "review_requested": ("申请复查/复核", "review requested"),
-    "review_decided": ("复查/复核意见", "review decided"),
-    "commented": ("备注", "commented"),
-}
+# The kinds and their labels are part of the one vocabulary (``schemas.vocab``).
+EVENT_KINDS: dict[str, tuple[str, str]] = vocab.EVENT_KINDS
 
 
 class UnitSchema(Strict):

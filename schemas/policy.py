@@ -22,7 +22,8 @@ from schemas.fields import (
 )
 from schemas.ids import POLICY_NAME_RE
 
-MATCH_KINDS = {"reported": ("登记", "registered"), **EVENT_KINDS}
+# "reported": the registration starts a rule (受理期限) as an event would.
+MATCH_KINDS = {"reported": vocab.TERMS["registered"], **EVENT_KINDS}
 
 
 class MatchSchema(Strict):

@@ -30,12 +30,7 @@ from schemas.fields import (
     check_parent_in_id,
 )
 
-RISK_EVENT_KINDS: dict[str, tuple[str, str]] = {
-    "screened": ("排查", "screened in a round"),
-    "reviewed": ("研判", "reviewed"),
-    "resolved": ("化解", "resolved"),
-    "commented": ("备注", "commented"),
-}
+RISK_EVENT_KINDS: dict[str, tuple[str, str]] = vocab.RISK_EVENT_KINDS
 
 
 class RiskSchema(DocumentSchema):

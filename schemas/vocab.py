@@ -2,6 +2,13 @@
 
 Codes are stable English identifiers (stored, synced, used in SQL); labels are for people.
 Change a label freely; never rename a code without a schema_version bump.
+
+This module is the one vocabulary of the product: the tablet, the dashboard, public
+tracking, exports and error messages all read their labels from here (JavaScript through
+``/tablet/vocab.json`` and ``/dashboard/vocab.json``). ``tests/schemas/test_one_vocabulary.py``
+fails when a screen or export keeps its own copy. Where the wording was contested, the
+choice follows the wording of the product's source articles (受理, 办理, 办结, 化解, 查询)
+and the reason is given beside the table.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "other": ("其他", "other"),
 }
 
-# 诉访分离: matters with a legal channel leave the petition track.
+# 诉访分离: matters with a legal channel leave the petition track. "诉讼", not "诉讼（法院）"
+# (the API's refusal used the longer form): the seeds speak of 诉讼权利救济, and the route
+# names a procedure, as 仲裁 and 行政复议 do, not the body that runs it.
 LEGAL_ROUTES: dict[str, tuple[str, str]] = {
     "none": ("无", "none"),
     "court": ("诉讼", "court"),
@@ -85,6 +94,61 @@ EVALUATION_SOURCES: dict[str, tuple[str, str]] = {
     "phone": ("电话回访评价", "evaluation taken by phone"),
 }
 
+# A case's status (``server.domain.projection``; the read model's ``status`` column).
+#   reported: "待受理", not "已登记" (the tablet's word): every case is registered, so
+#     已登记 says nothing; the seeds measure 及时受理率, and the status names the step
+#     that is due next, as 已受理 and 已办结 name the step that was taken.
+#   in_progress: "办理中", not "调处中" (the dashboard's word): the seeds speak of 信访事项
+#     办理 and 按期办理率 throughout; a case in progress may be with a department that
+#     reports back (交办/反馈), not only in mediation; 调处 names the centre (矛盾纠纷调处
+#     化解中心), not a case's stage.
+CASE_STATUSES: dict[str, tuple[str, str]] = {
+    "reported": ("待受理", "reported"),
+    "accepted": ("已受理", "accepted"),
+    "in_progress": ("办理中", "in progress"),
+    "resolved": ("已化解", "resolved"),
+    "closed": ("已办结", "closed"),
+    "declined": ("不予受理", "declined"),
+}
+
+# The statuses of a case still open (the map's shading, "未结").
+OPEN_CASE_STATUSES: tuple[str, ...] = ("reported", "accepted", "in_progress")
+
+# Case events (``schemas.events``): what happened, as a timeline shows it. The event
+# "closed" is the act (办结答复: the formal reply closes it); the status is 已办结.
+EVENT_KINDS: dict[str, tuple[str, str]] = {
+    "accepted": ("受理", "accepted"),
+    "declined": ("不予受理", "not accepted"),
+    "assigned": ("交办", "assigned"),
+    "feedback": ("反馈", "unit reported back"),
+    "met": ("见面沟通/双签", "met the petitioner (double sign)"),
+    "mediated": ("调解", "mediated"),
+    "resolved": ("化解", "resolved"),
+    "escalated": ("上交", "escalated"),
+    "returned": ("退回", "returned"),
+    "paused": ("挂起", "paused"),
+    "resumed": ("恢复", "resumed"),
+    "extended": ("延期", "deadline extended"),
+    "closed": ("办结答复", "closed with formal reply"),
+    "followed_up": ("回访", "followed up"),
+    "evaluated": EVALUATION_SOURCES["public"],
+    "evaluated_by_phone": EVALUATION_SOURCES["phone"],
+    "review_requested": ("申请复查/复核", "review requested"),
+    "review_decided": ("复查/复核意见", "review decided"),
+    "commented": ("备注", "commented"),
+}
+
+# Single terms shown beside values.
+#   tracking_code: "查询码", not "编号" or "受理编号" (the dashboard and the exports): the
+#     code is printed on the receipt at registration, before any 受理, and the party uses
+#     it to 查询 progress and evaluate (the seeds: 所有渠道信访事项都能通过网络终端等进行查询);
+#     编号 is also every document's ``_id``.
+#   registered: the registration itself, first line of a timeline (the status is 待受理).
+TERMS: dict[str, tuple[str, str]] = {
+    "tracking_code": ("查询码", "tracking code"),
+    "registered": ("登记", "registered"),
+}
+
 REVIEW_STAGES: dict[str, tuple[str, str]] = {
     "review": ("复查", "review"),
     "re_review": ("复核", "re-review"),
@@ -96,6 +160,20 @@ RISK_LEVELS: dict[str, tuple[str, str]] = {
     "major": ("重大", "major"),
 }
 
+# A risk's status in the register.
+RISK_STATUSES: dict[str, tuple[str, str]] = {
+    "open": ("未化解", "open"),
+    "resolved": ("已化解", "resolved"),
+}
+
+# What happened to a risk (``schemas.risk``); 化解 and 备注 are the case events' words.
+RISK_EVENT_KINDS: dict[str, tuple[str, str]] = {
+    "screened": ("排查", "screened in a round"),
+    "reviewed": ("研判", "reviewed"),
+    "resolved": EVENT_KINDS["resolved"],
+    "commented": EVENT_KINDS["commented"],
+}
+
 # 三级隐患排查: the round (and so the level) that screened a risk.
 SCREENING_ROUNDS: dict[str, tuple[str, str]] = {
     "village": ("村级排查", "village round"),
@@ -103,6 +181,8 @@ SCREENING_ROUNDS: dict[str, tuple[str, str]] = {
     "county": ("县级排查", "county round"),
 }
 
+# "县级研判员", not "县级研判人员" (sync.users had the longer form): one pattern with 网格员
+# and 调解员, and short enough for a badge.
 ROLES: dict[str, tuple[str, str]] = {
     "grid_worker": ("网格员", "grid worker"),
     "township_mediator": ("乡镇调解员", "township mediator"),
@@ -150,3 +230,9 @@ DAY_COUNTS: dict[str, tuple[str, str]] = {
     "calendar": ("自然日", "calendar days"),
     "working": ("工作日", "working days"),
 }
+
+
+def zh(table: dict[str, tuple[str, str]], code: str) -> str:
+    """The Chinese label of ``code`` in ``table``, or the code itself when the table does
+    not know it: an unknown code (a newer client's) stays visible instead of blank."""
+    return table[code][0] if code in table else code

@@ -27,7 +27,7 @@ from typing import Any
 
 from flask import current_app
 
-from schemas import new_case_id, new_event_id, new_tracking_code, validate_document
+from schemas import new_case_id, new_event_id, new_tracking_code, validate_document, vocab
 from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
 from schemas.privacy import mask_parties
@@ -43,9 +43,6 @@ from .errors import ApiError
 
 CHINA = timedelta(hours=8)
 REPEAT_WINDOW_DAYS = 180
-STATUS_ZH = {"reported": "待受理", "accepted": "已受理", "in_progress": "办理中",
-             "resolved": "已化解", "closed": "已办结", "declined": "不予受理"}
-LEGAL_ROUTE_ZH = {"court": "诉讼（法院）", "arbitration": "仲裁", "administrative_review": "行政复议"}
 # Anomalies a new event may cause without being refused: the projection handles them by
 # design (a pause ends at closure).
 TOLERATED = frozenset({"closed_while_paused"})
@@ -323,7 +320,7 @@ def update_case(user: User, case: dict[str, Any], home: Database, changes: Mappi
 def _state_error(p: CaseProjection, kind: str, zh: str, en: str, code: str = "invalid_state") -> ApiError:
     kind_zh, kind_en = EVENT_KINDS.get(kind, (kind, kind))
     return ApiError(409, code,
-                    f"案件当前状态为「{STATUS_ZH.get(p.status, p.status)}」，不能{kind_zh}：{zh}",
+                    f"案件当前状态为「{vocab.zh(vocab.CASE_STATUSES, p.status)}」，不能{kind_zh}：{zh}",
                     f"the case is '{p.status}': cannot record '{kind_en}': {en}")
 
 
@@ -362,7 +359,7 @@ def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
     if kind == "accepted" and route and route != "none":
         raise _state_error(
             before, kind,
-            f"该事项属于{LEGAL_ROUTE_ZH.get(route, route)}渠道（诉访分离）：请引导当事人依法通过该渠道解决，"
+            f"该事项属于{vocab.zh(vocab.LEGAL_ROUTES, route)}渠道（诉访分离）：请引导当事人依法通过该渠道解决，"
             f"并记录“不予受理”（declined，legal_route={route}）",
             f"the matter has a legal route ({route}); guide the parties to it and record "
             f"'declined' with legal_route={route} instead", code="legal_route")

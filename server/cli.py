@@ -20,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from schemas import vocab
 from sync.couch import CouchClient, mask_url
 from sync.embedded import couchdb
 from sync.errors import SyncError
@@ -228,7 +229,7 @@ def _user_context(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
 @users_group.command("add", help="添加账号（密码从标准输入读取）/ add an account, password from stdin.")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(ROLES),
-              help="角色 / role: grid_worker 网格员, township_mediator 乡镇调解员, county_reviewer 县级研判, admin 管理员.")
+              help="角色 / role: " + ", ".join(f"{code} {zh}" for code, (zh, _) in vocab.ROLES.items()) + ".")
 @click.option("--area", "areas", required=True,
               help="区域代码，逗号分隔 / area codes, comma-separated (15-digit grids, 9-digit township, 6-digit county).")
 @click.option("--password-stdin", is_flag=True, required=True,

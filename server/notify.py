@@ -4,8 +4,8 @@ case, sent later by a :class:`Sender` (SMS gateways plug in here).
 What is queued (``notify_case_event``):
 
     assigned   in-app to the case's first handler, one per unit (交办: name the unit)
-    accepted   SMS to each party with a phone: "受理" with the tracking code
-    closed     SMS to each party with a phone: "办结/答复" with the tracking code
+    accepted   SMS to each party with a phone: 受理, with the tracking code
+    closed     SMS to each party with a phone: 办结/答复, with the tracking code
     overdue    in-app to the first handler per overdue deadline (``queue_overdue``, from
                the reminders of ``server.domain.reminders``)
 

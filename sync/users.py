@@ -28,12 +28,12 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from schemas import vocab
+
 from .couch import CouchClient, Database
 from .errors import Conflict, NotFound, SyncError
 
-ROLES = ("grid_worker", "township_mediator", "county_reviewer", "admin")
-ROLE_ZH = {"grid_worker": "网格员", "township_mediator": "乡镇调解员",
-           "county_reviewer": "县级研判人员", "admin": "管理员"}
+ROLES = tuple(vocab.ROLES)
 CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, "admin": 6}
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD_LENGTH = 10
@@ -124,7 +124,7 @@ def validate_user(username: str, role: str, area_codes: Iterable[str], county_co
     want = CODE_LENGTH[role]
     for code in codes:
         if not (code.isdigit() and len(code) == want):
-            raise UserError("area_codes", f"{ROLE_ZH[role]}的区域代码应为 {want} 位数字：{code!r}",
+            raise UserError("area_codes", f"{vocab.ROLES[role][0]}的区域代码应为 {want} 位数字：{code!r}",
                             f"a {role} needs {want}-digit area codes, got {code!r}")
         if not code.startswith(county_code):
             raise UserError("area_codes", f"区域 {code} 不在本县 {county_code}",

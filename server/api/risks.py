@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from schemas import new_risk_event_id, new_risk_id, validate_document
+from schemas import new_risk_event_id, new_risk_id, validate_document, vocab
 from schemas.api_risks import (
     MajorArgsSchema,
     MajorListSchema,
@@ -202,7 +202,7 @@ def new_risk_event(user: User, risk: Mapping[str, Any], events: list[dict[str, A
                                 for k in owned])
     kind = body.get("kind")
     if kind == "reviewed" and user.role not in REVIEW_ROLES:
-        raise ApiError(403, "forbidden", "研判仅限乡镇调解员和县级研判人员",
+        raise ApiError(403, "forbidden", "研判仅限" + "和".join(vocab.ROLES[r][0] for r in REVIEW_ROLES),
                        "only township mediators and county reviewers record reviews")
     if kind == "screened" and body.get("screening_round") not in ROUNDS_BY_ROLE.get(user.role, ()) \
             and body.get("screening_round") in ("village", "township", "county"):
@@ -226,7 +226,7 @@ def new_risk_event(user: User, risk: Mapping[str, Any], events: list[dict[str, A
     new = [a for a in after.anomalies if (a.code, a.event_id) not in old]
     if new:
         raise ApiError(409, "invalid_state",
-                       f"风险当前状态为「{'已化解' if before.status == 'resolved' else '未化解'}」："
+                       f"风险当前状态为「{vocab.zh(vocab.RISK_STATUSES, before.status)}」："
                        + "；".join(a.message_zh for a in new),
                        f"the risk is '{before.status}': " + "; ".join(a.message_en for a in new))
     return doc, after

@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from schemas import validate_document
+from schemas import validate_document, vocab
 from schemas.api_risks import EvaluationCreateSchema, TrackingSchema
 from schemas.events import PUBLIC_ACTOR
 from schemas.ids import is_valid_tracking_code
@@ -90,7 +90,7 @@ def public_view(case: dict[str, Any], p: CaseProjection) -> dict[str, Any]:
     """Status and dates only: nothing that names or describes anyone."""
     return {
         "tracking_code": case["tracking_code"], "status": p.status,
-        "status_zh": cases.STATUS_ZH.get(p.status, p.status),
+        "status_zh": vocab.zh(vocab.CASE_STATUSES, p.status),
         "registered_at": p.created_at.isoformat(), "accepted_at": _day(p.accepted_at),
         "closed_at": _day(p.closed_at),
         "deadlines": [{"rule": d.rule, "label_zh": d.label_zh, "label_en": d.label_en,

@@ -32,17 +32,6 @@ VENDOR: dict[str, str] = {
 }
 
 
-# Case statuses as the read model lists them (schemas.api_stats.STATUSES).
-CASE_STATUSES = {
-    "reported": {"zh": "待受理", "en": "reported"},
-    "accepted": {"zh": "已受理", "en": "accepted"},
-    "in_progress": {"zh": "调处中", "en": "in progress"},
-    "resolved": {"zh": "已化解", "en": "resolved"},
-    "closed": {"zh": "已办结", "en": "closed"},
-    "declined": {"zh": "不予受理", "en": "declined"},
-}
-
-
 def _static_files() -> list[str]:
     return static_files(STATIC, exclude={"index.html"})
 
@@ -69,10 +58,6 @@ def vendor(name: str) -> Response:
 
 @bp.get("/vocab.json")
 def vocab_json() -> Response:
-    """The zh/en labels of the code lists (single source: ``schemas.vocab``)."""
-    from schemas import vocab as v
-
-    body = {**vocab(),
-            "roles": {code: {"zh": zh, "en": en} for code, (zh, en) in v.ROLES.items()},
-            "case_statuses": CASE_STATUSES}
-    return no_cache(Response(json.dumps(body, ensure_ascii=False), mimetype="application/json"))
+    """The zh/en labels of the code lists: the tablet's ``vocab.json`` (one builder, single
+    source ``schemas.vocab``)."""
+    return no_cache(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))

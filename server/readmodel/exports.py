@@ -25,11 +25,6 @@ def _label(table: dict[str, tuple[str, str]], code: Any) -> str:
     return table.get(code, (code or "", ""))[0] if code else ""
 
 
-STATUS_ZH = {"reported": "待受理", "accepted": "已受理", "in_progress": "办理中",
-             "resolved": "已化解", "closed": "已办结", "declined": "不予受理"}
-RISK_STATUS_ZH = {"open": "未化解", "resolved": "已化解"}
-
-
 def _parties(row: dict[str, Any], key: str) -> str:
     values = []
     for p in row.get("parties") or []:
@@ -52,7 +47,7 @@ def _date(value: Any) -> str:
 
 
 CASE_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
-    ("受理编号", lambda r: r["tracking_code"]),
+    (vocab.TERMS["tracking_code"][0], lambda r: r["tracking_code"]),
     ("登记日期", lambda r: _date(r["created_date"])),
     ("区划编码", lambda r: r["area_code"]),
     ("区划名称", lambda r: r.get("area_name") or ""),
@@ -64,7 +59,7 @@ CASE_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
                                   for p in r.get("parties") or [])),
     ("身份证号（脱敏）", lambda r: _parties(r, "id_number")),
     ("联系电话（脱敏）", lambda r: _parties(r, "phone")),
-    ("办理状态", lambda r: STATUS_ZH.get(r["status"], r["status"])),
+    ("办理状态", lambda r: _label(vocab.CASE_STATUSES, r["status"])),
     ("当前层级", lambda r: _label(vocab.CASE_LEVELS, r["level"])),
     ("化解层级", lambda r: _label(vocab.RESOLUTION_LEVELS, r["resolution_level"])),
     ("受理日期", lambda r: _date(r["accepted_date"])),
@@ -90,7 +85,7 @@ RISK_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
     ("责任人", lambda r: r["owner"] or ""),
     ("化解时限", lambda r: _date(r["due"])),
     ("包案领导", lambda r: r["lead_official"] or ""),
-    ("状态", lambda r: RISK_STATUS_ZH.get(r["status"], r["status"])),
+    ("状态", lambda r: _label(vocab.RISK_STATUSES, r["status"])),
     ("研判次数", lambda r: r["reviews"]),
 )
 

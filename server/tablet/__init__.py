@@ -124,10 +124,10 @@ def vendor(name: str) -> Response:
 
 @lru_cache(maxsize=1)
 def vocab() -> dict[str, Any]:
-    """The code lists with zh/en labels, as the tablet shows them (single source:
-    ``schemas``, ``server.domain.policies``)."""
+    """The code lists with zh/en labels, as the tablet and the dashboard show them (single
+    source: ``schemas.vocab``, ``server.domain.policies``): the JavaScript has no label of
+    its own, so a word changed in ``schemas.vocab`` changes on every screen."""
     from schemas import vocab as v
-    from schemas.events import EVENT_KINDS
     from schemas.fields import MAX_ATTACHMENT_BYTES, MAX_DESCRIPTION, MAX_NAME, MAX_NOTE, MAX_TITLE
     from server.domain.policies import POLICY_LABELS
 
@@ -139,7 +139,10 @@ def vocab() -> dict[str, Any]:
         "party_roles": table(v.PARTY_ROLES), "resolution_levels": table(v.RESOLUTION_LEVELS),
         "case_levels": table(v.CASE_LEVELS), "mediation_outcomes": table(v.MEDIATION_OUTCOMES),
         "evaluations": table(v.EVALUATIONS), "risk_levels": table(v.RISK_LEVELS),
-        "screening_rounds": table(v.SCREENING_ROUNDS), "event_kinds": table(EVENT_KINDS),
+        "screening_rounds": table(v.SCREENING_ROUNDS), "event_kinds": table(v.EVENT_KINDS),
+        "case_statuses": table(v.CASE_STATUSES), "open_case_statuses": list(v.OPEN_CASE_STATUSES),
+        "risk_statuses": table(v.RISK_STATUSES), "risk_event_kinds": table(v.RISK_EVENT_KINDS), "legal_routes": table(v.LEGAL_ROUTES),
+        "roles": table(v.ROLES), "terms": table(v.TERMS),
         "policies": table(POLICY_LABELS),
         "limits": {"name": MAX_NAME, "title": MAX_TITLE, "description": MAX_DESCRIPTION,
                    "note": MAX_NOTE, "attachment_bytes": MAX_ATTACHMENT_BYTES},

@@ -8,7 +8,7 @@ import time
 import factories as f
 import pytest
 
-from schemas import validate_document
+from schemas import validate_document, vocab
 from server.domain.policies import policy_documents
 
 TIMEOUT_MS = 30_000
@@ -101,6 +101,9 @@ def test_offline_dispute_survives_reload_then_syncs_to_township_and_county(
     page.click("#savecase")
     page.wait_for_url("**/#/case/*")
     case_id = page.evaluate("decodeURIComponent(location.hash.slice(7))")
+    # The one vocabulary (schemas.vocab): a new case is 待受理, its code the 查询码.
+    assert page.inner_text(".b-status") == " ".join(vocab.CASE_STATUSES["reported"])
+    assert f"{vocab.TERMS['tracking_code'][0]} " in page.inner_text("h1 small")
 
     # Record an event offline too: mediation with its outcome.
     page.click('[data-action="mediated"]')
@@ -109,6 +112,7 @@ def test_offline_dispute_survives_reload_then_syncs_to_township_and_county(
     page.select_option("#eventform [name=outcome]", "partial")
     page.click("#eventform button[type=submit]")
     page.wait_for_selector(".timeline li[data-id] [data-sync]")
+    assert page.inner_text(".b-status") == " ".join(vocab.CASE_STATUSES["in_progress"])
 
     page.reload()  # offline: the service worker serves the shell
     page.wait_for_selector(f'[data-id="{case_id}"] [data-sync]')

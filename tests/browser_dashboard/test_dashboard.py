@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from schemas import vocab
+
 CARD_KEYS = ["stays_in_village", "stays_in_township", "stays_in_county", "timely_acceptance",
              "on_time_closure", "satisfaction", "evaluation_rate", "repeat_share",
              "avg_duration_days", "avg_duration_working_days"]
@@ -81,6 +83,31 @@ def assert_panels_settled(page: Any) -> None:
         assert re.search(r"HTTP \d{3}", note.inner_text()), note.inner_text()
 
 
+def both(table: dict[str, tuple[str, str]]) -> set[str]:
+    return {f"{zh} {en}" for zh, en in table.values()}
+
+
+def assert_one_vocabulary(page: Any) -> None:
+    """Every status, level, role and term the page shows is ``schemas.vocab``'s word."""
+    role = vocab.ROLES["county_reviewer"][0]
+    assert f"（{role}）" in page.locator("#who-name").inner_text()
+    for panel in ("overdue", "due-soon"):
+        heads = page.locator(f"#{panel} th").all_inner_texts()
+        if heads:
+            assert heads[0] == " ".join(vocab.TERMS["tracking_code"]), heads
+        statuses = {vocab.CASE_STATUSES[c][0] for c in vocab.CASE_STATUSES}
+        for cell in page.locator(f"#{panel} tbody td:nth-child(4)").all_inner_texts():
+            assert cell.removesuffix("（挂起）") in statuses, cell
+    risk_rows = page.locator("#risks tr[data-risk]")
+    assert risk_rows.count() > 0
+    for cell in page.locator("#risks tr[data-risk] td:nth-child(8)").all_inner_texts():
+        assert cell in both(vocab.RISK_STATUSES), cell
+    for cell in page.locator("#risks tr[data-risk] td:nth-child(1)").all_inner_texts():
+        assert cell in {zh for zh, _ in vocab.RISK_LEVELS.values()}, cell
+    open_zh = "、".join(vocab.CASE_STATUSES[c][0] for c in vocab.OPEN_CASE_STATUSES)
+    assert f"当前未结案件（{open_zh}）" in page.locator("#map-note").inner_text()
+
+
 def make_conflict(couch: Any, demo: dict[str, Any], township: str) -> tuple[Any, str]:
     """Two offline edits of one risk entry, as two tablets would push them (a CouchDB
     conflict); returns the township database and the risk's id."""
@@ -149,6 +176,7 @@ def test_county_reviewer_cards_breakdown_and_export(browser, demo, artifacts) ->
     page.wait_for_selector("#map .leaflet-interactive")
     page.wait_for_selector("#trend")
     assert_panels_settled(page)
+    assert_one_vocabulary(page)
     page.screenshot(path=str(artifacts / "dashboard-county-1920.png"), full_page=False)
     page.screenshot(path=str(artifacts / "dashboard-county-1920-full.png"), full_page=True)
     # docs/screenshots/dashboard.png in the README is a copy of this artefact, refreshed by
@@ -173,8 +201,10 @@ def test_county_reviewer_cards_breakdown_and_export(browser, demo, artifacts) ->
     assert download.suggested_filename.endswith(".xlsx")
     workbook = load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
     sheet = workbook.worksheets[0]
-    header = next(sheet.iter_rows(max_row=1, values_only=True))
-    assert header and any(header)
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    assert header[0] == vocab.TERMS["tracking_code"][0]
+    column = header.index("办理状态")
+    assert rows and {row[column] for row in rows} <= {zh for zh, _ in vocab.CASE_STATUSES.values()}
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()
 
@@ -187,6 +217,6 @@ def test_wrong_password_then_grid_worker_is_told_to_use_the_tablet(browser, demo
     page.get_by_label("密码 Password", exact=True).fill(demo["password"])
     page.get_by_role("button", name="登录 / Log in").click()
     page.wait_for_selector("#denied-view:not([hidden])")
-    assert "乡镇调解员和县级研判人员" in page.locator("#denied-text").inner_text()
+    assert "和".join(vocab.ROLES[r][0] for r in ("township_mediator", "county_reviewer")) in page.locator("#denied-text").inner_text()
     assert page.locator("#dash-view").is_hidden()
     page.context.close()

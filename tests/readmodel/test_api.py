@@ -20,6 +20,7 @@ from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWN
 from openpyxl import load_workbook
 from testenv import RUN_PREFIX, login
 
+from schemas import vocab
 from server.readmodel.generate import case_with_events
 from sync.scope import scope_key, sees
 from sync.topology import Topology, remove_replications
@@ -148,13 +149,13 @@ def test_each_role_exports_exactly_its_area(world, as_user, name: str, fmt: str)
         ws = load_workbook(io.BytesIO(r.data), read_only=True).active
         rows = list(ws.iter_rows(values_only=True))
         header, data = rows[0], rows[1:]
-        assert header[0] == "受理编号" and "身份证号（脱敏）" in header
+        assert header[0] == vocab.TERMS["tracking_code"][0] and "身份证号（脱敏）" in header
         id_col = header.index("身份证号（脱敏）")
         assert all(row[id_col] == "330***********1236" for row in data)
         got = {by_code[row[0]] for row in data}
     elif fmt == "cases.csv":
         text = r.data.decode("utf-8")
-        assert text.startswith("\ufeff受理编号")
+        assert text.startswith("\ufeff" + vocab.TERMS["tracking_code"][0])
         data = list(csv.reader(io.StringIO(text[1:])))[1:]
         got = {by_code[row[0]] for row in data}
         assert ID_NUMBER not in text

@@ -38,10 +38,20 @@ export function fractionTitle(metric) {
   return `计数 count ${metric.denominator}`;
 }
 
+// Labels come from /dashboard/vocab.json (schemas.vocab): no label is kept here.
 export function label(vocab, table, code) {
   const row = vocab?.[table]?.[code];
   return row ? row.zh : (code ?? "");
 }
+
+/** "zh en" of a code, as column heads and legends show it (the code when unknown). */
+export function labelBoth(vocab, table, code) {
+  const row = vocab?.[table]?.[code];
+  return row ? `${row.zh} ${row.en}` : (code ?? "");
+}
+
+/** A single term of the vocabulary (e.g. the tracking code's name), zh and en. */
+export const termText = (vocab, term) => labelBoth(vocab, "terms", term);
 
 export function byKey(metrics) {
   return Object.fromEntries((metrics || []).map((m) => [m.key, m]));

@@ -1,7 +1,7 @@
 // The dashboard: sign-in, area and period, metric cards, breakdown, trend, lists, exports.
 import { api, bilingual, empty, h, query, unavailable } from "./api.js";
 import {
-  byKey, CARD_KEYS, formatFraction, formatValue, fractionTitle, label, TABLE_KEYS,
+  byKey, CARD_KEYS, formatFraction, formatValue, fractionTitle, label, TABLE_KEYS, termText,
 } from "./format.js";
 import { gridNames, showMap } from "./map.js";
 import { showConflicts, showReminders, showReviews, showRisks } from "./panels.js";
@@ -103,7 +103,9 @@ function start(me) {
   if (!ROLES_ALLOWED.includes(me.role)) {
     show("denied-view");
     $("denied-text").replaceChildren(...bilingual(
-      `本看板供乡镇调解员和县级研判人员使用；您的角色是「${label(state.vocab, "roles", me.role) || me.role}」。网格员请使用平板应用 /tablet/。`,
+      `本看板供${ROLES_ALLOWED.map((r) => label(state.vocab, "roles", r)).join("和")}使用；`
+        + `您的角色是「${label(state.vocab, "roles", me.role) || me.role}」。`
+        + `${label(state.vocab, "roles", "grid_worker")}请使用平板应用 /tablet/。`,
       "This dashboard is for township mediators and county reviewers. Grid workers use the tablet app at /tablet/.",
     ));
     return;
@@ -358,7 +360,7 @@ async function showCaseList(el, filter, ctx, zh, en) {
   const due = (row) => (row.status === "reported" ? row.accept_due_date : row.close_due_date) || "—";
   el.replaceChildren(
     h("table", {},
-      h("thead", {}, h("tr", {}, ...["编号 Code", "事项 Title", "区域 Area", "状态 Status", "时限 Due"]
+      h("thead", {}, h("tr", {}, ...[termText(ctx.vocab, "tracking_code"), "事项 Title", "区域 Area", "状态 Status", "时限 Due"]
         .map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, ...rows.map((row) => h("tr", { dataset: { case: row.case_id } },
         h("td", {}, row.tracking_code),

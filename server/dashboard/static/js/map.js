@@ -1,15 +1,16 @@
 // Grid map without a tile server: boundaries from /api/exports/grids.geojson, shaded by the
 // open cases of /api/cases (counted per grid as listed) or by the risk register's levels.
 import { api, h, itemsOf, query } from "./api.js";
-import { LEVEL_RANK } from "./format.js";
+import { label, labelBoth, LEVEL_RANK } from "./format.js";
 
-const OPEN = ["reported", "accepted", "in_progress"];
 const OPEN_BINS = [
   [0, 0, "#ffffff", "0"], [1, 1, "#fcbba1", "1"], [2, 3, "#fb6a4a", "2–3"],
   [4, 6, "#cb181d", "4–6"], [7, Infinity, "#67000d", "≥7"],
 ];
-const RISK_COLORS = { 0: ["#ffffff", "无 none"], 1: ["#fed976", "一般 ordinary"],
-                      2: ["#fd8d3c", "较大 serious"], 3: ["#bd0026", "重大 major"] };
+// Colour by rank (format.js LEVEL_RANK); the level's label comes from vocab.risk_levels.
+const RISK_COLORS = { 0: "#ffffff", 1: "#fed976", 2: "#fd8d3c", 3: "#bd0026" };
+const RANK_LEVEL = Object.fromEntries(Object.entries(LEVEL_RANK).map(([level, rank]) => [rank, level]));
+const riskText = (vocab, rank) => (rank ? labelBoth(vocab, "risk_levels", RANK_LEVEL[rank]) : "无 none");
 
 let map = null;
 let layer = null;
@@ -34,12 +35,12 @@ async function grids(root) {
   return gridsCache.promise;
 }
 
-async function openCounts(area) {
+async function openCounts(area, open) {
   const counts = {};
   let cursor = null;
   let pages = 0;
   do {
-    const r = await api(`/api/cases${query({ area, status: OPEN, limit: 200, cursor })}`);
+    const r = await api(`/api/cases${query({ area, status: open, limit: 200, cursor })}`);
     if (!r.ok) return { status: r.status };
     for (const row of r.body.items || []) counts[row.area_code] = (counts[row.area_code] || 0) + 1;
     cursor = r.body.next_cursor;
@@ -66,9 +67,9 @@ async function riskLevels(area) {
   return { status: 200, levels };
 }
 
-function legend(mode) {
+function legend(mode, vocab) {
   const items = mode === "risk"
-    ? Object.values(RISK_COLORS).map(([color, text]) => [color, text])
+    ? Object.entries(RISK_COLORS).map(([rank, color]) => [color, riskText(vocab, Number(rank))])
     : OPEN_BINS.map(([, , color, text]) => [color, text]);
   document.getElementById("map-legend").replaceChildren(
     h("span", {}, mode === "risk" ? "最高风险等级 / highest open risk:" : "未结案件 / open cases:"),
@@ -92,7 +93,12 @@ export async function showMap(ctx) {
     if (layer) { layer.remove(); layer = null; }
     return;
   }
-  const data = mode === "risk" ? await riskLevels(ctx.area) : await openCounts(ctx.area);
+  const open = ctx.vocab?.open_case_statuses || [];
+  if (mode !== "risk" && !open.length) {  // never count closed cases as open
+    note.textContent = "词表未加载，无法判断未结案件 / vocabulary not loaded";
+    return;
+  }
+  const data = mode === "risk" ? await riskLevels(ctx.area) : await openCounts(ctx.area, open);
   if (ctxNow !== ctx) return;
   let color = () => "#ffffff";
   let tip = (f) => f.properties.name;
@@ -101,18 +107,18 @@ export async function showMap(ctx) {
       ? `风险台账接口尚未提供，暂无数据（HTTP ${data.status}）/ risk register not available yet`
       : `案件列表不可用（HTTP ${data.status}）/ case list not available`;
   } else if (mode === "risk") {
-    color = (f) => RISK_COLORS[data.levels[f.properties.code] || 0][0];
-    tip = (f) => `${f.properties.name}：${RISK_COLORS[data.levels[f.properties.code] || 0][1]}`;
+    color = (f) => RISK_COLORS[data.levels[f.properties.code] || 0];
+    tip = (f) => `${f.properties.name}：${riskText(ctx.vocab, data.levels[f.properties.code] || 0)}`;
     note.textContent = "按网格内未化解风险的最高等级着色 / shaded by the highest open risk level";
   } else {
     const n = (f) => data.counts[f.properties.code] || 0;
     color = (f) => OPEN_BINS.find(([lo, hi]) => n(f) >= lo && n(f) <= hi)[2];
     tip = (f) => `${f.properties.name}（${f.properties.code}）：未结 ${n(f)} 件`;
-    note.textContent = "当前未结案件（待受理、已受理、调处中），不限登记时段"
+    note.textContent = `当前未结案件（${open.map((s) => label(ctx.vocab, "case_statuses", s)).join("、")}），不限登记时段`
       + (data.truncated ? "；案件过多，仅统计前 5000 件" : "")
       + " / open cases now, any registration date";
   }
-  legend(mode);
+  legend(mode, ctx.vocab);
   if (!map) {
     map = window.L.map(el, { attributionControl: false, zoomSnap: 0.25, keyboard: true });
   }

@@ -2,7 +2,7 @@
 // Each panel shows what its endpoint answers; a panel whose endpoint is missing (404) or
 // refused says so — never made-up rows.
 import { api, bilingual, empty, h, itemsOf, query, unavailable } from "./api.js";
-import { label, LEVEL_RANK } from "./format.js";
+import { label, labelBoth, LEVEL_RANK } from "./format.js";
 
 const pick = (obj, ...keys) => {
   for (const key of keys) {
@@ -38,8 +38,6 @@ function latestDecisions(reviews) {
   return out;
 }
 
-const RISK_STATUS = { open: "未化解 open", resolved: "已化解 resolved" };
-
 function riskRow(ctx, r, decisions) {
   const decision = decisions[r.risk_id];
   return h("tr", { dataset: { risk: r.risk_id, level: r.level || "" } },
@@ -53,7 +51,7 @@ function riskRow(ctx, r, decisions) {
     h("td", {}, decision
       ? [decision.decision, h("div", { class: "note" }, `${decision.held_on || ""} 研判`)]
       : (r.reviews ? `已研判 ${r.reviews} 次` : "—")),
-    h("td", {}, RISK_STATUS[r.status] || r.status || "—"));
+    h("td", {}, r.status ? labelBoth(ctx.vocab, "risk_statuses", r.status) : "—"));
 }
 
 const RISK_HEAD = ["等级 Level", "隐患 Risk", "区域 Area", "类别 Category", "责任人 Owner",

@@ -1,7 +1,7 @@
 // The tablet app: hash routes #/list, #/new, #/case/<id>, #/risk; login when no session.
 import { Store, loadSession, login } from './store.js';
 import { buildCase, buildEvent, buildRisk, validateCase, validateEvent, validateRisk, EVENT_FORMS } from './docs.js';
-import { project, STATUS_LABELS, sortEvents, dayText } from './projection.js';
+import { project, sortEvents, dayText } from './projection.js';
 import { gridMap, pointInGeometry } from './map.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -198,11 +198,11 @@ async function renderList() {
   mine.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
   const items = mine.map((c) => {
     const p = project(c, byCase[c._id] || [], pol[c.policy]);
-    const [sz, se] = STATUS_LABELS[p.status];
+    const { zh: sz, en: se } = vocab.case_statuses[p.status];
     return `<li><a class="card" href="#/case/${encodeURIComponent(c._id)}" data-id="${esc(c._id)}">
       <h3>${esc(c.title || label('categories', c.category))} <small>${esc(c.tracking_code)}</small></h3>
       <div class="badges">
-        <span class="badge b-status" data-status="${p.status}">${sz} ${se}</span>
+        <span class="badge b-status" data-status="${p.status}">${esc(sz)} ${esc(se)}</span>
         <span class="badge b-level">${esc(label('case_levels', p.level))}</span>
         ${deadlineBadge(p.deadline)} ${syncBadge(store.syncState(c, seqs))} ${conflictBadge(c)}
       </div>
@@ -368,10 +368,11 @@ async function resizePhoto(file, maxBytes) {
 }
 
 // ---------------------------------------------------------------------------- case view
+// [kind, zh, en]: zh null → the event kind's own label (vocab.event_kinds).
 const ACTIONS = [
-  ['mediated', '调解', 'Mediate'], ['resolved', '化解（村/网格）', 'Resolve'],
-  ['escalated', '上交乡镇', 'Escalate to township'], ['followed_up', '回访', 'Follow up'],
-  ['evaluated_by_phone', '电话回访评价', 'Evaluation by phone'],
+  ['mediated', null, 'Mediate'], ['resolved', '化解（村/网格）', 'Resolve'],
+  ['escalated', '上交乡镇', 'Escalate to township'], ['followed_up', null, 'Follow up'],
+  ['evaluated_by_phone', null, 'Evaluation by phone'],
 ];
 
 function eventFields(kind) {
@@ -386,7 +387,7 @@ function eventFields(kind) {
     case 'followed_up': return ta('result', '回访情况', 'Result', true);
     // The party's own evaluation comes only through the tracking code (schemas/events.py):
     // what a worker records is the answer the party gave on the phone, labelled as such.
-    case 'evaluated_by_phone': return `<label>电话回访评价 <small>Evaluation taken by phone</small></label><select name="rating" data-field="rating">${options('evaluations', '', { blank: true })}</select>${ta('comment', '评价意见', 'Comment')}`;
+    case 'evaluated_by_phone': return `<label>${esc(label('event_kinds', kind))} <small>${esc(vocab.event_kinds[kind].en)}</small></label><select name="rating" data-field="rating">${options('evaluations', '', { blank: true })}</select>${ta('comment', '评价意见', 'Comment')}`;
     default: return '';
   }
 }
@@ -418,7 +419,7 @@ async function renderCase(id, { force = false } = {}) {
   const events = sortEvents(evRes.rows.map((r) => r.doc));
   const [seqs, pol, areas] = await Promise.all([store.localSeqs(), policies(), myAreas()]);
   const p = project(doc, events, pol[doc.policy]);
-  const [sz, se] = STATUS_LABELS[p.status];
+  const { zh: sz, en: se } = vocab.case_statuses[p.status];
   let photo = '';
   if (doc._attachments && doc._attachments['photo.jpg']) {
     try {
@@ -426,16 +427,16 @@ async function renderCase(id, { force = false } = {}) {
       photo = `<img class="photo" alt="现场照片 photo" src="${URL.createObjectURL(blob)}">`;
     } catch { photo = '<p class="muted">照片尚未下载 / photo not on device</p>'; }
   }
-  const timeline = [`<li><strong>登记 Reported</strong> · ${fmtTime(doc.created_at)} · ${esc(doc.reported_by)}</li>`]
+  const timeline = [`<li><strong>${esc(vocab.terms.registered.zh)} ${esc(vocab.terms.registered.en)}</strong> · ${fmtTime(doc.created_at)} · ${esc(doc.reported_by)}</li>`]
     .concat(events.map((ev) => `<li data-id="${esc(ev._id)}"><strong>${esc(label('event_kinds', ev.kind))}</strong>
       · ${fmtTime(ev.at)} · ${esc(ev.actor)}<br>${eventDetails(ev)}
       <div class="badges">${syncBadge(store.syncState(ev, seqs))} ${conflictBadge(ev)}</div></li>`)).join('');
   // A sync event may redraw the case while it loads: never under a form being filled in.
   if (!force && formDirty()) return;
   view().innerHTML = `<p><a href="#/list" class="button secondary">← 返回列表 Back</a></p>
-    <h1>${esc(doc.title || label('categories', doc.category))} <small>查询码 ${esc(doc.tracking_code)}</small></h1>
+    <h1>${esc(doc.title || label('categories', doc.category))} <small>${esc(vocab.terms.tracking_code.zh)} ${esc(doc.tracking_code)}</small></h1>
     <div class="badges" data-id="${esc(doc._id)}">
-      <span class="badge b-status" data-status="${p.status}">${sz} ${se}</span>
+      <span class="badge b-status" data-status="${p.status}">${esc(sz)} ${esc(se)}</span>
       <span class="badge b-level">${esc(label('case_levels', p.level))}</span>
       ${deadlineBadge(p.deadline)} ${syncBadge(store.syncState(doc, seqs))} ${conflictBadge(doc)}
     </div>
@@ -449,7 +450,7 @@ async function renderCase(id, { force = false } = {}) {
       ${doc.location ? `<dt>位置</dt><dd>${doc.location.lon}, ${doc.location.lat}（${esc(doc.location.crs)}）</dd>` : ''}
     </dl>${photo}
     <h2>办理 <small>Actions</small></h2>
-    <div class="actions">${ACTIONS.map(([k, zh, en]) => `<button type="button" class="secondary" data-action="${k}">${zh} <small>${en}</small></button>`).join('')}</div>
+    <div class="actions">${ACTIONS.map(([k, zh, en]) => `<button type="button" class="secondary" data-action="${k}">${esc(zh ?? label('event_kinds', k))} <small>${en}</small></button>`).join('')}</div>
     <div id="actionslot"></div>
     <h2>办理经过 <small>Timeline</small></h2><ul class="timeline">${timeline}</ul>`;
   view().querySelectorAll('[data-action]').forEach((btn) => { btn.onclick = () => openAction(doc, btn.dataset.action); });
@@ -459,7 +460,7 @@ function openAction(doc, kind) {
   const [, zh, en] = ACTIONS.find(([k]) => k === kind);
   const slot = $('#actionslot');
   slot.innerHTML = `<form class="actionform" id="eventform" data-kind="${kind}" novalidate>
-    <h2>${zh} <small>${en}</small></h2>${eventFields(kind)}
+    <h2>${esc(zh ?? label('event_kinds', kind))} <small>${en}</small></h2>${eventFields(kind)}
     <p class="actions"><button type="submit">记录 Record</button><button type="button" class="secondary" data-cancel>取消 Cancel</button></p></form>`;
   const form = $('#eventform');
   form.dataset.dirty = '1';

@@ -1,5 +1,5 @@
 // A light projection of a case for the tablet list: status, handling level and deadline
-// badges. The authoritative projection is server/domain/projection.py; this follows the
+// badges (codes only: their labels come from /tablet/vocab.json). The authoritative projection is server/domain/projection.py; this follows the
 // same rules for what a list needs, and stays silent when it cannot be sure:
 //  * no policy:<name> document on the device → no deadline badge (never a guessed one);
 //  * a working-day rule → no badge (the holiday calendar is not on the tablet);
@@ -7,11 +7,6 @@
 
 const STATUS_RANK = { reported: 0, accepted: 1, in_progress: 2, resolved: 3, closed: 4 };
 const LEVEL_RANK = { village: 0, township: 1, county: 2, above: 3 };
-export const STATUS_LABELS = {
-  reported: ['已登记', 'reported'], accepted: ['已受理', 'accepted'],
-  in_progress: ['办理中', 'in progress'], resolved: ['已化解', 'resolved'],
-  closed: ['已办结', 'closed'], declined: ['不予受理', 'declined'],
-};
 const DUE_SOON_DAYS = 3;  // server/domain/reminders.py DEFAULT_LEAD_DAYS
 const DAY = 86400000;
 
