@@ -27,14 +27,14 @@ def test_follower_keeps_up_and_stops_cleanly(db, couch_url, tmp_path) -> None:  
     others = {t for t in threading.enumerate() if t.name == "fengqiao-readmodel-follower"}
     follower = Follower(store, couch_url, db.name, batch=100, poll_timeout_ms=2000).start()
     try:
-        assert follower.wait_for(lambda: _count(store) == 30, timeout=20)
+        assert follower.wait_for(lambda: _count(store) == 30, timeout=60)
         case, events = case_with_events(random.Random(3), "339901001201001", datetime(2026, 5, 1, tzinfo=CST))
         db.bulk_docs([case])
-        assert follower.wait_for(lambda: _count(store) == 31, timeout=10)
+        assert follower.wait_for(lambda: _count(store) == 31, timeout=60)
         db.bulk_docs(events)  # events after their case: the case is re-projected
         want = len(events)
         assert follower.wait_for(lambda: store.cursor().execute(
-            "SELECT event_count FROM cases WHERE case_id = ?", [case["_id"]]).fetchone()[0] == want, timeout=10)
+            "SELECT event_count FROM cases WHERE case_id = ?", [case["_id"]]).fetchone()[0] == want, timeout=60)
     finally:
         follower.stop(timeout=5)
     assert not follower.alive
