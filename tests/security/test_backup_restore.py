@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from testenv import RUN_PREFIX
+from testenv import RUN_PREFIX, every_copy
 
 from server import audit
 from server.cli import main
@@ -36,7 +36,7 @@ def target_prefix(couch: CouchClient):  # type: ignore[no-untyped-def]
 def conflict(db: Database, doc_id: str, *sides: str) -> None:
     """A document with one branch per side, stored as replication stores them."""
     db.bulk_docs([{"_id": doc_id, "_rev": f"2-{side}", "_revisions": {"start": 2, "ids": [side, "a" * 32]},
-                   "type": "note", "side": side} for side in sides], new_edits=False)
+                   "type": "note", "side": side} for side in sides], new_edits=False, w=every_copy(db))
 
 
 def fill(couch: CouchClient, make_app: Any, prefix: str) -> None:
@@ -45,20 +45,22 @@ def fill(couch: CouchClient, make_app: Any, prefix: str) -> None:
     tw = couch.db(f"{prefix}tw_{COUNTY}001")
     rev = tw.put({"_id": "case:1", "type": "case", "description": "邻里纠纷"})["rev"]
     rev = tw.put_attachment("case:1", "photo 1.jpg", PHOTO, "image/jpeg", rev=rev)["rev"]
+    # (w: on a cluster the backup must read what was just written from any copy)
     tw.put({"_id": "case:1", "_rev": rev, "type": "case", "description": "邻里纠纷（已更正）",
-            "_attachments": tw.get("case:1")["_attachments"]})
+            "_attachments": tw.get("case:1")["_attachments"]}, w=every_copy(tw))
     conflict(tw, "case:2", "b" * 32, "c" * 32)
-    gone = tw.put({"_id": "case:3", "type": "case"})
+    gone = tw.put({"_id": "case:3", "type": "case"}, w=every_copy(tw))
     tw.delete_doc("case:3", gone["rev"])
     tw.put({"_id": "_design/fengqiao", "filters": {"up": "function (doc) { return true; }"}})
     tw.put({"_id": "_local/fq_alice:checkpoint", "last_seq": 5})  # not backed up: see server.backup
     county = couch.db(f"{prefix}county_{COUNTY}")
-    county.bulk_docs([{"_id": f"policy:{i}", "type": "policy", "n": i} for i in range(250)])  # several batches
+    county.bulk_docs([{"_id": f"policy:{i}", "type": "policy", "n": i} for i in range(250)],
+                     w=every_copy(county))  # several batches
     conflict(county, "case:2", "d" * 32, "e" * 32, "f" * 32)
-    couch.db(f"{prefix}tw_{COUNTY}002").put({"_id": "case:4", "type": "case"})
+    couch.db(f"{prefix}tw_{COUNTY}002").put({"_id": "case:4", "type": "case"}, w=every_copy(county))
     users = couch.db(f"{prefix}users_{COUNTY}")
-    users.put({"_id": "user:alice", "type": "user", "password_hash": "$argon2id$…"})
-    users.put({"_id": "session:abc", "type": "session", "username": "alice"})
+    users.put({"_id": "user:alice", "type": "user", "password_hash": "$argon2id$…"}, w=every_copy(users))
+    users.put({"_id": "session:abc", "type": "session", "username": "alice"}, w=every_copy(users))
     app = make_app(FENGQIAO_STATS_FOLLOW="off", FENGQIAO_DB_PREFIX=prefix)
     with app.app_context():
         for i in range(5):
