@@ -370,9 +370,12 @@ def print_urls(settings: dict[str, Any], accounts: list[tuple[str, str, list[str
     console.print(f"  健康检查 health:           {base}/healthz")
     console.print(f"  CouchDB:                   {mask_url(settings['COUCHDB_URL'])}")
     if accounts:
-        table = Table("用户名 username", "密码 password", "角色 role", "区域 area", "姓名 name")
+        if password:  # on a line of its own: a narrow terminal must not cut it
+            console.print(f"  演示账号密码（所有账号相同）/ password of every demo account: [bold]{password}[/bold]",
+                          soft_wrap=True)
+        table = Table("用户名 username", "角色 role", "区域 area", "姓名 name")
         for username, role, codes, name in accounts:
-            table.add_row(username, password or "", role, ", ".join(codes), name)
+            table.add_row(username, role, ", ".join(codes), name)
         console.print(table)
     console.print("按 Ctrl-C 停止 / press Ctrl-C to stop")
 

@@ -17,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from sync.couch import CouchClient, Database
+from sync.errors import CouchUnreachable
 
 from .store import BatchResult, ReadModel
 
@@ -165,6 +168,8 @@ class Follower:
             except Exception as exc:  # keep following; report, back off, retry
                 if self._stop.is_set():
                     break
+                if isinstance(exc, CouchUnreachable) and isinstance(exc.__cause__, httpx.ReadTimeout):
+                    continue  # a quiet feed: the embedded server ignores a longpoll's timeout
                 self.status.errors += 1
                 self.status.last_error = f"{exc.__class__.__name__}: {exc}"
                 log.warning("read model follower: %s (retry in %.1fs)", self.status.last_error, backoff)

@@ -101,6 +101,7 @@ def test_demo_serves_healthz_and_ctrl_c_leaves_no_process(tmp_path):
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}" in output
+    assert DEMO_PASSWORD in output  # printed whole, even in a narrow, non-terminal output
     import json
 
     couch_pid = json.loads(pid_record)["pid"]
