@@ -100,7 +100,7 @@ def test_a_field_edited_in_couchdb_is_named(app):  # type: ignore[no-untyped-def
     db = audit_db(app)
     doc = db.get("audit:000000000003")
     doc["user"] = "someone-else"
-    db.put(doc)
+    db.put(doc, w=every_copy(db))  # (a cluster: verify may read any copy at once)
     broken = audit.verify(db).broken
     assert broken is not None and broken.entry_id == "audit:000000000003"
     assert "changed after writing" in broken.message_en and "被修改" in broken.message_zh
@@ -115,7 +115,7 @@ def test_an_edit_with_its_hash_recomputed_breaks_the_next_link(app):  # type: ig
     doc = db.get("audit:000000000002")
     doc["detail"] = {"i": 99}
     doc["hash"] = audit.entry_hash(doc)
-    db.put(doc)
+    db.put(doc, w=every_copy(db))
     broken = audit.verify(db).broken
     # the edited entry itself hashes right; its revision shows the edit, the next link breaks
     assert broken is not None and broken.entry_id == "audit:000000000002"
