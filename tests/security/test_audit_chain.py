@@ -68,8 +68,8 @@ def test_concurrent_writers_in_several_processes_form_one_linear_chain(make_app)
     (the default) is one writer; several processes need a single-node CouchDB, or
     ``fengqiao audit verify`` reports the fork (README, security section)."""
     apps = [make_app(FENGQIAO_STATS_FOLLOW="off") for _ in range(3)]
-    audit_db = apps[0].extensions["couch"].create_db(f"{apps[0].config['FENGQIAO_DB_PREFIX']}probe")
-    if every_copy(audit_db) > 1:
+    probe = apps[0].extensions["couch"].create_db(f"{apps[0].config['FENGQIAO_DB_PREFIX']}probe")
+    if every_copy(probe) > 1:
         pytest.skip("CouchDB 集群：多进程写审计链须单节点 / a CouchDB cluster: several audit-writing "
                     "processes need a single node (see the docstring)")
     written: list[dict] = []
