@@ -218,9 +218,10 @@ def check_events(
 ) -> list[Refusal | None]:
     """``refusals`` with each new case event the case's state does not allow refused too.
 
-    Events are judged in batch order, each against the stored events of its case plus the
-    events of the batch already allowed (a tablet pushes a case settled offline — mediated,
-    resolved, closed — in one go). A case comes from this batch (then it must have been
+    Events are judged in the order they happened (their ``at``, then ``_id``, as the
+    projection orders them; PouchDB's batch order is not that order), each against the
+    stored events of its case plus the events of the batch already allowed (a tablet pushes
+    a case settled offline — mediated, resolved, closed — in one go). A case comes from this batch (then it must have been
     allowed) or from the database; events of a case found nowhere are left to the other
     rules. An event already stored with the same revision (a push repeated after a lost
     answer) is not judged again. ``load_events`` is called once per case.
@@ -230,9 +231,11 @@ def check_events(
                    if isinstance(d, dict) and d.get("type") == "case" and isinstance(d.get("_id"), str)}
     cases: dict[str, Mapping[str, Any] | None] = {}
     events: dict[str, list[Mapping[str, Any]]] = {}
-    for i, doc in enumerate(docs):
-        if out[i] is not None or not isinstance(doc, dict) or doc.get("type") != "event":
-            continue
+    candidates = [i for i, doc in enumerate(docs) if out[i] is None and isinstance(doc, dict)
+                  and doc.get("type") == "event"]
+    candidates.sort(key=lambda i: (_instant(docs[i].get("at")), str(docs[i].get("_id"))))
+    for i in candidates:
+        doc = docs[i]
         known = stored.get(doc["_id"])
         if known is not None and known.rev is not None and known.rev == doc.get("_rev"):
             continue
@@ -254,6 +257,15 @@ def check_events(
         else:
             events[case_id].append(doc)
     return out
+
+
+def _instant(text: Any) -> float:
+    """An event time as a number for ordering (a time that does not parse sorts first)."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return float("-inf")
+    return moment.timestamp() if moment.tzinfo is not None else float("-inf")
 
 
 def merge_results(
