@@ -25,7 +25,7 @@ from grid.demo import make_demo_county
 from grid.versions import GridStore
 from schemas import new_risk_event_id, new_tracking_code, validate_document
 from schemas.events import PUBLIC_ACTOR
-from server.domain.policies import policy_documents
+from server.domain.policies import ACCEPTED_ON_REPORT, policy_documents
 from server.readmodel.generate import case_with_events
 from sync.couch import CouchClient
 from sync.reference import publish
@@ -162,14 +162,21 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
             lon, lat = next(_points_in(grid_layer.geometry[grid], np_rng, 1))
             case["location"] = {"lon": lon, "lat": lat, "crs": "wgs84"}
         case["tracking_code"] = new_tracking_code()
+        # Settled in the village as the tablet records it: the grid worker's report is the
+        # acceptance (policies.ACCEPTED_ON_REPORT), and the worker mediates, resolves and
+        # closes; anything escalated is handled by the township's mediator.
+        in_village = (not at_township and case["policy"] in ACCEPTED_ON_REPORT
+                      and not any(e["kind"] == "escalated" for e in events))
         kept = []
         for event in events:
             if datetime.fromisoformat(event["at"]) > now:
                 break  # the generator's timeline ran past today: the case is still open
             if event["kind"] == "evaluated":  # the party's own, through the tracking code
                 event["actor"] = PUBLIC_ACTOR
+            elif in_village or event["kind"] in ("mediated", "followed_up"):
+                event["actor"] = reporter
             else:
-                event["actor"] = reporter if event["kind"] in ("mediated", "followed_up") else handler
+                event["actor"] = handler
             kept.append(event)
         docs = [case, *kept]
         for doc in docs:

@@ -33,10 +33,12 @@ from .logins import LoginGuard
 from .push import (
     AUTHOR_FIELD,
     PARENT_FIELD,
+    EventCheck,
     LocationCheck,
     Refusal,
     Stored,
     Validator,
+    check_events,
     decide,
     merge_results,
 )
@@ -77,6 +79,7 @@ class Gateway:
     auth: Authenticator
     validate: Validator
     check_location: LocationCheck | None = None
+    check_event: EventCheck | None = None  # the case's state rules (``sync.push.check_events``)
     audit: AuditHook | None = None
     max_body: int = MAX_BODY
     max_wait_s: float = MAX_WAIT_S  # longest wait of a longpoll feed (``sync.feeds``)
@@ -794,6 +797,9 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
                        new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,
                        parent_key=_parent_key(doc, index, batch_keys, elsewhere))
                 for doc in docs]
+    if gw.check_event is not None:
+        refusals = check_events(docs, refusals, stored, load_case=lambda i: _case_of(db, i),
+                                load_events=lambda i: _events_of(db, i), check=gw.check_event)
     allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     written = db.bulk_docs(allowed, new_edits=new_edits) if allowed else []
     for doc in allowed:
@@ -840,6 +846,20 @@ def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None],
     if parent in elsewhere:
         return elsewhere[parent].key or "-"
     return index.key(parent)
+
+
+def _case_of(db: Database, case_id: str) -> dict[str, Any] | None:
+    """The case an event names, from the user's database (None if it has none)."""
+    doc = db.get_or_none(case_id)
+    return doc if doc is not None and doc.get("type") == "case" else None
+
+
+def _events_of(db: Database, case_id: str) -> list[Mapping[str, Any]]:
+    """A case's stored events: one ``_all_docs`` range (``event:<case uuid>:`` prefix)."""
+    uuid_ = case_id.split(":", 1)[-1]
+    rows = db.all_docs(startkey=f"event:{uuid_}:", endkey=f"event:{uuid_}:\ufff0",
+                       include_docs=True)["rows"]
+    return [r["doc"] for r in rows if r.get("doc") is not None]
 
 
 def _audit_refusals(gw: Gateway, user: User, docs: list[Any], refusals: list[Refusal | None]) -> None:

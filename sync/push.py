@@ -33,6 +33,12 @@ Validator = Callable[[Mapping[str, Any]], Sequence[FieldProblem]]
 # (doc) -> None when the location agrees with the claimed area, else (reason_zh, reason_en).
 LocationCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
 
+# (case, its stored events, a new event) -> None when the case's state allows the event,
+# else (reason_zh, reason_en). Built on the projection by the server (``server.app``):
+# ``sync`` does not know the state rules, it applies them.
+EventCheck = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], Mapping[str, Any]],
+                      "tuple[str, str] | None"]
+
 REV_RE = re.compile(r"^[1-9]\d{0,8}-[0-9a-f]{1,64}$")
 # The CouchDB members a replicating client may send; any other "_" member is refused here,
 # because CouchDB would fail the whole batch on it.
@@ -196,6 +202,70 @@ def _revision_problem(doc: dict[str, Any], new_edits: bool) -> Refusal | None:
                 or not all(isinstance(i, str) and re.fullmatch(r"[0-9a-f]{1,64}", i) for i in ids):
             return Refusal("_revisions 与 _rev 不一致", "_revisions does not agree with _rev")
     return None
+
+
+CASE_REFUSED = ("所属案件未被接收，事件不能单独保存", "the event's case was refused, so the event cannot be stored alone")
+
+
+def check_events(
+    docs: Sequence[Any],
+    refusals: list[Refusal | None],
+    stored: Mapping[str, Stored],
+    *,
+    load_case: Callable[[str], Mapping[str, Any] | None],
+    load_events: Callable[[str], list[Mapping[str, Any]]],
+    check: EventCheck,
+) -> list[Refusal | None]:
+    """``refusals`` with each new case event the case's state does not allow refused too.
+
+    Events are judged in the order they happened (their ``at``, then ``_id``, as the
+    projection orders them; PouchDB's batch order is not that order), each against the
+    stored events of its case plus the events of the batch already allowed (a tablet pushes
+    a case settled offline — mediated, resolved, closed — in one go). A case comes from this batch (then it must have been
+    allowed) or from the database; events of a case found nowhere are left to the other
+    rules. An event already stored with the same revision (a push repeated after a lost
+    answer) is not judged again. ``load_events`` is called once per case.
+    """
+    out = list(refusals)
+    batch_cases = {d["_id"]: (d, r) for d, r in zip(docs, refusals, strict=True)
+                   if isinstance(d, dict) and d.get("type") == "case" and isinstance(d.get("_id"), str)}
+    cases: dict[str, Mapping[str, Any] | None] = {}
+    events: dict[str, list[Mapping[str, Any]]] = {}
+    candidates = [i for i, doc in enumerate(docs) if out[i] is None and isinstance(doc, dict)
+                  and doc.get("type") == "event"]
+    candidates.sort(key=lambda i: (_instant(docs[i].get("at")), str(docs[i].get("_id"))))
+    for i in candidates:
+        doc = docs[i]
+        known = stored.get(doc["_id"])
+        if known is not None and known.rev is not None and known.rev == doc.get("_rev"):
+            continue
+        case_id = doc.get("case_id")
+        if not isinstance(case_id, str):
+            continue
+        if case_id in batch_cases and batch_cases[case_id][1] is not None:
+            out[i] = Refusal(*CASE_REFUSED)
+            continue
+        if case_id not in cases:
+            cases[case_id] = batch_cases[case_id][0] if case_id in batch_cases else load_case(case_id)
+            events[case_id] = load_events(case_id) if cases[case_id] is not None else []
+        case = cases[case_id]
+        if case is None:
+            continue
+        problem = check(case, events[case_id], doc)
+        if problem is not None:
+            out[i] = Refusal(*problem)
+        else:
+            events[case_id].append(doc)
+    return out
+
+
+def _instant(text: Any) -> float:
+    """An event time as a number for ordering (a time that does not parse sorts first)."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return float("-inf")
+    return moment.timestamp() if moment.tzinfo is not None else float("-inf")
 
 
 def merge_results(

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.domain.projection import CaseProjection
+from server.domain.states import counted_resolution_level
 from server.domain.workdays import WorkCalendar, china_date, default_calendar
 
 BACKLOG_DAYS = 90  # 积案: still open this many calendar days after registration
@@ -169,7 +170,7 @@ def case_row(projection: CaseProjection, as_of: datetime | date | None = None, *
         "legal_route": p.legal_route,
         "status": p.status,
         "level": p.level,
-        "resolution_level": p.resolution_level,
+        "resolution_level": counted_resolution_level(p.resolution_level, p.highest_level),
         "evaluation": p.evaluation,
         "created_date": created,
         "accepted_date": china_date(p.accepted_at) if p.accepted_at else None,

@@ -52,6 +52,18 @@ POLICY_TABLE: tuple[tuple[str, str, int, str, str, tuple[str, ...], int], ...] =
     ("double_sign",   "re_review",      30, "calendar", "review_requested:re_review",   ("review_decided:re_review",),         0),
 )  # fmt: skip
 
+# Policies under which the registration of a case at grid or village level is its
+# acceptance (受理) at village level: the grid worker who finds a dispute and settles it on
+# the spot (首问负责制) accepts it by registering it, so its acceptance deadline is met and
+# its closure deadline runs from the registration.
+#   * ``520``: yes. Its point is to accept and handle ordinary matters where they arise,
+#     fast (accept in 5, close in 20 days); a village dispute is such a matter.
+#   * ``regulation``: no. Acceptance under 信访工作条例 is a decision of the handling
+#     organ (乡镇 and above) with its written notice (受理告知); a village is not one.
+#   * ``green_channel``: no. The matter goes straight to the county's leaders.
+#   * ``double_sign``: no. The 双签 commitment is signed with the accepting organ.
+ACCEPTED_ON_REPORT: frozenset[str] = frozenset({"520"})
+
 POLICY_LABELS: dict[str, tuple[str, str]] = {
     "regulation": ("信访工作条例", "Regulation on Petition Work"),
     "520": ("“520”工作法", "520 method (accept in 5, close in 20)"),

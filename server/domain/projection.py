@@ -26,15 +26,22 @@ from datetime import date, datetime
 from typing import Any
 
 from schemas.events import CLOCK_SKEW, PUBLIC_ACTOR
-from server.domain.policies import POLICIES, Rule
+from server.domain.policies import ACCEPTED_ON_REPORT, POLICIES, Rule
+from server.domain.states import LEVEL_RANK, allowed_kinds, resolution_below_level
 from server.domain.workdays import WorkCalendar, china_date, default_calendar
 
 STATUS_RANK = {"reported": 0, "accepted": 1, "in_progress": 2, "resolved": 3, "closed": 4}
 TERMINAL = frozenset({"closed", "declined"})
-LEVEL_RANK = {"village": 0, "township": 1, "county": 2, "above": 3}
-# Kinds that still make sense after a case is closed (or declined).
-AFTER_CLOSE_OK = frozenset({"followed_up", "evaluated", "evaluated_by_phone", "commented",
-                            "review_requested", "review_decided"})
+# Which kinds a status allows is ``server.domain.states.ALLOWED_KINDS``; when an event's
+# kind is not allowed, this says why (the anomaly code), by kind, where the kind has its
+# own reason; otherwise by status (``_not_allowed_code``).
+KIND_NOT_YET: dict[str, str] = {
+    "evaluated": "evaluated_before_close", "evaluated_by_phone": "evaluated_before_close",
+    "followed_up": "followed_up_before_close", "review_requested": "review_before_close",
+    "review_decided": "review_before_close",
+}
+KIND_AGAIN: dict[str, str] = {"accepted": "accepted_twice", "declined": "declined_after_accept",
+                              "resolved": "resolved_twice", "closed": "closed_twice"}
 
 ANOMALY_TEXT: dict[str, tuple[str, str]] = {
     "foreign_event": ("事件不属于本案件，未计入", "Event belongs to another case; not applied."),
@@ -68,6 +75,12 @@ ANOMALY_TEXT: dict[str, tuple[str, str]] = {
     "review_before_close": ("办结前申请复查/复核", "Review requested before closure."),
     "re_review_before_review": ("未复查即申请复核", "Re-review requested before a review decision."),
     "decision_without_request": ("未申请即作出复查/复核意见", "Review decided without a request."),
+    "after_resolution": ("已化解后不应再有此事件（化解未能维持的，请登记为重复访）",
+                         "Not possible after resolution (a settlement that broke down is a new, repeat case)."),
+    "resolved_below_level": ("化解层级低于案件到过的最高层级（如上交县级后不能记为村级化解）",
+                             "Resolved below the highest level the case reached (escalated to the "
+                             "county cannot be resolved at village)."),
+    "not_allowed": ("当前状态下不能记录此事件", "This event is not allowed in the case's state."),
 }
 
 
@@ -127,12 +140,14 @@ class CaseProjection:
     category: str | None
     policy: str | None
     legal_route: str
+    accepted_on_report: bool  # the registration is the acceptance (policies.ACCEPTED_ON_REPORT)
     repeat_of: str | None
     lead_official: str | None
     first_handler: str | None
     created_at: datetime
     status: str  # reported | accepted | in_progress | resolved | closed | declined
     level: str   # village | township | county | above
+    highest_level: str  # the highest level the case reached (resolution counts at or above it)
     paused: bool
     paused_intervals: tuple[tuple[datetime, datetime | None], ...]
     assigned_units: tuple[str, ...]
@@ -197,6 +212,7 @@ class _Fold:
 
     status: str = "reported"
     level: str = "village"
+    highest: str = "village"
     open_pause: datetime | None = None
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     assigned: list[str] = field(default_factory=list)
@@ -271,7 +287,14 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
     if created_at is None:
         raise ValueError(f"{case_id}: created_at missing or not an ISO time with offset / "
                          "案件缺少带时区的登记时间")
-    fold = _Fold(level=initial_level(area_code))
+    level = initial_level(area_code)
+    fold = _Fold(level=level, highest=level)
+    # Under some policies a case registered at grid or village level is accepted by being
+    # registered (policies.ACCEPTED_ON_REPORT): a grid worker's own report counts as 受理.
+    on_report = str(case.get("policy")) in ACCEPTED_ON_REPORT and level == "village"
+    if on_report:
+        fold.accepted_at = created_at
+        fold.status = "accepted"
 
     usable: list[tuple[datetime, str, Mapping[str, Any]]] = []
     for ev in _dedupe(events, fold):
@@ -305,8 +328,10 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
                 fold.flag("unknown_rule", ev_id)
             elif days > names[rule_name].max_extension_days:
                 fold.flag("extension_over_limit", ev_id)
+    # The acceptance on report ends the acceptance rule and starts those counted from it.
+    timeline = ([(created_at, "", {"kind": "accepted"})] if on_report else []) + usable
     deadlines = tuple(
-        _deadline(rule, created_at, usable, fold, calendar) for rule in policy.rules
+        _deadline(rule, created_at, timeline, fold, calendar) for rule in policy.rules
     ) if policy else ()
 
     return CaseProjection(
@@ -316,12 +341,14 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
         category=case.get("category"),
         policy=case.get("policy"),
         legal_route=case.get("legal_route") or "none",
+        accepted_on_report=on_report,
         repeat_of=case.get("repeat_of"),
         lead_official=case.get("lead_official"),
         first_handler=case.get("first_handler") or case.get("reported_by"),
         created_at=created_at,
         status=fold.status,
         level=fold.level,
+        highest_level=fold.highest,
         paused=fold.open_pause is not None,
         paused_intervals=tuple(fold.pauses + ([(fold.open_pause, None)] if fold.open_pause else [])),
         assigned_units=tuple(fold.assigned),
@@ -352,25 +379,15 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
         f.flag("area_mismatch", ev_id)
     if at < created_at:
         f.flag("before_report", ev_id)
-    if f.status in TERMINAL and kind not in AFTER_CLOSE_OK:
-        f.flag("after_close", ev_id)
-    needs_accept = kind in {"assigned", "feedback", "met", "mediated", "resolved", "escalated",
-                            "returned", "paused", "extended", "closed"}
-    if needs_accept and f.accepted_at is None and f.status != "declined":
-        f.flag("before_accept", ev_id)
+    if kind not in allowed_kinds(f.status):
+        f.flag(_not_allowed_code(f.status, str(kind)), ev_id)
 
     if kind == "accepted":
-        if f.status == "declined":
-            f.flag("accepted_after_decline", ev_id)
-        elif f.accepted_at is not None:
-            f.flag("accepted_twice", ev_id)
         if f.accepted_at is None:
             f.accepted_at = at
         f.advance("accepted")
     elif kind == "declined":
-        if f.accepted_at is not None or f.status != "reported":
-            f.flag("declined_after_accept", ev_id)
-        else:
+        if f.status == "reported":
             f.status = "declined"
             f.declined_at = at
     elif kind == "assigned":
@@ -391,8 +408,8 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
     elif kind == "mediated" or kind == "met":
         f.advance("in_progress")
     elif kind == "resolved":
-        if f.resolved_at is not None:
-            f.flag("resolved_twice", ev_id)
+        if resolution_below_level(ev.get("resolution_level"), f.highest):
+            f.flag("resolved_below_level", ev_id)
         f.resolved_at = at
         f.resolution_level = ev.get("resolution_level")
         f.advance("resolved")
@@ -402,6 +419,8 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
             f.flag("escalated_not_upwards", ev_id)
         if to in LEVEL_RANK:
             f.level = to
+            if LEVEL_RANK[to] > LEVEL_RANK[f.highest]:
+                f.highest = to
         f.escalations += 1
     elif kind == "returned":
         to = str(ev.get("to_level"))
@@ -425,9 +444,7 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
         before = f.extensions.get(rule_name, (0, ""))[0]
         f.extensions[rule_name] = (before + int(ev.get("days", 0)), ev_id)
     elif kind == "closed":
-        if f.closed_at is not None:
-            f.flag("closed_twice", ev_id)
-        else:
+        if f.closed_at is None:
             f.closed_at = at
         if f.open_pause is not None:
             f.flag("closed_while_paused", ev_id)
@@ -438,12 +455,8 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
         if f.status != "declined":
             f.status = "closed"
     elif kind == "followed_up":
-        if f.closed_at is None and f.resolved_at is None:
-            f.flag("followed_up_before_close", ev_id)
         f.followed_up = True
     elif kind in ("evaluated", "evaluated_by_phone"):
-        if f.closed_at is None:
-            f.flag("evaluated_before_close", ev_id)
         # The party's own evaluation comes only through the tracking code (actor
         # ``public``); an ``evaluated`` event by staff (written before that rule) is what
         # it was in fact, an evaluation taken by staff, and counts as one.
@@ -455,8 +468,6 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
             f.phone_evaluated_at = at
     elif kind == "review_requested":
         stage = ev.get("stage")
-        if f.closed_at is None:
-            f.flag("review_before_close", ev_id)
         if stage == "re_review" and "review" not in f.reviews_decided:
             f.flag("re_review_before_review", ev_id)
         f.review_stage = stage
@@ -465,6 +476,20 @@ def _apply(f: _Fold, at: datetime, ev_id: str, ev: Mapping[str, Any], *, case_ar
         if f.review_stage != stage and stage not in f.reviews_decided:
             f.flag("decision_without_request", ev_id)
         f.reviews_decided.add(stage)
+
+
+def _not_allowed_code(status: str, kind: str) -> str:
+    """The anomaly code for an event of ``kind`` that ``status`` does not allow: why."""
+    if status == "closed":
+        return "closed_twice" if kind == "closed" else "after_close"
+    if status == "declined":
+        if kind == "accepted":
+            return "accepted_after_decline"
+        return KIND_NOT_YET.get(kind, "after_close")
+    if status == "reported":
+        return KIND_NOT_YET.get(kind, "before_accept")
+    code = KIND_NOT_YET.get(kind) or KIND_AGAIN.get(kind)
+    return code or ("after_resolution" if status == "resolved" else "not_allowed")
 
 
 def _deadline(rule: Rule, created_at: datetime,

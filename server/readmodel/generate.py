@@ -13,6 +13,8 @@ from typing import Any
 from schemas import vocab
 from schemas.events import PUBLIC_ACTOR
 from schemas.ids import TRACKING_ALPHABET, TRACKING_LENGTH
+from server.domain.policies import ACCEPTED_ON_REPORT
+from server.domain.states import LEVEL_RANK, RESOLUTION_RANK
 
 CST = timezone(timedelta(hours=8))
 POLICIES = ("regulation", "520", "green_channel", "double_sign")
@@ -47,7 +49,13 @@ def _event_id(case_uuid: str, at: datetime, rng: random.Random) -> str:
 def case_with_events(rng: random.Random, area_code: str, created: datetime, *,
                      id_number: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One case base record and its events (accept → assign → resolve → close → evaluate,
-    cut short at a random stage; some declined, escalated, paused, late)."""
+    cut short at a random stage; some declined, escalated, paused, late).
+
+    Every state occurs, and every history is one the state rules allow
+    (``server.domain.states``): a case registered at grid or village level under a policy
+    whose report is its acceptance (``ACCEPTED_ON_REPORT``) is settled as the tablet
+    records it — no ``accepted`` event, mediated, resolved, closed by the grid worker —
+    unless it is escalated; a resolution is never below the highest level reached."""
     case_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     case_id = f"case:{case_uuid}"
     party: dict[str, Any] = {"role": "applicant", "name": rng.choice("张王李赵刘陈杨黄") + "某"}
@@ -76,16 +84,24 @@ def case_with_events(rng: random.Random, area_code: str, created: datetime, *,
                        "case_id": case_id, "kind": kind, "at": _iso(t), "actor": "gen.worker",
                        "area_code": area_code, **fields})
 
+    level = {6: "county", 9: "township"}.get(len(area_code), "village")
+    on_report = doc["policy"] in ACCEPTED_ON_REPORT and level == "village"
     r = rng.random()
-    if r < 0.08:
-        return doc, events  # not yet decided
-    if r < 0.13:
-        add("declined", rng.uniform(2, 24 * 8), reason="不属于受理范围")
-        return doc, events
-    add("accepted", rng.uniform(1, 24 * (4 if rng.random() < 0.85 else 20)))
-    if rng.random() < 0.15:
-        add("escalated", rng.uniform(5, 48), to_level="township", reason="涉及多村")
-    if rng.random() < 0.5:
+    if not on_report:
+        if r < 0.08:
+            return doc, events  # not yet decided
+        if r < 0.13:
+            add("declined", rng.uniform(2, 24 * 8), reason="不属于受理范围")
+            return doc, events
+        add("accepted", rng.uniform(1, 24 * (4 if rng.random() < 0.85 else 20)))
+    if level != "county" and rng.random() < 0.15:
+        level = "township" if level == "village" else "county"
+        add("escalated", rng.uniform(5, 48), to_level=level,
+            reason="涉及多村" if level == "township" else "涉及多个乡镇")
+    if on_report and level == "village":  # settled on the spot by the grid worker
+        add("mediated", rng.uniform(1, 24 * 3),
+            outcome=rng.choices(["agreement", "partial"], [85, 15])[0])
+    elif rng.random() < 0.5:
         add("assigned", rng.uniform(1, 24),
             units=[{"unit": "县司法局", "unit_type": "functional"}])
         add("feedback", rng.uniform(24, 24 * 6), unit="县司法局", content="已核实")
@@ -95,11 +111,16 @@ def case_with_events(rng: random.Random, area_code: str, created: datetime, *,
             add("resumed", rng.uniform(24, 24 * 10))
     if rng.random() < 0.12:
         return doc, events  # still in progress
-    level = rng.choices(["grid", "village", "township", "county", "above"], [30, 35, 22, 10, 3])[0]
-    add("resolved", rng.uniform(24, 24 * (15 if rng.random() < 0.8 else 70)), resolution_level=level)
+    weights = {"grid": 30, "village": 35, "township": 22, "county": 10, "above": 3}
+    choices = [c for c in weights if RESOLUTION_RANK[c] >= LEVEL_RANK[level]]
+    resolved_at = rng.choices(choices, [weights[c] for c in choices])[0]
+    add("resolved", rng.uniform(24, 24 * (15 if rng.random() < 0.8 else 70)),
+        resolution_level=resolved_at)
     if rng.random() < 0.1:
         return doc, events
     add("closed", rng.uniform(1, 24 * 3), reply="已答复当事人")
+    if on_report and level == "village" and rng.random() < 0.5:
+        add("followed_up", rng.uniform(24, 24 * 7), result="协议已履行，双方无异议")
     if rng.random() < 0.75:
         add("evaluated", rng.uniform(2, 24 * 5), actor=PUBLIC_ACTOR,  # the party's own
             rating=rng.choices(list(vocab.EVALUATIONS), [75, 17, 8])[0])

@@ -57,7 +57,7 @@ from .calendar import fast_calendar
 log = logging.getLogger("fengqiao.readmodel")
 
 # 2: parties minimised (no full ID number or phone anywhere in the file), party_keys.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: resolution_level counted at the highest level reached
 FILE_NAME = "stats.duckdb"
 
 # case_row columns that depend on as_of: computed per query, never stored.

@@ -4,7 +4,9 @@ Everything a tablet needs to run offline is served from here and cached by the s
 worker on the first (online) visit: the HTML shell, our plain JS modules (no build step),
 the vendored PouchDB and Leaflet files (read from ``node_modules`` through a whitelist:
 tablets and the county network may have no internet, so no CDN), and ``vocab.json`` with
-the zh/en labels of ``schemas.vocab`` so the tablet never keeps a second copy of them.
+the zh/en labels of ``schemas.vocab`` so the tablet never keeps a second copy of them,
+and ``states.json``, the state rules of ``server.domain.states`` (which actions a case's
+state allows), so the tablet offers what the server will accept and nothing else.
 
 The app's data does not go through this blueprint at all: PouchDB replicates with the
 sync gateway (``/sync/<username>``).
@@ -48,7 +50,7 @@ def _static_files() -> list[str]:
 
 def shell_urls() -> list[str]:
     """Every URL the service worker precaches: after these, the app runs offline."""
-    return (["/tablet/", "/tablet/manifest.webmanifest", "/tablet/vocab.json"]
+    return (["/tablet/", "/tablet/manifest.webmanifest", "/tablet/vocab.json", "/tablet/states.json"]
             + [f"/tablet/static/{name}" for name in _static_files()]
             + [f"/tablet/vendor/{name}" for name in VENDOR_SHELL])
 
@@ -65,6 +67,7 @@ def shell_version() -> str:
         target = NODE_MODULES / VENDOR[name]
         digest.update(f"{name}:{target.stat().st_size if target.exists() else -1}".encode())
     digest.update(json.dumps(vocab(), sort_keys=True).encode())
+    digest.update(json.dumps(states(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -152,3 +155,15 @@ def vocab() -> dict[str, Any]:
 @bp.get("/vocab.json")
 def vocab_json() -> Response:
     return no_cache(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))
+
+
+def states() -> dict[str, Any]:
+    """The state rules as the tablet applies them (single source: ``server.domain.states``)."""
+    from server.domain.states import tablet_rules
+
+    return tablet_rules()
+
+
+@bp.get("/states.json")
+def states_json() -> Response:
+    return no_cache(Response(json.dumps(states(), ensure_ascii=False), mimetype="application/json"))

@@ -47,10 +47,12 @@ def test_review_meeting_decisions_reach_the_township(as_user, dbs):  # type: ign
 def test_reminders_known_answers(as_user, dbs):  # type: ignore[no-untyped-def]
     grid = COUNTY + "002" + "270001"     # a village no other test uses
     village = grid[:12]
-    # case registered 2026-11-20 under "520": accept due 2026-11-25; closed one: none
-    open_case = case(grid, "carol", created_at="2026-11-20T09:00:00+08:00", policy="520")
-    done = case(grid, "carol", created_at="2026-11-20T09:00:00+08:00", policy="520")
-    docs = [open_case, done, event(done, "noah", kind="declined", reason="不属于受理范围")]
+    # case registered at a grid 2026-11-05 under "520": the report is its acceptance, so
+    # no acceptance reminder; closure due 2026-11-25 (20 days); the closed one: none
+    open_case = case(grid, "carol", created_at="2026-11-05T09:00:00+08:00", policy="520")
+    done = case(grid, "carol", created_at="2026-11-05T09:00:00+08:00", policy="520")
+    docs = [open_case, done, event(done, "carol", kind="closed", reply="已当面答复",
+                                   at="2026-11-06T10:00:00+08:00")]
     risk = {"_id": "risk:0b7a2f3e-1111-4222-8333-444455556666", "type": "risk", "schema_version": 1,
             "area_code": grid, "title": "t", "description": "d", "category": "other", "level": "serious",
             "screening_round": "village", "owner": "o", "due": "2026-11-24", "reported_by": "carol",

@@ -126,7 +126,8 @@ def test_offline_dispute_survives_reload_then_syncs_to_township_and_county(
     page.context.set_offline(False)
     page.wait_for_selector(f'#caselist [data-id="{case_id}"] [data-sync="synced"]')
     page.wait_for_selector('#netbar[data-net="online"]')
-    # Policies are on the device: the fresh case shows its acceptance deadline.
+    # Policies are on the device: the fresh case (520: the report is its acceptance)
+    # shows its closure deadline.
     assert page.get_attribute(f'[data-id="{case_id}"] [data-deadline]', "data-deadline") == "ok"
     page.screenshot(path=artifacts / "tablet-list-synced.png")
 
@@ -167,7 +168,7 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
     page.click(f'#caselist [data-id="{mine["_id"]}"]')
     for kind, fill in [
         ("resolved", lambda: page.select_option("#eventform [name=resolution_level]", "village")),
-        ("escalated", lambda: page.fill("#eventform [name=reason]", "涉及多户，需乡镇协调")),
+        ("closed", lambda: page.fill("#eventform [name=reply]", "经调解双方达成协议，已当面答复")),
         ("followed_up", lambda: page.fill("#eventform [name=result]", "双方已履行协议")),
         ("evaluated_by_phone", lambda: page.select_option("#eventform [name=rating]", "basically_satisfied")),
     ]:
@@ -183,7 +184,7 @@ def test_refused_document_shows_the_servers_reason_and_keeps_it_after_reload(
         return rows if len(rows) == 4 else None
 
     rows = wait_for(pushed)
-    assert sorted(r["doc"]["kind"] for r in rows) == ["escalated", "evaluated_by_phone", "followed_up", "resolved"]
+    assert sorted(r["doc"]["kind"] for r in rows) == ["closed", "evaluated_by_phone", "followed_up", "resolved"]
     assert all(validate_document(r["doc"]) == [] for r in rows)
     page.wait_for_selector('.timeline [data-sync="synced"] >> nth=3')
     page.screenshot(path=artifacts / "tablet-case-synced.png", full_page=True)
@@ -317,3 +318,125 @@ def test_a_photo_the_server_will_not_give_stops_the_pull_visibly(page, live, tow
     text = page.inner_text("#netbar")
     assert text.startswith("⚠ 下载失败") and "部分记录或附件未能从服务器取回" in text
     assert page.locator(f'#caselist [data-id="{case["_id"]}"]').count() == 0
+
+
+def shown_actions(page) -> list[str]:
+    page.wait_for_selector("[data-action], [data-no-actions]")
+    return [b.get_attribute("data-action") for b in page.query_selector_all("[data-action]")]
+
+
+def stats(client, **query: str) -> dict[str, tuple[int, int]]:
+    body = client.get("/api/stats", query_string={**query, "breakdown": "false", "trend": "false"}).get_json()
+    return {m["key"]: (m["numerator"], m["denominator"]) for m in body["metrics"]}
+
+
+def test_a_dispute_logged_offline_and_settled_on_the_tablet_closes_and_counts_in_the_village(
+        page, live, sync_app, township_db, county_db, artifacts):
+    """小事不出村 counted right: a grid worker logs a dispute offline (policy 520: the report
+    is the acceptance), mediates, resolves it at grid level and closes it with the reply.
+    The tablet offers only what the case's state allows (the server's table); the server
+    ends with a closed case, no anomaly, no reminder, and /api/stats counts it in
+    小事不出村, 及时受理率 and 按期办结率."""
+    from testenv import login as api_login
+
+    from server.domain.reminders import case_reminders
+    from server.domain.workdays import china_date
+
+    login(page, live.url)
+    page.context.set_offline(True)
+    page.wait_for_selector('#netbar[data-net="offline"]')
+    page.click('#tabs a[data-tab="new"]')
+    page.wait_for_selector("#caseform [data-policy-hint]")
+    assert "登记即为村级受理" in page.inner_text("[data-policy-hint]")
+    page.select_option("#category", "neighbourhood")
+    page.fill("#description", "两户村民因排水沟堵塞发生口角，网格员当场调解。")
+    page.fill('[data-party="0"] [name=name]', "王五")
+    page.click("#savecase")
+    page.wait_for_url("**/#/case/*")
+    case_id = page.evaluate("decodeURIComponent(location.hash.slice(7))")
+    assert page.get_attribute(f'.badges[data-id="{case_id}"] [data-status]', "data-status") == "accepted"
+    assert shown_actions(page) == ["mediated", "resolved", "closed", "escalated"]
+
+    def record(kind, fill):
+        page.click(f'[data-action="{kind}"]')
+        fill()
+        page.click("#eventform button[type=submit]")
+        page.wait_for_selector("#eventform", state="detached")
+
+    record("mediated", lambda: page.select_option("#eventform [name=outcome]", "agreement"))
+    page.click('[data-action="resolved"]')
+    levels = page.eval_on_selector_all("#eventform [name=resolution_level] option", "os => os.map(o => o.value)")
+    assert levels == ["grid", "village"]
+    page.select_option("#eventform [name=resolution_level]", "grid")
+    page.click("#eventform button[type=submit]")
+    page.wait_for_selector("#eventform", state="detached")
+    assert shown_actions(page) == ["closed", "followed_up"]
+    record("closed", lambda: page.fill("#eventform [name=reply]", "双方达成协议，已当面告知处理结果"))
+    assert page.get_attribute(f'.badges[data-id="{case_id}"] [data-status]', "data-status") == "closed"
+    assert shown_actions(page) == ["followed_up", "evaluated_by_phone"]
+    page.screenshot(path=artifacts / "tablet-village-closed.png", full_page=True)
+
+    page.context.set_offline(False)
+    prefix = f"event:{case_id[5:]}:"
+
+    def in_county():
+        rows = county_db.all_docs(startkey=prefix, endkey=prefix + "\ufff0", include_docs=True)["rows"]
+        return rows if len(rows) == 3 and county_db.get_or_none(case_id) else None
+
+    rows = wait_for(in_county, timeout=60)
+    assert sorted(r["doc"]["kind"] for r in rows) == ["closed", "mediated", "resolved"]
+
+    client = sync_app.test_client()
+    assert api_login(client, "alice", f.PASSWORD).status_code == 200
+    detail = client.get(f"/api/cases/{case_id}").get_json()
+    p = detail["projection"]
+    assert (p["status"], p["anomalies"], p["accepted_on_report"]) == ("closed", [], True)
+    assert p["resolution_level"] == "grid"
+    from server.domain.projection import project_case
+
+    case_doc = township_db.get(case_id)
+    projection = project_case(case_doc, [r["doc"] for r in rows])
+    day = china_date(projection.created_at)
+    assert case_reminders(projection, day) == []
+    query = {"area": f.GRID_A, "from": day.isoformat(), "to": day.isoformat()}
+
+    def counted():
+        got = stats(client, **query)
+        return got if got["stays_in_village"] == (1, 1) else None
+
+    got = wait_for(counted, timeout=60)
+    assert got["timely_acceptance"] == (1, 1) and got["on_time_closure"] == (1, 1)
+    assert got["resolution_rate"] == (1, 1)
+
+
+def test_the_tablet_offers_only_what_the_state_allows(page, live, township_db):
+    """A case the township escalated to the county offers no grid-level 化解 (it would be
+    below the level the case reached); a case under a policy the township must accept
+    offers nothing until it does; a closed case offers only follow-up and evaluation."""
+    escalated = f.case(f.GRID_A, "alice", description="已上交县级的纠纷")
+    waiting = f.case(f.GRID_A, "alice", description="须乡镇受理的信访事项", policy="regulation")
+    closed = f.case(f.GRID_A, "alice", description="已办结的纠纷")
+    township_db.bulk_docs([
+        escalated, waiting, closed,
+        f.event(escalated, "mia", kind="escalated", at="2026-11-20T10:00:00+08:00",
+                to_level="county", reason="涉及多个乡镇"),
+        f.event(escalated, "mia", kind="returned", at="2026-11-21T10:00:00+08:00",
+                to_level="village", reason="县级交由属地办理"),
+        f.event(closed, "alice", kind="closed", at="2026-11-20T10:00:00+08:00", reply="已答复"),
+    ])
+    login(page, live.url)
+    for case in (escalated, waiting, closed):
+        page.wait_for_selector(f'#caselist [data-id="{case["_id"]}"]')
+
+    def open_case(case):
+        page.goto(f"{live.url}/tablet/#/list")
+        page.click(f'#caselist [data-id="{case["_id"]}"]')
+        page.wait_for_selector(f'.badges[data-id="{case["_id"]}"]')
+
+    open_case(escalated)  # back at village level, but it reached the county
+    assert shown_actions(page) == ["mediated", "closed", "escalated"]
+    open_case(waiting)
+    assert shown_actions(page) == []
+    assert "待受理" in page.inner_text("[data-no-actions]")
+    open_case(closed)
+    assert shown_actions(page) == ["followed_up", "evaluated_by_phone"]

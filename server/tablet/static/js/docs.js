@@ -164,6 +164,7 @@ export const EVENT_FORMS = {
   escalated: { required: ['reason'], optional: ['note'], fixed: { to_level: 'township' } },
   followed_up: { required: ['result'], optional: ['note'] },
   evaluated_by_phone: { required: ['rating'], optional: ['comment'] },
+  closed: { required: ['reply'], optional: ['note'] },
 };
 
 export function validateEvent(kind, fields, vocab) {
@@ -172,7 +173,7 @@ export function validateEvent(kind, fields, vocab) {
   const choice = { outcome: vocab.mediation_outcomes, resolution_level: vocab.resolution_levels,
     rating: vocab.evaluations };
   const max = { mediator: L.name, summary: L.description, reason: L.note, result: L.note,
-    comment: L.note, note: L.note };
+    comment: L.note, note: L.note, reply: L.description };
   const spec = EVENT_FORMS[kind];
   for (const name of spec.required) {
     if (choice[name]) {

@@ -1,13 +1,14 @@
 // The tablet app: hash routes #/list, #/new, #/case/<id>, #/risk; login when no session.
 import { Store, loadSession, login } from './store.js';
 import { buildCase, buildEvent, buildRisk, validateCase, validateEvent, validateRisk, EVENT_FORMS } from './docs.js';
-import { project, sortEvents, dayText } from './projection.js';
+import { project, acceptedOnReport, sortEvents, dayText } from './projection.js';
 import { gridMap, pointInGeometry } from './map.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = () => $('#view');
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 let vocab = null;
+let rules = null;  // the server's state rules (/tablet/states.json, server/domain/states.py)
 let store = null;
 let rendering = null;
 
@@ -197,7 +198,7 @@ async function renderList() {
   const mine = cases;
   mine.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
   const items = mine.map((c) => {
-    const p = project(c, byCase[c._id] || [], pol[c.policy]);
+    const p = project(c, byCase[c._id] || [], pol[c.policy], rules);
     const { zh: sz, en: se } = vocab.case_statuses[p.status];
     return `<li><a class="card" href="#/case/${encodeURIComponent(c._id)}" data-id="${esc(c._id)}">
       <h3>${esc(c.title || label('categories', c.category))} <small>${esc(c.tracking_code)}</small></h3>
@@ -294,6 +295,7 @@ async function renderNewCase() {
       <div><label for="category">纠纷类别 <small>Category</small></label><select id="category" name="category" data-field="category">${options('categories', '', { blank: true })}</select></div>
       <div><label for="policy">时限政策 <small>Deadline policy</small></label><select id="policy" name="policy" data-field="policy">${options('policy_choices', policyTable['520'] ? '520' : Object.keys(policyTable)[0])}</select></div>
     </div>
+    <p class="muted" data-policy-hint></p>
     <label for="title">标题（选填） <small>Title, optional</small></label><input id="title" name="title" maxlength="100" data-field="title">
     <label for="description">纠纷情况 <small>Description</small></label>
     <textarea id="description" name="description" maxlength="5000" data-field="description" placeholder="时间、地点、起因、诉求…"></textarea>
@@ -311,6 +313,14 @@ async function renderNewCase() {
   const form = $('#caseform');
   form.addEventListener('input', () => { form.dataset.dirty = '1'; });
   locationWidget(form, state, areas);
+  const hint = () => {
+    const onReport = acceptedOnReport({ area_code: form.area_code.value || areas.codes[0] || '', policy: form.policy.value }, rules);
+    form.querySelector('[data-policy-hint]').textContent = onReport
+      ? '按此政策，登记即为村级受理，可直接调解、化解、办结。Under this policy the report is the acceptance: mediate, resolve and close here.'
+      : '按此政策，须由乡镇受理后方可办理。Under this policy the township must accept the case before it is handled.';
+  };
+  form.policy.addEventListener('change', hint);
+  hint();
   let n = 1;
   $('#addparty').onclick = () => { $('#parties').insertAdjacentHTML('beforeend', partyFields(n++)); };
   $('#photo').onchange = async (e) => {
@@ -368,21 +378,47 @@ async function resizePhoto(file, maxBytes) {
 }
 
 // ---------------------------------------------------------------------------- case view
+// What a grid worker records. Which of them a case offers is the server's table of state
+// rules (rules.allowed_kinds, by the status the projection gives), never decided here.
 // [kind, zh, en]: zh null → the event kind's own label (vocab.event_kinds).
 const ACTIONS = [
   ['mediated', null, 'Mediate'], ['resolved', '化解（村/网格）', 'Resolve'],
+  ['closed', null, 'Close with reply'],
   ['escalated', '上交乡镇', 'Escalate to township'], ['followed_up', null, 'Follow up'],
   ['evaluated_by_phone', null, 'Evaluation by phone'],
 ];
+const TABLET_LEVELS = ['grid', 'village'];  // a grid worker resolves at grid or village level
 
-function eventFields(kind) {
+/** Resolution levels the worker may record: not below the highest level the case reached. */
+const resolutionChoices = (p) => TABLET_LEVELS.filter((c) => rules.resolution_rank[c] >= rules.level_rank[p.highest]);
+
+/** The actions the case's state allows (the server's table), that this tablet records. */
+function allowedActions(p) {
+  const kinds = rules.allowed_kinds[p.status] || [];
+  return ACTIONS.filter(([k]) => kinds.includes(k)
+    && (k !== 'resolved' || resolutionChoices(p).length > 0)
+    && (k !== 'escalated' || rules.level_rank[p.level] < rules.level_rank.township));
+}
+
+function noActionsText(p) {
+  if (p.status === 'reported') return '待受理：按本案时限政策，须由乡镇受理后才能办理。Awaiting acceptance: under this case\'s policy the township accepts it first.';
+  if (rules.level_rank[p.level] > rules.level_rank.village) return '案件已上交，由上级办理。The case was escalated and is handled above.';
+  return '当前状态下没有可记录的办理事项。Nothing to record in this state.';
+}
+
+function eventFields(kind, p) {
   const ta = (name, zh, en, req) => `<label>${zh}${req ? '' : '（选填）'} <small>${en}</small></label>
-    <textarea name="${name}" data-field="${name}" ${name === 'summary' ? 'maxlength="5000"' : 'maxlength="2000"'}></textarea>`;
+    <textarea name="${name}" data-field="${name}" ${['summary', 'reply'].includes(name) ? 'maxlength="5000"' : 'maxlength="2000"'}></textarea>`;
   switch (kind) {
     case 'mediated': return `<label>调解结果 <small>Outcome</small></label><select name="outcome" data-field="outcome">${options('mediation_outcomes', '', { blank: true })}</select>
       <label>调解员（选填） <small>Mediator</small></label><input name="mediator" maxlength="50" data-field="mediator">${ta('note', '备注', 'Note')}`;
-    case 'resolved': return `<label>化解层级 <small>Resolved at</small></label><select name="resolution_level" data-field="resolution_level">${options('resolution_levels', 'grid', { only: ['grid', 'village'] })}</select>
+    case 'resolved': {
+      const only = resolutionChoices(p);
+      return `<label>化解层级 <small>Resolved at</small></label><select name="resolution_level" data-field="resolution_level">${options('resolution_levels', only[0], { only })}</select>
       ${ta('summary', '化解情况', 'Summary')}`;
+    }
+    case 'closed': return `<p class="notice">办结：向当事人答复办理结果，案件结束。Close the case with the reply given to the party.</p>
+      ${ta('reply', '答复意见', 'Reply to the party', true)}${ta('note', '备注', 'Note')}`;
     case 'escalated': return `<p class="notice">上交至乡镇（街道）矛调中心 / escalate to the township</p>${ta('reason', '上交理由', 'Reason', true)}`;
     case 'followed_up': return ta('result', '回访情况', 'Result', true);
     // The party's own evaluation comes only through the tracking code (schemas/events.py):
@@ -418,7 +454,7 @@ async function renderCase(id, { force = false } = {}) {
   const evRes = await store.local.allDocs({ startkey: `event:${uuid}:`, endkey: `event:${uuid}:\ufff0`, include_docs: true, conflicts: true });
   const events = sortEvents(evRes.rows.map((r) => r.doc));
   const [seqs, pol, areas] = await Promise.all([store.localSeqs(), policies(), myAreas()]);
-  const p = project(doc, events, pol[doc.policy]);
+  const p = project(doc, events, pol[doc.policy], rules);
   const { zh: sz, en: se } = vocab.case_statuses[p.status];
   let photo = '';
   if (doc._attachments && doc._attachments['photo.jpg']) {
@@ -431,6 +467,7 @@ async function renderCase(id, { force = false } = {}) {
     .concat(events.map((ev) => `<li data-id="${esc(ev._id)}"><strong>${esc(label('event_kinds', ev.kind))}</strong>
       · ${fmtTime(ev.at)} · ${esc(ev.actor)}<br>${eventDetails(ev)}
       <div class="badges">${syncBadge(store.syncState(ev, seqs))} ${conflictBadge(ev)}</div></li>`)).join('');
+  const actions = allowedActions(p);
   // A sync event may redraw the case while it loads: never under a form being filled in.
   if (!force && formDirty()) return;
   view().innerHTML = `<p><a href="#/list" class="button secondary">← 返回列表 Back</a></p>
@@ -450,17 +487,19 @@ async function renderCase(id, { force = false } = {}) {
       ${doc.location ? `<dt>位置</dt><dd>${doc.location.lon}, ${doc.location.lat}（${esc(doc.location.crs)}）</dd>` : ''}
     </dl>${photo}
     <h2>办理 <small>Actions</small></h2>
-    <div class="actions">${ACTIONS.map(([k, zh, en]) => `<button type="button" class="secondary" data-action="${k}">${esc(zh ?? label('event_kinds', k))} <small>${en}</small></button>`).join('')}</div>
+    ${actions.length
+    ? `<div class="actions">${actions.map(([k, zh, en]) => `<button type="button" class="secondary" data-action="${k}">${esc(zh ?? label('event_kinds', k))} <small>${en}</small></button>`).join('')}</div>`
+    : `<p class="muted" data-no-actions>${esc(noActionsText(p))}</p>`}
     <div id="actionslot"></div>
     <h2>办理经过 <small>Timeline</small></h2><ul class="timeline">${timeline}</ul>`;
-  view().querySelectorAll('[data-action]').forEach((btn) => { btn.onclick = () => openAction(doc, btn.dataset.action); });
+  view().querySelectorAll('[data-action]').forEach((btn) => { btn.onclick = () => openAction(doc, btn.dataset.action, p); });
 }
 
-function openAction(doc, kind) {
+function openAction(doc, kind, p) {
   const [, zh, en] = ACTIONS.find(([k]) => k === kind);
   const slot = $('#actionslot');
   slot.innerHTML = `<form class="actionform" id="eventform" data-kind="${kind}" novalidate>
-    <h2>${esc(zh ?? label('event_kinds', kind))} <small>${en}</small></h2>${eventFields(kind)}
+    <h2>${esc(zh ?? label('event_kinds', kind))} <small>${en}</small></h2>${eventFields(kind, p)}
     <p class="actions"><button type="submit">记录 Record</button><button type="button" class="secondary" data-cancel>取消 Cancel</button></p></form>`;
   const form = $('#eventform');
   form.dataset.dirty = '1';
@@ -535,7 +574,8 @@ async function boot() {
     navigator.serviceWorker.register('/tablet/sw.js', { scope: '/tablet/' })
       .catch((err) => console.error('service worker registration failed', err));
   }
-  vocab = await (await fetch('/tablet/vocab.json')).json();
+  [vocab, rules] = await Promise.all(['/tablet/vocab.json', '/tablet/states.json']
+    .map(async (url) => (await fetch(url)).json()));
   const session = loadSession();
   if (session) await startStore(session);
   window.addEventListener('hashchange', () => { document.querySelector('form[data-dirty]')?.removeAttribute('data-dirty'); route(); });

@@ -4,9 +4,10 @@
 //  * no policy:<name> document on the device → no deadline badge (never a guessed one);
 //  * a working-day rule → no badge (the holiday calendar is not on the tablet);
 //  * an open pause (挂起) → the clock is stopped, no badge.
+// The state rules (which actions a status allows, which policies accept on report, level
+// ranks) are not here: they come from the server's one table as /tablet/states.json.
 
 const STATUS_RANK = { reported: 0, accepted: 1, in_progress: 2, resolved: 3, closed: 4 };
-const LEVEL_RANK = { village: 0, township: 1, county: 2, above: 3 };
 const DUE_SOON_DAYS = 3;  // server/domain/reminders.py DEFAULT_LEAD_DAYS
 const DAY = 86400000;
 
@@ -26,10 +27,20 @@ function matches(m, ev) {
   return m.kind === ev.kind && (!m.stage || m.stage === ev.stage);
 }
 
-export function project(caseDoc, events, policy, now = new Date()) {
-  const sorted = sortEvents(events.filter((e) => !Number.isNaN(Date.parse(e.at))));
-  let status = 'reported';
-  let level = 'village';
+/** The level that first handles a case: grid (15) and village (12) codes start at village. */
+const initialLevel = (code) => ({ 6: 'county', 9: 'township' }[String(code).length] || 'village');
+
+/** Does the registration count as acceptance (server/domain/policies.py ACCEPTED_ON_REPORT)? */
+export const acceptedOnReport = (caseDoc, rules) =>
+  initialLevel(caseDoc.area_code) === 'village' && rules.accepted_on_report.includes(caseDoc.policy);
+
+export function project(caseDoc, events, policy, rules, now = new Date()) {
+  const LEVEL_RANK = rules.level_rank;
+  let sorted = sortEvents(events.filter((e) => !Number.isNaN(Date.parse(e.at))));
+  const onReport = acceptedOnReport(caseDoc, rules);
+  let status = onReport ? 'accepted' : 'reported';
+  let level = initialLevel(caseDoc.area_code);
+  let highest = level;
   const advance = (s) => {
     if (status !== 'declined' && STATUS_RANK[s] > STATUS_RANK[status]) status = s;
   };
@@ -45,14 +56,18 @@ export function project(caseDoc, events, policy, now = new Date()) {
       case 'closed': if (status !== 'declined') status = 'closed';
         if (openPause) { pauses.push([openPause, ev.at]); openPause = null; } break;
       case 'escalated': case 'returned':
-        if (ev.to_level in LEVEL_RANK) level = ev.to_level; break;
+        if (ev.to_level in LEVEL_RANK) level = ev.to_level;
+        if (LEVEL_RANK[level] > LEVEL_RANK[highest]) highest = level;
+        break;
       case 'paused': if (!openPause) openPause = ev.at; break;
       case 'resumed': if (openPause) { pauses.push([openPause, ev.at]); openPause = null; } break;
       case 'extended': extensions[ev.rule] = (extensions[ev.rule] || 0) + (ev.days || 0); break;
       default: break;
     }
   }
-  return { status, level, deadline: policy ? deadline(caseDoc, sorted, policy, pauses, openPause,
+  // The acceptance on report ends the acceptance rule and starts the closure clock.
+  if (onReport) sorted = [{ kind: 'accepted', at: caseDoc.created_at }, ...sorted];
+  return { status, level, highest, onReport, deadline: policy ? deadline(caseDoc, sorted, policy, pauses, openPause,
     extensions, now) : null };
 }
 
