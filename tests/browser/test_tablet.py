@@ -101,8 +101,9 @@ def test_offline_dispute_survives_reload_then_syncs_to_township_and_county(
     page.click("#savecase")
     page.wait_for_url("**/#/case/*")
     case_id = page.evaluate("decodeURIComponent(location.hash.slice(7))")
-    # The one vocabulary (schemas.vocab): a new case is 待受理, its code the 查询码.
-    assert page.inner_text(".b-status") == " ".join(vocab.CASE_STATUSES["reported"])
+    # The one vocabulary (schemas.vocab): under the 520 policy the grid worker's report is the
+    # acceptance (server/domain/policies.ACCEPTED_ON_REPORT): 已受理; its code the 查询码.
+    assert page.inner_text(".b-status") == " ".join(vocab.CASE_STATUSES["accepted"])
     assert f"{vocab.TERMS['tracking_code'][0]} " in page.inner_text("h1 small")
 
     # Record an event offline too: mediation with its outcome.
