@@ -429,8 +429,7 @@ def _visible_leaves_only(user: User, db: Database, rows: list[dict[str, Any]]) -
     conflicted_rows = {id(r) for r in conflicted}
     for row in rows:
         if id(row) in conflicted_rows:
-            row["changes"] = [c for c in row["changes"]
-                              if keys.get((row["id"], c["rev"])) is None or sees(user, keys[(row["id"], c["rev"])])]
+            row["changes"] = [c for c in row["changes"] if _sees_leaf(user, keys, row["id"], c["rev"])]
             if not row["changes"]:
                 continue
         kept.append(row)
@@ -440,16 +439,12 @@ def _visible_leaves_only(user: User, db: Database, rows: list[dict[str, Any]]) -
 def _attach_docs(user: User, db: Database, rows: list[dict[str, Any]], conflicts: bool) -> None:
     found = db.all_docs(keys=[r["id"] for r in rows], include_docs=True, conflicts=conflicts)
     docs = {row["key"]: row.get("doc") for row in found["rows"] if "key" in row}
-    leaves = [(d["_id"], rev) for d in docs.values() if d for rev in d.get("_conflicts", ())]
-    keys = _leaf_keys(db, leaves)
     for row in rows:
         doc = docs.get(row["id"])
         if doc is not None and not doc.get("_deleted") and not sees(user, scope_key(doc)):
             doc = None
-        if doc is not None and "_conflicts" in doc:
-            doc["_conflicts"] = [r for r in doc["_conflicts"]
-                                 if keys.get((doc["_id"], r)) is None or sees(user, keys[(doc["_id"], r)])]
         row["doc"] = doc
+    _visible_conflicts(user, db, [r["doc"] for r in rows if r["doc"] is not None])
 
 
 BULK_GET_ARGS: dict[str, wire.Parser] = {
@@ -488,9 +483,7 @@ def bulk_get(user: User) -> Response:
     fetched = iter(db.bulk_get(asked, **args).get("results", []) if asked else [])
     results = []
     for item in wanted:
-        if not sees(user, index.key(item["id"])):
-            results.append(_missing(item))
-        elif (item["id"], item.get("rev")) in absent:
+        if not sees(user, index.key(item["id"])) or (item["id"], item.get("rev")) in absent:
             results.append(_missing(item))
         else:
             result = next(fetched)
@@ -530,12 +523,19 @@ def _checked(user: User, entry: dict[str, Any], item: Mapping[str, Any]) -> dict
     return entry
 
 
-def _visible_conflicts(user: User, db: Database, doc: dict[str, Any]) -> dict[str, Any]:
-    if doc.get("_conflicts"):
-        keys = _leaf_keys(db, [(doc["_id"], r) for r in doc["_conflicts"]])
-        doc["_conflicts"] = [r for r in doc["_conflicts"]
-                             if keys.get((doc["_id"], r)) is None or sees(user, keys[(doc["_id"], r)])]
-    return doc
+def _sees_leaf(user: User, keys: dict[tuple[str, str], str | None], doc_id: str, rev: str) -> bool:
+    """A deleted or unreadable leaf (no key) goes with the document the user already sees."""
+    key = keys.get((doc_id, rev))
+    return key is None or sees(user, key)
+
+
+def _visible_conflicts(user: User, db: Database, docs: list[dict[str, Any]]) -> None:
+    """Keep in each document's ``_conflicts`` only the revisions the user may see (one read
+    for all the documents)."""
+    keys = _leaf_keys(db, [(d["_id"], r) for d in docs for r in d.get("_conflicts", ())])
+    for doc in docs:
+        if doc.get("_conflicts"):
+            doc["_conflicts"] = [r for r in doc["_conflicts"] if _sees_leaf(user, keys, doc["_id"], r)]
 
 
 ALL_DOCS_ARGS: dict[str, wire.Parser] = {
@@ -645,7 +645,8 @@ def get_doc(user: User, docid: str) -> Response:
     doc = db.get(docid, **params)
     if not doc.get("_deleted") and not sees(user, scope_key(doc)):
         return _not_found()
-    return couch_json(_visible_conflicts(user, db, doc))
+    _visible_conflicts(user, db, [doc])
+    return couch_json(doc)
 
 
 @bp.route("/<username>/<docid>/<path:attname>", methods=["GET", "HEAD"])
