@@ -200,6 +200,8 @@ class CaseDetailSchema(Schema):
     projection = fields.Dict()
     repeat_of_suggestions = fields.List(fields.Dict())
     etag = fields.String()
+    actions = fields.Dict(metadata={"description": "事件类型 → 受限字段的可选值：当前可记录的操作 / "
+                                                   "kinds the caller may record now, with the values of their restricted fields"})
 
 
 class RepeatsSchema(Schema):
@@ -209,6 +211,8 @@ class RepeatsSchema(Schema):
 class EventOutSchema(Schema):
     event = fields.Dict()
     projection = fields.Dict()
+    etag = fields.String()
+    actions = fields.Dict()
 
 
 # -- audit ---------------------------------------------------------------------------------

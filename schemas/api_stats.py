@@ -183,3 +183,19 @@ class CaseListRowSchema(Schema):
 class CaseListPageSchema(Schema):
     items = fields.List(fields.Nested(CaseListRowSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class TodoGroupSchema(Schema):
+    key = fields.String(metadata={"description": "schemas.vocab.TODO_GROUPS"})
+    kind = fields.String(metadata={"description": "case | risk | repeat"})
+    label_zh = fields.String()
+    label_en = fields.String()
+    count = fields.Integer()
+    items = fields.List(fields.Dict())
+
+
+class TodoSchema(Schema):
+    as_of = fields.String()
+    role = fields.String()
+    unit = fields.Dict()
+    groups = fields.List(fields.Nested(TodoGroupSchema))

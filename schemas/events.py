@@ -84,6 +84,7 @@ class UnitSchema(Strict):
     unit = Text(required=True, max_length=MAX_NAME)
     unit_type = Choice(vocab.UNIT_TYPES, required=True)
     area_code = AreaCode()  # for territorial units: their area
+    unit_id = DocRef("unit")  # the registry entry (``schemas.unit``), when chosen from it
 
 
 class EventSchema(DocumentSchema):
@@ -117,11 +118,15 @@ class DeclinedSchema(EventSchema):
     legal_route = Choice(vocab.LEGAL_ROUTES)
 
 
+# 会办: more than two units handle one matter together (e.g. 信访 + 国土 + the township).
+MAX_UNITS = 8
+
+
 class AssignedSchema(EventSchema):
-    """交办: one unit, or two (one functional + one territorial) for 双交办."""
+    """交办: one unit; two (one functional + one territorial) for 双交办; more for 会办."""
 
     kind_name = "assigned"
-    units = List(Nested(UnitSchema), required=True, min_items=1, max_items=2)
+    units = List(Nested(UnitSchema), required=True, min_items=1, max_items=MAX_UNITS)
 
     @validates_schema(skip_on_field_errors=True)
     def _check_dual(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -132,6 +137,9 @@ class AssignedSchema(EventSchema):
                 raise ValidationError(bi("双交办须为一个职能部门和一个属地单位",
                                          "Dual assignment needs one functional and one "
                                          "territorial unit."), "units")
+        names = [u["unit"] for u in units]
+        if len(set(names)) != len(names):
+            raise ValidationError(bi("同一单位不能重复交办", "A unit is listed twice."), "units")
 
 
 class FeedbackSchema(EventSchema):
@@ -139,6 +147,7 @@ class FeedbackSchema(EventSchema):
 
     kind_name = "feedback"
     unit = Text(required=True, max_length=MAX_NAME)
+    unit_id = DocRef("unit")
     content = Text(required=True, max_length=MAX_DESCRIPTION)
 
 
@@ -151,8 +160,10 @@ class MetSchema(EventSchema):
 
 class MediatedSchema(EventSchema):
     kind_name = "mediated"
+    mediation_type = Choice(vocab.MEDIATION_TYPES)
     outcome = Choice(vocab.MEDIATION_OUTCOMES, required=True)
     mediator = Text(max_length=MAX_NAME)
+    agreement = Text(max_length=MAX_DESCRIPTION)  # the agreed terms (人民调解协议书)
 
 
 class ResolvedSchema(EventSchema):

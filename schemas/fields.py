@@ -94,6 +94,8 @@ class Choice(Text):
                  **kwargs: Any) -> None:
         super().__init__(max_length=64, **kwargs)
         self.choices = tuple(choices)
+        # The code list itself when it has labels (forms show them: ``server.forms``).
+        self.labels = choices if isinstance(choices, Mapping) else None
         self._set = frozenset(self.choices)
 
     def check(self, text: str) -> None:

@@ -33,6 +33,7 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "notification": re.compile(rf"^notification:({FREE_SUFFIX_RE})$"),
     "conflict": re.compile(rf"^conflict:({FREE_SUFFIX_RE})$"),
     "policy": re.compile(rf"^policy:({POLICY_NAME_RE})$"),
+    "unit": re.compile(rf"^unit:({UUID_RE})$"),
 }
 
 # 31 symbols: digits and capitals without 0/O, 1/I/L, so a code read over the phone or
@@ -55,6 +56,11 @@ def new_uuid() -> str:
 def new_case_id() -> str:
     """``case:<uuid4>``."""
     return f"case:{new_uuid()}"
+
+
+def new_unit_id() -> str:
+    """``unit:<uuid4>``: a 承办单位 keeps its id when renamed."""
+    return f"unit:{new_uuid()}"
 
 
 def new_risk_id() -> str:

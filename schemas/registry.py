@@ -23,6 +23,7 @@ from schemas.ids import ID_PATTERNS, REV_RE, type_of_id
 from schemas.notification import NotificationSchema
 from schemas.policy import PolicySchema
 from schemas.risk import RISK_EVENT_KINDS, RISK_EVENT_SCHEMAS, RiskSchema
+from schemas.unit import UnitDocSchema
 from schemas.user import UserPublicSchema, UserSchema
 
 
@@ -76,6 +77,7 @@ DOC_TYPES: dict[str, DocType] = {
                 {1: lambda doc: _USER_FULL if "password_hash" in doc else _USER_PUBLIC}),
         DocType("conflict", "冲突记录", "conflict record", False, {1: _fixed(ConflictSchema())}),
         DocType("policy", "时限规则", "deadline policy", False, {1: _fixed(PolicySchema())}),
+        DocType("unit", "承办单位", "responsible unit", False, {1: _fixed(UnitDocSchema())}),
     )
 }
 assert set(DOC_TYPES) == set(ID_PATTERNS)

@@ -15,6 +15,7 @@ from schemas.fields import (
     AreaCode,
     Bool,
     Choice,
+    DocRef,
     DocumentSchema,
     Int,
     List,
@@ -38,6 +39,7 @@ class UserPublicSchema(DocumentSchema):
     active = Bool(required=True)
     created_at = Timestamp()  # optional in the public copy (sync/users.py leaves it out)
     phone = Phone()
+    unit_id = DocRef("unit")  # a unit officer's unit (``schemas.unit``)
 
 
 class UserSchema(UserPublicSchema):

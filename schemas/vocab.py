@@ -80,6 +80,14 @@ MEDIATION_OUTCOMES: dict[str, tuple[str, str]] = {
     "no_agreement": ("未达成", "no agreement"),
 }
 
+# 人民调解 (people's mediation committees), 行政调解 (by an administrative organ), 司法调解
+# (by a court) — the three of the 三调联动 the seeds name.
+MEDIATION_TYPES: dict[str, tuple[str, str]] = {
+    "people": ("人民调解", "people's mediation"),
+    "administrative": ("行政调解", "administrative mediation"),
+    "judicial": ("司法调解", "judicial mediation"),
+}
+
 EVALUATIONS: dict[str, tuple[str, str]] = {
     "satisfied": ("满意", "satisfied"),
     "basically_satisfied": ("基本满意", "basically satisfied"),
@@ -138,6 +146,21 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "commented": ("备注", "commented"),
 }
 
+# 我的待办: the groups of a work list (``/api/todo``), most pressing first.
+TODO_GROUPS: dict[str, tuple[str, str]] = {
+    "to_accept": ("待受理", "awaiting acceptance"),
+    "sent_up": ("上交本级", "sent up to my level"),
+    "awaiting_feedback": ("待单位反馈", "awaiting units' feedback"),
+    "overdue": ("逾期", "overdue"),
+    "due_soon": ("临期（3 日内到期）", "due within 3 days"),
+    "repeats": ("疑似重复访", "possible repeat visits"),
+    "anomalies": ("记录异常", "records with anomalies"),
+    "risks_due": ("风险临期/逾期", "risks due or overdue"),
+    "reviews_due": ("待研判风险", "risks awaiting review"),
+    "unit_pending": ("待本单位反馈", "awaiting my unit's feedback"),
+    "unit_done": ("本单位已反馈", "reported back by my unit"),
+}
+
 # Single terms shown beside values.
 #   tracking_code: "查询码", not "编号" or "受理编号" (the dashboard and the exports): the
 #     code is printed on the receipt at registration, before any 受理, and the party uses
@@ -188,6 +211,49 @@ ROLES: dict[str, tuple[str, str]] = {
     "township_mediator": ("乡镇调解员", "township mediator"),
     "county_reviewer": ("县级研判员", "county reviewer"),
     "admin": ("管理员", "administrator"),
+    # An account of a 承办单位 (a functional department or a territorial unit): sees only
+    # the cases assigned to its unit and records that unit's feedback (双交办双反馈).
+    "unit_officer": ("承办单位人员", "unit officer"),
+}
+
+# The fields of the action forms (case events, units, review meetings), as forms label them.
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "reason": ("理由", "reason"),
+    "legal_route": ("法定途径（诉访分离）", "legal route"),
+    "units": ("承办单位", "units"),
+    "unit": ("承办单位", "unit"),
+    "unit_id": ("承办单位", "unit"),
+    "unit_type": ("单位类型", "unit type"),
+    "content": ("反馈内容", "feedback"),
+    "commitment_signed": ("已签双向承诺书", "two-way commitment signed"),
+    "mediation_type": ("调解类型", "type of mediation"),
+    "outcome": ("调解结果", "outcome"),
+    "mediator": ("调解员", "mediators"),
+    "agreement": ("协议内容", "agreed terms"),
+    "resolution_level": ("化解层级", "resolved at level"),
+    "summary": ("化解情况", "summary"),
+    "to_level": ("层级", "to level"),
+    "rule": ("时限", "deadline"),
+    "days": ("延长天数", "days added"),
+    "reply": ("答复意见", "reply to the party"),
+    "result": ("回访情况", "follow-up result"),
+    "rating": ("评价", "rating"),
+    "comment": ("意见", "comment"),
+    "stage": ("阶段", "stage"),
+    "decision": ("意见/决定", "decision"),
+    "text": ("备注内容", "text"),
+    "note": ("说明", "note"),
+    "name": ("名称", "name"),
+    "area_code": ("区划编码", "area code"),
+    "active": ("启用", "active"),
+    "contact": ("联系人/电话", "contact"),
+    "held_on": ("会议日期", "meeting date"),
+    "title": ("标题", "title"),
+    "attendees": ("参会人员", "attendees"),
+    "level": ("等级", "level"),
+    "owner": ("责任人", "owner"),
+    "due": ("化解时限", "resolve by"),
+    "lead_official": ("包案领导", "leader in charge"),
 }
 
 AREA_LEVELS: dict[str, tuple[str, str]] = {

@@ -269,6 +269,12 @@ def current_user() -> User | None:
 
 # What a user whose password must change may still do.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.me", "auth.logout", "auth.change_password"})
+# The only endpoints a unit officer (承办单位人员) reaches: its unit's cases, the case
+# page of one of them, its own feedback (``server.units``). Every other endpoint refuses
+# the role, so no area-wide list, statistic or export can reach it by accident.
+UNIT_OFFICER_ENDPOINTS = PASSWORD_CHANGE_ENDPOINTS | frozenset({
+    "units.list_units", "units.unit_cases", "cases.get_case", "cases.add_event", "todo.my_todo",
+})
 
 
 def require_user(*roles: str) -> User:
@@ -284,6 +290,9 @@ def require_user(*roles: str) -> User:
             and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         raise ApiError(403, "password_change_required", "请先修改管理员设置的初始密码",
                        "change the password an administrator set before anything else")
+    if user.role == "unit_officer" and request.endpoint not in UNIT_OFFICER_ENDPOINTS:
+        raise forbidden("承办单位人员只能查看和反馈交办给本单位的案件",
+                        "a unit officer sees and reports on its unit's assigned cases only")
     if roles and user.role not in roles:
         raise forbidden(f"此操作仅限：{', '.join(roles)}", f"only for roles: {', '.join(roles)}")
     return user

@@ -103,7 +103,7 @@ def township_dbs() -> list[Database]:
     return [_client().db(name) for name in _client().all_dbs() if name.startswith(head)]
 
 
-def _not_found() -> ApiError:
+def not_found() -> ApiError:
     return ApiError(404, "not_found", "未找到该案件（或不在您的负责范围内）",
                     "case not found (or outside your area)")
 
@@ -117,8 +117,8 @@ def locate(case_id: str, user: User) -> tuple[dict[str, Any], Database]:
     it does not exist *or* the user may not see it (existence is not leaked)."""
     case_id = normalise_case_id(case_id)
     if not case_id.startswith("case:") or len(case_id) > 60:
-        raise _not_found()
-    return locate_doc(case_id, "case", user, _not_found)
+        raise not_found()
+    return locate_doc(case_id, "case", user, not_found)
 
 
 def locate_doc(doc_id: str, doc_type: str, user: User,
@@ -325,7 +325,8 @@ def _state_error(p: CaseProjection, kind: str, zh: str, en: str, code: str = "in
 
 
 def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
-              body: Mapping[str, Any], *, at: datetime | None = None) -> tuple[dict[str, Any], CaseProjection]:
+              body: Mapping[str, Any], *, at: datetime | None = None,
+              check_scope: bool = True) -> tuple[dict[str, Any], CaseProjection]:
     """Build and check the event ``body`` describes; returns it with the new projection.
 
     The event happens at the server's time (``at``: the caller's ``now()``, passed in by a
@@ -333,6 +334,8 @@ def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
     client-chosen time could backdate an acceptance into its deadline
     (``schemas.events.CLIENT_TIME_REFUSED``).
     Raises 422 (fields), 403 (scope), 409 (impossible in the case's state, or 诉访分离).
+    ``check_scope=False``: the caller decided access another way (a unit officer's
+    feedback on a case assigned to its unit, ``server.units``).
     """
     from .auth import scoped
 
@@ -352,7 +355,8 @@ def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
     problems = validate_document(doc)
     if problems:
         raise _invalid(problems)
-    scoped(doc, write=True, user=user)
+    if check_scope:
+        scoped(doc, write=True, user=user)
 
     before = project(case, events)
     route = case.get("legal_route")
@@ -374,6 +378,27 @@ def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
         raise _state_error(before, kind, "；".join(a.message_zh for a in new),
                            "; ".join(a.message_en for a in new))
     return doc, after
+
+
+def actions_for(user: User | None, case: Mapping[str, Any], events: list[Mapping[str, Any]]
+                ) -> dict[str, dict[str, list[str]]]:
+    """What ``user`` may record on the case now: the kinds its state allows
+    (``server.domain.states.available_actions``), narrowed to what the user may write
+    (nothing outside their area; a unit officer: its own unit's feedback)."""
+    from server.domain.states import available_actions
+
+    if user is None or user.role not in (*CASE_ROLES, "unit_officer"):
+        return {}
+    actions = available_actions(case, events, now())
+    if user.role == "unit_officer":
+        from .units import assigned_name
+
+        name = assigned_name(events, str(user.unit_id))
+        fb = actions.get("feedback")
+        return {"feedback": {"unit": [name]}} if fb is not None and name in fb.get("unit", []) else {}
+    if not may_write_key(user, scope_key(case)):
+        return {}
+    return actions
 
 
 def store_event(doc: dict[str, Any], home: Database) -> dict[str, Any]:

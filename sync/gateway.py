@@ -45,7 +45,7 @@ from .push import (
 from .scope import scope_fingerprint, scope_key, sees
 from .scope_index import ScopeIndexes
 from .topology import Topology
-from .users import Authenticator, User, UserStore
+from .users import NO_SYNC_ROLES, Authenticator, User, UserStore
 from .wire import REV_RE, BadBody, couch_error, couch_json, object_body
 
 log = logging.getLogger("fengqiao.sync")
@@ -185,8 +185,9 @@ def authenticated(view: Callable[..., Response]) -> Callable[..., Response]:
         g.username = user.username
         if user.username != username:
             return couch_error(403, "forbidden", "不能访问其他用户的数据", "this is another user's database")
-        if user.role == "admin":
-            return couch_error(403, "forbidden", "管理员账号不能同步", "admin accounts do not sync")
+        if user.role in NO_SYNC_ROLES:
+            return couch_error(403, "forbidden", "该角色账号不能同步（请使用工作台 /dashboard/）",
+                               "this role does not sync (use the workbench, /dashboard/)")
         if user.must_change_password and gw.force_password_change:
             return couch_error(403, "forbidden", "请先在工作台（/dashboard/）修改管理员设置的初始密码",
                                "change the password an administrator set, in the workbench (/dashboard/), first")

@@ -32,6 +32,8 @@ from .users import User
 AREA_SCOPED_TYPES = frozenset({"case", "event", "risk", "riskevent"})
 USER_SCOPED = {"user": "username", "receipt": "username", "notification": "recipient"}
 PUBLIC_TYPES = frozenset({"policy"})
+# Roles whose area codes grant no reading by area (``sees``).
+AREA_BLIND_ROLES = frozenset({"unit_officer"})
 
 
 def scope_key(doc: Mapping[str, Any]) -> str | None:
@@ -64,6 +66,8 @@ def sees(user: User, key: str | None) -> bool:
     if key == "p":
         return True
     kind, _, value = key.partition(":")
+    if user.role in AREA_BLIND_ROLES and kind != "u":
+        return False  # a unit officer sees its unit's cases only (``server.units``), no area
     if kind == "a":
         return any(value.startswith(code) for code in user.area_codes)
     if kind == "g":

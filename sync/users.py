@@ -34,7 +34,11 @@ from .couch import CouchClient, Database
 from .errors import Conflict, NotFound, SyncError
 
 ROLES = tuple(vocab.ROLES)
-CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, "admin": 6}
+CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, "admin": 6,
+               "unit_officer": 6}
+# Roles that never sync: they work in the browser only (admins manage accounts; a unit
+# officer sees only its unit's cases, which no area-shaped replication can express).
+NO_SYNC_ROLES = frozenset({"admin", "unit_officer"})
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -61,6 +65,7 @@ class User:
     display_name: str = ""
     active: bool = True
     must_change_password: bool = False
+    unit_id: str | None = None  # a unit officer's 承办单位
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -153,7 +158,7 @@ class UserStore:
 
     def add(self, username: str, role: str, area_codes: Iterable[str], password: str, *,
             display_name: str = "", phone: str | None = None, replace: bool = False,
-            must_change: bool = False) -> User:
+            must_change: bool = False, unit_id: str | None = None) -> User:
         """Create (or with ``replace`` update) an account, then publish its profile.
         ``must_change``: a password an administrator chose, to be changed at first login."""
         codes = validate_user(username, role, area_codes, self.county_code)
@@ -169,6 +174,10 @@ class UserStore:
         }
         if phone:
             doc["phone"] = phone
+        if role == "unit_officer":
+            if not unit_id:
+                raise UserError("unit_id", "承办单位人员须指定所属单位", "a unit officer needs a unit_id")
+            doc["unit_id"] = unit_id
         if must_change:
             doc["must_change_password"] = True
         if existing is not None:
@@ -203,7 +212,8 @@ def user_from_doc(doc: Mapping[str, Any]) -> User:
     """The account a stored user document describes."""
     return User(username=doc["username"], role=doc["role"], area_codes=tuple(doc["area_codes"]),
                 display_name=doc.get("display_name", ""), active=doc.get("active", True),
-                must_change_password=bool(doc.get("must_change_password")))
+                must_change_password=bool(doc.get("must_change_password")),
+                unit_id=doc.get("unit_id"))
 
 
 class Authenticator:

@@ -20,7 +20,7 @@ from schemas.api import (
     RepeatsSchema,
 )
 
-from .. import audit, cases, notify
+from .. import audit, cases, notify, units
 from ..auth import require_user, scoped
 from ..errors import ApiError
 from . import ApiBlueprint, check_if_match, etag_response
@@ -28,10 +28,12 @@ from . import ApiBlueprint, check_if_match, etag_response
 blp = ApiBlueprint("cases", __name__, url_prefix="/api/cases",
                    description="矛盾纠纷案件：登记、详情、处置事件 — cases: intake, detail, actions")
 
-def _detail(case: dict[str, Any], events: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def _detail(case: dict[str, Any], events: list[dict[str, Any]], user: Any = None,
+            **extra: Any) -> dict[str, Any]:
     etag = cases.etag_of(case, events)
     return {"case": cases.public_case(case), "events": events,
-            "projection": cases.project(case, events).to_dict(), "etag": etag, **extra}
+            "projection": cases.project(case, events).to_dict(), "etag": etag,
+            "actions": cases.actions_for(user, case, events), **extra}
 
 @blp.post("")
 @blp.arguments(CaseCreateSchema)
@@ -55,7 +57,7 @@ def create_case(body: dict[str, Any], repeat_of: str | None = None):  # type: ig
     cases.store_case(doc)
     audit.record("case_created", doc_id=doc["_id"],
                  detail={"area_code": doc["area_code"], "repeat_of": doc.get("repeat_of")})
-    body_out = _detail(doc, [], repeat_of_suggestions=suggestions)
+    body_out = _detail(doc, [], user, repeat_of_suggestions=suggestions)
     response = etag_response(body_out, body_out["etag"], status=201)
     response.headers["Location"] = f"/api/cases/{doc['_id']}"
     return response
@@ -71,10 +73,13 @@ def get_case(case_id: str):  # type: ignore[no-untyped-def]
     404 when the case does not exist or is outside the caller's area.
     """
     user = require_user()
-    case, home = cases.locate(case_id, user)
-    events = cases.events_of(case, home)
+    if user.role == "unit_officer":
+        case, home, events = units.locate_for_unit(case_id, user)
+    else:
+        case, home = cases.locate(case_id, user)
+        events = cases.events_of(case, home)
     audit.record("case_read", doc_id=case["_id"])
-    body = _detail(case, events)
+    body = _detail(case, events, user)
     return etag_response(body, body["etag"])
 
 @blp.get("/<case_id>/parties")
@@ -116,7 +121,7 @@ def update_case(changes: dict[str, Any], case_id: str):  # type: ignore[no-untyp
     changes = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()}
     doc = cases.update_case(user, case, home, changes)
     audit.record("case_updated", doc_id=doc["_id"], detail={"fields": sorted(changes)})
-    body = _detail(doc, events)
+    body = _detail(doc, events, user)
     return etag_response(body, body["etag"])
 
 @blp.post("/<case_id>/events")
@@ -135,17 +140,23 @@ def add_event(body: dict[str, Any], case_id: str):  # type: ignore[no-untyped-de
     for a matter with a ``legal_route`` (诉访分离: decline it with the route) ·
     412 ``If-Match`` is not the case's current ETag.
     """
-    user = require_user(*cases.CASE_ROLES)
-    case, home = cases.locate(case_id, user)
-    scoped(case, write=True, user=user)
-    events = cases.events_of(case, home)
+    user = require_user(*cases.CASE_ROLES, "unit_officer")
+    if user.role == "unit_officer":  # its own unit's feedback, on a case assigned to it
+        case, home, events = units.locate_for_unit(case_id, user)
+        body = units.feedback_body(user, events, body)
+    else:
+        case, home = cases.locate(case_id, user)
+        scoped(case, write=True, user=user)
+        events = cases.events_of(case, home)
     check_if_match(cases.etag_of(case, events))
-    doc, projection = cases.new_event(user, case, events, body)
+    doc, projection = cases.new_event(user, case, events, body,
+                                      check_scope=user.role != "unit_officer")
     cases.store_event(doc, home)
     audit.record("event_created", doc_id=doc["_id"], detail={"case_id": case["_id"], "kind": doc["kind"]})
     notify.notify_case_event(cases.county_db(), case, doc)  # assigned, accepted, closed
     etag = cases.etag_of(case, [*events, doc])
-    return etag_response({"event": doc, "projection": projection.to_dict(), "etag": etag}, etag,
+    return etag_response({"event": doc, "projection": projection.to_dict(), "etag": etag,
+                          "actions": cases.actions_for(user, case, [*events, doc])}, etag,
                          status=201)
 
 @blp.get("/<case_id>/repeats")

@@ -131,3 +131,61 @@ def event_refusal(case: Mapping[str, Any], events: list[Mapping[str, Any]],
     return (f"案件当前状态下不能记录「{zh}」：" + "；".join(dict.fromkeys(a.message_zh for a in new)),
             f"'{en}' cannot be recorded in the case's state: "
             + "; ".join(dict.fromkeys(a.message_en for a in new)))
+
+
+# -- what can be done now ------------------------------------------------------------------
+# Kinds staff never record on a case page: the party's own evaluation comes only through
+# the tracking code (``schemas.events.EvaluatedSchema``).
+NOT_OFFERED = frozenset({"evaluated"})
+_ESCALATE_TO = ("township", "county", "above")
+_RETURN_TO = ("village", "township", "county")
+
+
+def _trial_fields(kind: str, p: Any) -> list[dict[str, Any]]:
+    """Bodies to try ``kind`` with: one per value of the field the state restricts."""
+    if kind == "escalated":
+        return [{"to_level": to} for to in _ESCALATE_TO]
+    if kind == "returned":
+        return [{"to_level": to} for to in _RETURN_TO]
+    if kind == "resolved":
+        return [{"resolution_level": lvl} for lvl in RESOLUTION_RANK]
+    if kind in ("review_requested", "review_decided"):
+        return [{"stage": s} for s in ("review", "re_review")]
+    if kind == "feedback":
+        return [{"unit": u} for u in p.assigned_units]
+    return [{}]
+
+
+def available_actions(case: Mapping[str, Any], events: list[Mapping[str, Any]],
+                      now: Any) -> dict[str, dict[str, list[str]]]:
+    """The event kinds that may be recorded on ``case`` now, each with the values its
+    restricted field may take (``{"escalated": {"to_level": ["county", "above"]}}``).
+
+    Decided by trying each kind against the projection (as ``event_refusal`` does), so a screen
+    offers exactly what the API and the gateway accept: no second copy of the rules.
+    """
+    from server.domain.projection import project_case
+
+    p = project_case(case, events, now=now)
+    before = state_anomalies(p.anomalies)
+    uuid = str(case.get("_id", "case:")).split(":", 1)[1]
+    at = now.isoformat() if hasattr(now, "isoformat") else str(now)
+    out: dict[str, dict[str, list[str]]] = {}
+    for kind in sorted(allowed_kinds(p.status) - NOT_OFFERED):
+        if kind == "accepted" and p.legal_route not in ("", "none", None):
+            continue  # 诉访分离: declined with the route instead (``server.cases``)
+        if kind == "closed" and p.pending_units:
+            continue  # 办结 waits for every assigned unit (``closed_with_pending_units``)
+        options: dict[str, list[str]] = {}
+        ok = False
+        for extra in _trial_fields(kind, p):
+            trial = {"_id": f"event:{uuid}:~trial", "type": "event", "kind": kind, "at": at,
+                     "case_id": case.get("_id"), "area_code": case.get("area_code"), **extra}
+            after = project_case(case, [*events, trial], now=now).anomalies
+            if not {(a.code, a.event_id) for a in after if a.code in STATE_CODES} - before:
+                ok = True
+                for name, value in extra.items():
+                    options.setdefault(name, []).append(value)
+        if ok:
+            out[kind] = options
+    return out

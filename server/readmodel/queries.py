@@ -304,13 +304,9 @@ def list_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, limit: int = 50
         params.extend([at, at, case_id])
     sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM {cases_at(f.today)} WHERE {where} "
            f"ORDER BY created_at DESC, case_id DESC LIMIT {int(limit) + 1}")
-    rows = [dict(zip(LIST_COLUMNS, r, strict=True)) for r in cur.execute(sql, params).fetchall()]
+    rows = [_list_row(r) for r in cur.execute(sql, params).fetchall()]
     more = len(rows) > limit
     rows = rows[:limit]
-    for row in rows:
-        row["parties"] = json.loads(row["parties"] or "[]")
-        accept_late, close_late = row.pop("accept_overdue"), row.pop("close_overdue")
-        row["overdue"] = bool(accept_late or close_late)
     nxt = [rows[-1]["created_at"].isoformat(), rows[-1]["case_id"]] if more and rows else None
     return rows, nxt
 
@@ -373,3 +369,73 @@ def iter_areas(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], area: str |
         row = dict(zip(cols, r, strict=True))
         row["geometry"] = json.loads(row["geometry"]) if row["geometry"] else None
         yield row
+
+
+# ---- 我的待办: what needs the caller now ------------------------------------------------
+
+# Groups of the work list (``/api/todo``): key → SQL condition over ``cases_at(today)``
+# (``{level}``: the levels the caller's role handles). Labels live in ``schemas.vocab``.
+TODO_CASE_GROUPS: dict[str, str] = {
+    "to_accept": "status = 'reported' AND level IN (SELECT unnest({level}))",
+    "sent_up": "is_open AND status <> 'reported' AND escalations > 0 AND level IN (SELECT unnest({level}))",
+    "awaiting_feedback": "is_open AND pending_units > 0",
+    "overdue": "(accept_overdue OR close_overdue)",
+    "due_soon": ("NOT (accept_overdue OR close_overdue) AND "
+                 "((accept_open AND accept_due_date BETWEEN ? AND ?) OR "
+                 "(close_open AND is_open AND close_due_date BETWEEN ? AND ?))"),
+    "anomalies": "anomalies > 0 AND is_open",
+}
+REPEAT_WINDOW_DAYS = 180
+
+
+def todo_cases(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], levels: Sequence[str],
+               group: str, today: date, *, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+    """(count, first ``limit`` rows, most urgent first) of one work-list group."""
+    cond = TODO_CASE_GROUPS[group].replace("{level}", "?::VARCHAR[]")
+    params: list[Any] = []
+    if "{level}" in TODO_CASE_GROUPS[group]:
+        params.append(list(levels))
+    if group == "due_soon":
+        horizon = today + timedelta(days=DUE_SOON_DAYS)
+        params.extend([today, horizon, today, horizon])
+    where = f"{InScope(tuple(scope)).sql()} AND {cond}"
+    table = cases_at(today)
+    count = cur.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
+    due = "COALESCE(CASE WHEN status = 'reported' THEN accept_due_date ELSE close_due_date END, DATE '9999-12-31')"
+    rows = cur.execute(f"SELECT {', '.join(LIST_COLUMNS)} FROM {table} WHERE {where} "
+                       f"ORDER BY {due}, created_at LIMIT {int(limit)}", params).fetchall()
+    return int(count), [_list_row(r) for r in rows]
+
+
+def _list_row(r: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(LIST_COLUMNS, r, strict=True))
+    row["parties"] = json.loads(row["parties"] or "[]")
+    accept_late, close_late = row.pop("accept_overdue"), row.pop("close_overdue")
+    row["overdue"] = bool(accept_late or close_late)
+    return row
+
+
+def repeat_candidates(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], today: date, *,
+                      limit: int = 20) -> list[dict[str, Any]]:
+    """Open cases not marked as repeats that share a party (keyed hash of ID number, or
+    name and phone: ``schemas.privacy``) and the category with an earlier case of the
+    scope within 180 days: 重复访 suggestions, for cases however they arrived (API or sync)."""
+    inscope = InScope(tuple(scope)).sql()
+    sql = f"""
+        WITH c AS (SELECT case_id, tracking_code, title, area_code, category, created_date,
+                          created_at, status, is_open, is_repeat,
+                          from_json(COALESCE(party_keys, '[]'), '["VARCHAR"]') AS keys
+                   FROM cases WHERE {inscope})
+        SELECT n.case_id, n.tracking_code, n.title, n.area_code, n.status, n.created_date,
+               list(o.case_id ORDER BY o.created_at DESC) AS earlier,
+               list(o.tracking_code ORDER BY o.created_at DESC) AS earlier_codes
+        FROM c AS n JOIN c AS o
+          ON o.category = n.category AND o.case_id <> n.case_id
+         AND o.created_at < n.created_at
+         AND o.created_date >= n.created_date - INTERVAL {REPEAT_WINDOW_DAYS} DAY
+         AND len(n.keys) > 0 AND list_has_any(n.keys, o.keys)
+        WHERE n.is_open AND NOT n.is_repeat
+        GROUP BY ALL ORDER BY n.created_date DESC LIMIT {int(limit)}"""
+    cols = ("case_id", "tracking_code", "title", "area_code", "status", "created_date",
+            "earlier", "earlier_codes")
+    return [dict(zip(cols, r, strict=True)) for r in cur.execute(sql).fetchall()]

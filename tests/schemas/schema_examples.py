@@ -68,5 +68,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                    "start": {"kind": "reported"}, "end": [{"kind": "accepted"}], "days": 5,
                    "count": "calendar", "max_extension_days": 0}],
     },
+    "unit": {
+        "_id": "unit:5f0c2a8e-3b1d-4c7e-9a55-0d6f7e8a9b10", "type": "unit", "schema_version": 1,
+        "name": "县自然资源局", "unit_type": "functional", "area_code": "339901", "active": True,
+        "created_by": "admin", "created_at": "2026-11-23T09:30:00+08:00",
+    },
 }
 
