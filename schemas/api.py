@@ -96,6 +96,7 @@ class UserCreateSchema(Strict):
     area_codes = List(AreaCode(), required=True, min_items=1, max_items=100, unique=True)
     display_name = Text(max_length=MAX_NAME)
     phone = Phone()
+    unit_id = DocRef("unit", metadata={"description": "承办单位人员所属单位 / a unit officer's unit"})
 
 
 class UserUpdateSchema(Strict):
@@ -119,6 +120,7 @@ class UserOutSchema(Schema):
         "description": "addresses that must wait before trying this account again: address, failures, until"})
     must_change_password = fields.Boolean()
     phone = fields.String()
+    unit_id = fields.String()
 
 
 class UserListArgsSchema(PageArgsSchema):

@@ -164,6 +164,7 @@ class ReviewDocSchema(Strict):
     area_codes = List(AreaCode(), required=True, min_items=1, max_items=MAX_REVIEW_ITEMS)
     recorded_by = Username(required=True)
     recorded_at = Timestamp(required=True)
+    level = Choice(vocab.REVIEW_LEVELS)  # absent on meetings recorded before township reviews: county
 
 
 class ReviewListArgsSchema(Strict):

@@ -12,7 +12,16 @@ unit's id) that see only the cases assigned to it.
 from __future__ import annotations
 
 from schemas import vocab
-from schemas.fields import MAX_NAME, AreaCode, Bool, Choice, DocumentSchema, Text, Timestamp, Username
+from schemas.fields import (
+    MAX_NAME,
+    AreaCode,
+    Bool,
+    Choice,
+    DocumentSchema,
+    Text,
+    Timestamp,
+    Username,
+)
 
 
 class UnitDocSchema(DocumentSchema):

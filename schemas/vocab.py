@@ -197,6 +197,12 @@ RISK_EVENT_KINDS: dict[str, tuple[str, str]] = {
     "commented": EVENT_KINDS["commented"],
 }
 
+# Who held a 研判 meeting (``/api/reviews``): a township's mediation sub-centre or the county.
+REVIEW_LEVELS: dict[str, tuple[str, str]] = {
+    "township": ("乡镇研判", "township review"),
+    "county": ("县级研判", "county review"),
+}
+
 # 三级隐患排查: the round (and so the level) that screened a risk.
 SCREENING_ROUNDS: dict[str, tuple[str, str]] = {
     "village": ("村级排查", "village round"),

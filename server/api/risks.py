@@ -428,6 +428,11 @@ def _item_error(i: int, name: str, zh: str, en: str) -> ApiError:
     return validation_error([FieldError(f"items.{i}.{name}", zh, en)])
 
 
+def review_level(user: User) -> str:
+    """The level of a meeting ``user`` records: the township's or the county's."""
+    return "township" if user.role == "township_mediator" else "county"
+
+
 def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """(event document to write into the county database, item summary) for one matter."""
     if item.get("risk_id"):
@@ -453,7 +458,9 @@ def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tup
                           "case not found or outside your area") from None
     try:
         doc, _ = cases.new_event(user, case, cases.events_of(case, home),
-                                 {"kind": "commented", "text": f"【县级研判】{item['decision']}"[:2000]}, at=at)
+                                 {"kind": "commented",
+                                  "text": f"【{vocab.zh(vocab.REVIEW_LEVELS, review_level(user))}】{item['decision']}"[:2000]},
+                                 at=at)
     except ApiError as exc:
         raise _prefix(exc, i) from None
     summary = {"case_id": case["_id"], "area_code": case["area_code"], "title": case.get("title"),
@@ -471,7 +478,8 @@ def _prefix(exc: ApiError, i: int) -> ApiError:
 @blp.arguments(ReviewCreateSchema)
 @blp.response(201, ReviewOutSchema)
 def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Record a county 研判 meeting (county reviewers): ``held_on``, ``attendees``,
+    """Record a 研判 meeting — the county's (county reviewers) or a township's (its
+    mediators, on matters of their township): ``held_on``, ``attendees``,
     ``items`` [{risk_id | case_id, decision, level?, owner?, due?, lead_official?}].
 
     Every item is checked before anything is written (422 with ``items.<n>.<field>``
@@ -480,7 +488,7 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     event — so replication carries it down to the township; the meeting is stored as
     ``review:<uuid>`` (county database, server-only) listing the event ids.
     """
-    user = require_user("county_reviewer")
+    user = require_user("county_reviewer", "township_mediator")
     at = cases.now()
     planned = [_plan_item(user, i, item, at) for i, item in enumerate(body["items"])]
     subjects = [s.get("risk_id") or s.get("case_id") for _, s in planned]
@@ -493,6 +501,7 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         "held_on": body["held_on"].isoformat(), "attendees": body["attendees"],
         "items": [s for _, s in planned], "area_codes": sorted({s["area_code"] for _, s in planned}),
         "recorded_by": user.username, "recorded_at": cases.china_iso(at),
+        "level": review_level(user),
     }
     for name in ("title", "note"):
         if body.get(name):

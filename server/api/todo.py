@@ -22,7 +22,7 @@ from server.readmodel.queries import DUE_SOON_DAYS, repeat_candidates, todo_case
 
 from ..auth import require_user
 from . import ApiBlueprint
-from .risks import _readmodel_cursor, _scope_sql, _row_out, jsonable, today
+from .risks import _readmodel_cursor, _row_out, _scope_sql, jsonable, today
 
 blp = ApiBlueprint("todo", __name__, url_prefix="/api/todo",
                    description="我的待办 — my work list")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.api_units import UnitCaseListSchema, UnitCreateSchema, UnitListSchema, UnitOutSchema, UnitUpdateSchema
+from schemas.api_units import (
+    UnitCaseListSchema,
+    UnitCreateSchema,
+    UnitListSchema,
+    UnitOutSchema,
+    UnitUpdateSchema,
+)
 
 from .. import audit, cases, units
 from ..auth import require_user

@@ -53,7 +53,8 @@ blp = ApiBlueprint("users", __name__, url_prefix="/api/users",
 
 def _out(doc: dict[str, Any]) -> dict[str, Any]:
     delays = login_guard().delays(doc["username"], now())
-    out = {k: doc.get(k) for k in ("username", "display_name", "role", "area_codes", "active")}
+    out = {k: doc.get(k) for k in ("username", "display_name", "role", "area_codes", "active", "unit_id")
+           if k != "unit_id" or doc.get(k)}
     # Addresses that must wait before trying this account again (``sync.logins``).
     out["login_delays"] = [{"address": d.address, "failures": d.failures, "until": d.until.isoformat()}
                            for d in delays]
@@ -156,10 +157,15 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     containing the name) is the administrator's: the user changes it at first login."""
     admin = _admin()
     store = user_store()
+    if body.get("unit_id"):
+        from .. import units
+
+        units.get_unit(body["unit_id"])  # 404 for a unit that does not exist
     try:
         provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
                   store, body["username"], body["role"], body["area_codes"], body["password"],
-                  display_name=body.get("display_name", ""), phone=body.get("phone"), must_change=True)
+                  display_name=body.get("display_name", ""), phone=body.get("phone"), must_change=True,
+                  unit_id=body.get("unit_id"))
     except UserError as exc:
         if exc.field == "username" and store.get(body["username"]) is not None:
             raise ApiError(409, "user_exists", f"用户 {body['username']} 已存在",

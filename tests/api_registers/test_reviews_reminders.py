@@ -16,8 +16,11 @@ def test_review_meeting_decisions_reach_the_township(as_user, dbs):  # type: ign
         {"risk_id": risk["_id"], "decision": "列入重大清单", "level": "major", "owner": "张书记", "due": "2026-12-01"},
         {"case_id": kase["_id"], "decision": "人社局牵头化解"}]}
     before = len(dbs["county"].all_docs(startkey="review:", endkey="review:\ufff0")["rows"])
-    for user, status in (("mia", 403), ("alice", 403), ("root", 403), (None, 401)):
+    for user, status in (("alice", 403), ("root", 403), (None, 401)):
         assert as_user(user).post("/api/reviews", json=meeting).status_code == status
+    # a township mediator holds her township's 研判, not another township's matters
+    r = as_user("mia").post("/api/reviews", json=meeting)
+    assert r.status_code == 422 and "items.1.case_id" in r.get_json()["errors"]
     bad = {**meeting, "items": [meeting["items"][0], {"risk_id": "risk:00000000-0000-4000-8000-000000000000",
                                                       "decision": "x"}]}
     r = as_user("rex").post("/api/reviews", json=bad)
@@ -42,6 +45,26 @@ def test_review_meeting_decisions_reach_the_township(as_user, dbs):  # type: ign
     assert [i.get("risk_id") for i in mine["items"]] == [risk["_id"]]
     assert as_user("alice").get("/api/reviews").status_code == 403
     assert as_user("rex").get("/api/reviews/review:nope").status_code == 404
+
+
+def test_township_review_meeting(as_user, dbs):  # type: ignore[no-untyped-def]
+    """乡镇研判: a township mediator records her township's meeting; its decision updates
+    the risk and reaches the township database (and so the grid worker's tablet)."""
+    risk = as_user("mia").post("/api/risks", json=risk_body(TOWNSHIP_1 + "202001")).get_json()["risk"]
+    meeting = {"held_on": "2026-11-21", "attendees": ["镇党委书记", "综治中心主任"], "items": [
+        {"risk_id": risk["_id"], "decision": "镇司法所牵头，十日内化解", "level": "serious",
+         "owner": "司法所王所长", "due": "2026-12-05", "lead_official": "李镇长"}]}
+    r = as_user("mia").post("/api/reviews", json=meeting)
+    assert r.status_code == 201, r.get_json()
+    review = r.get_json()["review"]
+    assert review["level"] == "township"
+    event_id = review["items"][0]["event_id"]
+    poll(lambda: dbs[TOWNSHIP_1].get_or_none(event_id))
+    p = as_user("mia").get(f"/api/risks/{risk['_id']}").get_json()["projection"]
+    assert (p["owner"], p["due"], p["lead_official"]) == ("司法所王所长", "2026-12-05", "李镇长")
+    # the county sees the township's meeting too; another township's mediator does not
+    assert as_user("rex").get(f"/api/reviews/{review['_id']}").status_code == 200
+    assert as_user("noah").get(f"/api/reviews/{review['_id']}").status_code == 404
 
 
 def test_reminders_known_answers(as_user, dbs):  # type: ignore[no-untyped-def]
