@@ -202,6 +202,8 @@ class CaseDetailSchema(Schema):
     projection = fields.Dict()
     repeat_of_suggestions = fields.List(fields.Dict())
     etag = fields.String()
+    countdown = fields.List(fields.Dict(), metadata={"description": "未到期时限的剩余天数（按规则的工作日/自然日）"})
+    people = fields.Dict(metadata={"description": "用户名 → 姓名 / username → display name"})
     actions = fields.Dict(metadata={"description": "事件类型 → 受限字段的可选值：当前可记录的操作 / "
                                                    "kinds the caller may record now, with the values of their restricted fields"})
 

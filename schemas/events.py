@@ -176,7 +176,7 @@ class ResolvedSchema(EventSchema):
 
 class EscalatedSchema(EventSchema):
     kind_name = "escalated"
-    to_level = Choice(["township", "county", "above"], required=True)
+    to_level = Choice({k: vocab.CASE_LEVELS[k] for k in ("township", "county", "above")}, required=True)
     reason = Text(required=True, max_length=MAX_NOTE)
 
 
@@ -184,7 +184,7 @@ class ReturnedSchema(EventSchema):
     """退回: sent back down (e.g. county → township) to be handled there."""
 
     kind_name = "returned"
-    to_level = Choice(["village", "township", "county"], required=True)
+    to_level = Choice({k: vocab.CASE_LEVELS[k] for k in ("village", "township", "county")}, required=True)
     reason = Text(required=True, max_length=MAX_NOTE)
 
 

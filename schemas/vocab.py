@@ -259,6 +259,9 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "level": ("等级", "level"),
     "owner": ("责任人", "owner"),
     "due": ("化解时限", "resolve by"),
+    "description": ("情况描述", "description"),
+    "category": ("类别", "category"),
+    "screening_round": ("排查层级", "screening round"),
     "lead_official": ("包案领导", "leader in charge"),
 }
 

@@ -401,6 +401,39 @@ def actions_for(user: User | None, case: Mapping[str, Any], events: list[Mapping
     return actions
 
 
+def countdown(p: CaseProjection) -> list[dict[str, Any]]:
+    """Each open deadline's time left, in the rule's own days (工作日 for working-day rules,
+    自然日 otherwise): what a case page counts down. Negative when overdue."""
+    from server.domain.workdays import china_date, default_calendar
+
+    today = china_date(now())
+    out = []
+    for d in p.deadlines:
+        if not d.open or d.due_date is None:
+            continue
+        if d.count == "working":
+            left = (default_calendar().working_days_between(today, d.due_date) if d.due_date >= today
+                    else -default_calendar().working_days_between(d.due_date, today))
+        else:
+            left = (d.due_date - today).days
+        out.append({"rule": d.rule, "due_date": d.due_date.isoformat(), "count": d.count,
+                    "left": left, "overdue": today > d.due_date})
+    return out
+
+
+def people(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> dict[str, str]:
+    """username → display name of everyone on the case's timeline (the page shows names)."""
+    from .auth import user_store
+
+    names = {str(n) for n in [case.get("reported_by"), case.get("first_handler"),
+                               *(e.get("actor") for e in events)] if n}
+    out = {}
+    for name in sorted(names):
+        doc = user_store().get(name) if name != "public" else None
+        out[name] = (doc or {}).get("display_name") or name
+    return out
+
+
 def store_event(doc: dict[str, Any], home: Database) -> dict[str, Any]:
     home.save(doc)
     return doc

@@ -23,7 +23,7 @@ from grid.boundaries import Boundaries
 from grid.check import check_boundaries
 from grid.demo import make_demo_county
 from grid.versions import GridStore
-from schemas import new_risk_event_id, new_tracking_code, validate_document
+from schemas import new_event_id, new_risk_event_id, new_tracking_code, validate_document
 from schemas.events import PUBLIC_ACTOR
 from server.domain.policies import ACCEPTED_ON_REPORT, policy_documents
 from server.readmodel.generate import case_with_events
@@ -38,6 +38,10 @@ DEMO_SEED = 2026
 DEMO_MARKER = "_local/fengqiao_demo_data"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞"]
+# 承办单位 of the demo county: functional departments (county code) and each township's
+# government (territorial); ids are derived from the name, so a second run finds them.
+FUNCTIONAL_UNITS = ("县司法局", "县人力社保局", "县自然资源局", "县住建局", "县信访局")
+UNIT_OFFICER_UNIT = "县司法局"  # the demo unit officer's unit (``unit01``)
 RISK_TITLES = [
     ("land_forest", "山林界址争议，两村村民多次聚集"),
     ("expropriation", "征地补偿款分配不均，部分农户拒绝签字"),
@@ -63,17 +67,23 @@ def prepare_demo(settings: dict[str, Any], console: Console, *, sizes: dict[str,
         with console.status("发布区划与时限规则 / publishing areas and policies…"):
             publish(client, topology, [*area_documents(boundaries, version), *policy_documents()])
         accounts = demo_accounts(boundaries, county)
+        county_db = client.db(topology.county_db())
+        units = demo_units(county, townships)
+        for unit in units.values():
+            if county_db.get_or_none(unit["_id"]) is None:
+                county_db.put(unit)
         with console.status("创建演示账号 / demo accounts…"):
             store = UserStore(client, topology.prefix, county)
             for username, role, codes, name in accounts:
                 if store.get(username) is None:
+                    extra = {"unit_id": units[UNIT_OFFICER_UNIT]["_id"]} if role == "unit_officer" else {}
                     provision(client, topology, store, username, role, codes, DEMO_PASSWORD,
-                              display_name=name)
-        county_db = client.db(topology.county_db())
+                              display_name=name, **extra)
         counts = {"cases": 0, "events": 0, "risks": 0}
         if county_db.get_or_none(DEMO_MARKER) is None:
             with console.status("生成半年的样例数据 / half a year of sample data…"):
-                counts = load_sample_data(client, topology, boundaries, accounts, cases=cases)
+                counts = load_sample_data(client, topology, boundaries, accounts, cases=cases,
+                                          units=units)
             county_db.put({"_id": DEMO_MARKER, **counts})
         else:
             counts = {k: v for k, v in county_db.get(DEMO_MARKER).items() if not k.startswith("_")}
@@ -96,6 +106,24 @@ def demo_boundaries(grid_home: Path, county: str, console: Console,
     return version.boundaries, version.number
 
 
+def demo_units(county: str, townships: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """name → unit document of the demo registry."""
+    out = {}
+    rows = [(name, "functional", county) for name in FUNCTIONAL_UNITS]
+    rows += [(f"{code[-3:]}乡镇人民政府", "territorial", code) for code in townships]
+    for name, unit_type, area in rows:
+        out[name] = {"_id": f"unit:{uuid.uuid5(uuid.NAMESPACE_URL, f'fengqiao-demo/{county}/{name}')}",
+                     "type": "unit", "schema_version": 1, "name": name, "unit_type": unit_type,
+                     "area_code": area, "active": True, "created_by": "admin",
+                     "created_at": "2026-01-01T08:00:00+08:00"}
+    return out
+
+
+def _unit_ref(unit: dict[str, Any]) -> dict[str, Any]:
+    return {"unit": unit["name"], "unit_type": unit["unit_type"], "area_code": unit["area_code"],
+            "unit_id": unit["_id"]}
+
+
 def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.5 else "")
 
@@ -106,7 +134,8 @@ def demo_accounts(boundaries: Boundaries, county: str) -> list[tuple[str, str, l
     townships = list(boundaries.layer("township")["code"])
     grids = sorted(boundaries.layer("grid")["code"])
     accounts = [("admin", "admin", [county], "系统管理员"),
-                ("county", "county_reviewer", [county], _name(rng))]
+                ("county", "county_reviewer", [county], _name(rng)),
+                ("unit01", "unit_officer", [county], f"{UNIT_OFFICER_UNIT}信访科")]
     for number, township in enumerate(townships[:3], start=1):
         accounts.append((f"mediator{number:02d}", "township_mediator", [township], _name(rng)))
         mine = [g for g in grids if g.startswith(township)][:4]
@@ -130,7 +159,8 @@ def _points_in(geom: Any, rng: np.random.Generator, n: int) -> Iterator[tuple[fl
 
 def load_sample_data(client: CouchClient, topology: Topology, boundaries: Boundaries,
                      accounts: list[tuple[str, str, list[str], str]], *, cases: int = 1500,
-                     days: int = 180, now: datetime | None = None) -> dict[str, int]:
+                     days: int = 180, now: datetime | None = None,
+                     units: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
     """Half a year of cases with their events, and a risk register, into the township
     databases (replication carries them to the county). Every document is validated."""
     now = now or datetime.now(CST)
@@ -171,6 +201,12 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
         for event in events:
             if datetime.fromisoformat(event["at"]) > now:
                 break  # the generator's timeline ran past today: the case is still open
+            if units and event["kind"] in ("assigned", "feedback"):  # units from the registry
+                for ref in event.get("units", []):
+                    if ref["unit"] in units:
+                        ref.update(_unit_ref(units[ref["unit"]]))
+                if event.get("unit") in units:
+                    event["unit_id"] = units[event["unit"]]["_id"]
             if event["kind"] == "evaluated":  # the party's own, through the tracking code
                 event["actor"] = PUBLIC_ACTOR
             elif in_village or event["kind"] in ("mediated", "followed_up"):
@@ -178,6 +214,15 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
             else:
                 event["actor"] = handler
             kept.append(event)
+        # Some accepted cases wait for a 双交办's two feedbacks (the unit officer's 待办).
+        if (units and kept and kept[-1]["kind"] == "accepted" and rng.random() < 0.6
+                and f"{township[-3:]}乡镇人民政府" in units):
+            at = datetime.fromisoformat(kept[-1]["at"]) + timedelta(hours=2)
+            if at < now:
+                kept.append({**kept[-1], "_id": new_event_id(case["_id"], at), "kind": "assigned",
+                             "at": at.isoformat(timespec="seconds"), "actor": handler,
+                             "units": [_unit_ref(units[UNIT_OFFICER_UNIT]),
+                                       _unit_ref(units[f"{township[-3:]}乡镇人民政府"])]})
         docs = [case, *kept]
         for doc in docs:
             problems = validate_document(doc)

@@ -31,9 +31,11 @@ blp = ApiBlueprint("cases", __name__, url_prefix="/api/cases",
 def _detail(case: dict[str, Any], events: list[dict[str, Any]], user: Any = None,
             **extra: Any) -> dict[str, Any]:
     etag = cases.etag_of(case, events)
+    projection = cases.project(case, events)
     return {"case": cases.public_case(case), "events": events,
-            "projection": cases.project(case, events).to_dict(), "etag": etag,
-            "actions": cases.actions_for(user, case, events), **extra}
+            "projection": projection.to_dict(), "etag": etag,
+            "actions": cases.actions_for(user, case, events),
+            "countdown": cases.countdown(projection), "people": cases.people(case, events), **extra}
 
 @blp.post("")
 @blp.arguments(CaseCreateSchema)
@@ -158,6 +160,25 @@ def add_event(body: dict[str, Any], case_id: str):  # type: ignore[no-untyped-de
     return etag_response({"event": doc, "projection": projection.to_dict(), "etag": etag,
                           "actions": cases.actions_for(user, case, [*events, doc])}, etag,
                          status=201)
+
+@blp.get("/<case_id>/attachments/<name>")
+def attachment(case_id: str, name: str):  # type: ignore[no-untyped-def]
+    """A photo of the case (a CouchDB attachment of the case document), for the case page.
+    Scoped and audited like the case itself; 404 when either is not there."""
+    from flask import Response
+
+    user = require_user()
+    if user.role == "unit_officer":
+        case, home, _ = units.locate_for_unit(case_id, user)
+    else:
+        case, home = cases.locate(case_id, user)
+    if name not in (case.get("_attachments") or {}):
+        raise cases.not_found()
+    body, content_type = home.get_attachment(case["_id"], name, rev=case["_rev"])
+    audit.record("case_read", doc_id=case["_id"], detail={"attachment": name})
+    return Response(body, mimetype=content_type or "application/octet-stream",
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
 
 @blp.get("/<case_id>/repeats")
 @blp.response(200, RepeatsSchema)

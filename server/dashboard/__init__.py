@@ -56,6 +56,14 @@ def vendor(name: str) -> Response:
     return send_vendor(VENDOR, name)
 
 
+@bp.get("/forms.json")
+def forms_json() -> Response:
+    """The action forms, described from the schemas (``server.forms``)."""
+    from server.forms import forms
+
+    return no_cache(Response(json.dumps(forms(), ensure_ascii=False), mimetype="application/json"))
+
+
 @bp.get("/vocab.json")
 def vocab_json() -> Response:
     """The zh/en labels of the code lists: the tablet's ``vocab.json`` (one builder, single

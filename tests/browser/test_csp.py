@@ -48,12 +48,17 @@ def test_tablet_dashboard_and_docs_work_under_the_csp(strict_page, live):  # typ
     page.locator("#caseform [data-map]").click()
     page.wait_for_selector("text=WGS84")
 
-    page.goto(f"{live.url}/dashboard/")
+    page.goto(f"{live.url}/dashboard/#/stats")
     page.get_by_label("用户名").fill("mia")
     page.get_by_label("密码 Password", exact=True).fill(f.PASSWORD)
     page.get_by_role("button", name="登录 / Log in").click()
     page.wait_for_selector("#dash-view:not([hidden])")
     page.wait_for_selector("body[data-loaded]")
+    # the workbench's views: work list, case list and its filters, risk register, meetings
+    for route, ready in (("todo", "[data-group]"), ("cases", "#case-filters button"),
+                         ("risks", "#add-risk"), ("reviews", "#add-item")):
+        page.goto(f"{live.url}/dashboard/#/{route}")
+        page.wait_for_selector(ready)
 
     page.goto(f"{live.url}/api/docs")
     page.wait_for_selector(".swagger-ui .info")

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from dashpage import open_dashboard
+
 from schemas import vocab
 
 CARD_KEYS = ["stays_in_village", "stays_in_township", "stays_in_county", "timely_acceptance",
@@ -17,23 +19,6 @@ CARD_KEYS = ["stays_in_village", "stays_in_township", "stays_in_county", "timely
              "avg_duration_days", "avg_duration_working_days"]
 ROOT = Path(__file__).resolve().parents[2]
 PANELS = ["overdue", "due-soon", "risks", "reviews", "reminders", "conflicts"]
-
-
-def open_dashboard(browser: Any, demo: dict[str, Any], username: str, width: int, height: int,
-                   password: str | None = None) -> Any:
-    # bypass_csp: Playwright's wait_for_function evaluates strings, which our strict CSP
-    # forbids; tests/browser/test_csp.py drives the pages with the CSP in force.
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  accept_downloads=True, base_url=demo["url"], bypass_csp=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{demo['url']}/dashboard/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码 Password", exact=True).fill(password or demo["password"])
-    page.get_by_role("button", name="登录 / Log in").click()
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
 
 
 def wait_loaded(page: Any, area: str | None = None) -> None:
