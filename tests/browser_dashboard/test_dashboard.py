@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
-
 from dashpage import open_dashboard
+from openpyxl import load_workbook
 
 from schemas import vocab
 
