@@ -49,6 +49,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "conflict_read": ("查看冲突记录（含个人信息）", "read the conflict queue (personal data)"),
     "conflict_resolved": ("处理数据冲突", "resolved a data conflict"),
     "public_evaluation": ("群众评价（公开查询）", "public evaluation (tracking code)"),
+    "document_issued": ("出具文书（PDF，含当事人姓名）", "issued a document (PDF, with parties' names)"),
 }
 
 

@@ -158,12 +158,22 @@ class MetSchema(EventSchema):
     commitment_signed = Bool(required=True)
 
 
+# At most this many numbered terms in one 人民调解协议书 (a longer agreement is an annex).
+MAX_AGREEMENT_TERMS = 30
+
+
 class MediatedSchema(EventSchema):
+    """调解: the outcome; with an agreement (达成协议/部分达成), its agreed ``terms`` (one
+    numbered clause each) and how and when they are to be performed (``performance``,
+    履行方式、时限) — printed on the 人民调解协议书 (``server.paper``). Both optional:
+    without them the agreement is printed with ruled lines to write the terms by hand."""
+
     kind_name = "mediated"
     mediation_type = Choice(vocab.MEDIATION_TYPES)
     outcome = Choice(vocab.MEDIATION_OUTCOMES, required=True)
     mediator = Text(max_length=MAX_NAME)
-    agreement = Text(max_length=MAX_DESCRIPTION)  # the agreed terms (人民调解协议书)
+    terms = List(Text(max_length=MAX_NOTE), max_items=MAX_AGREEMENT_TERMS)
+    performance = Text(max_length=MAX_NOTE)
 
 
 class ResolvedSchema(EventSchema):

@@ -25,6 +25,7 @@ from . import api, errors, headers, health, readmodel
 from .config import ConfigError, load_settings, password_change_enforced
 from .dashboard import bp as dashboard_bp
 from .tablet import bp as tablet_bp
+from .track import bp as track_bp
 
 log = logging.getLogger("fengqiao.request")
 
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(track_bp)  # the public tracking page (no login)
     gateway.init_app(app, make_gateway(settings, couch))
     api.init_app(app)
     readmodel.init_app(app)  # with FENGQIAO_STATS_FOLLOW=eager the follower starts now

@@ -30,3 +30,6 @@ def mount(main: click.Group) -> None:
     main.add_command(stats_group)
     main.add_command(export_group)
     bench_group.add_command(bench_stats)
+    from .paper.cli import paper_group
+
+    main.add_command(paper_group)

@@ -60,6 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FENGQIAO_PUBLIC_URL", None,
             "the address people and tablets use, e.g. `https://tiaojie.example.gov.cn`; "
             "`check-deploy` requires https"),
+    Setting("FENGQIAO_PAPER_TEMPLATES", None,
+            "folder of a county's own document templates (`.typ`); a file there replaces the packaged "
+            "template of the same name (docs/paper.md)"),
     Setting("FENGQIAO_PARTY_KEY", None,
             "key of the keyed hashes (HMAC-SHA256) that stand for parties' ID numbers and name+phone "
             "in the statistics read model; unset: derived from FENGQIAO_SECRET_KEY in production, "

@@ -43,6 +43,9 @@ def describe_field(name: str, field: fields.Field) -> dict[str, Any]:
         out.update(widget="number", min=getattr(field, "min", None), max=getattr(field, "max", None))
     elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
         out.update(widget="units", max_items=getattr(field, "max_items", None))
+    elif isinstance(field, fields.List):  # a list of texts: one per line
+        out.update(widget="lines", max_items=getattr(field, "max_items", None),
+                   max_length=getattr(field.inner, "max_length", None))
     elif isinstance(field, Text):
         limit = getattr(field, "max_length", None)
         out.update(widget="textarea" if limit and limit > MAX_TITLE else "text", max_length=limit)

@@ -210,7 +210,7 @@ def _resource_modules() -> list[Any]:
 
     modules = []
     for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports",
-                 "risks", "reminders", "conflicts", "tracking", "units", "todo"):
+                 "risks", "reminders", "conflicts", "tracking", "units", "todo", "paper"):
         try:
             modules.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:  # a resource not written yet

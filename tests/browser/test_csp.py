@@ -35,7 +35,7 @@ def strict_page(browser, live, township_db):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def test_tablet_dashboard_and_docs_work_under_the_csp(strict_page, live):  # type: ignore[no-untyped-def]
+def test_tablet_dashboard_tracking_and_docs_work_under_the_csp(strict_page, live):  # type: ignore[no-untyped-def]
     page, violations = strict_page
     page.goto(f"{live.url}/tablet/")
     page.fill("#username", "alice")
@@ -59,6 +59,12 @@ def test_tablet_dashboard_and_docs_work_under_the_csp(strict_page, live):  # typ
                          ("risks", "#add-risk"), ("reviews", "#add-item")):
         page.goto(f"{live.url}/dashboard/#/{route}")
         page.wait_for_selector(ready)
+
+    page.goto(f"{live.url}/track/ABCDEFGHJK")  # the public tracking page, a code from a QR scan
+    page.wait_for_selector("#message:not([hidden])")
+    page.fill("#code", "")
+    page.click("#lookup-button")
+    page.wait_for_selector("text=请输入查询码")
 
     page.goto(f"{live.url}/api/docs")
     page.wait_for_selector(".swagger-ui .info")

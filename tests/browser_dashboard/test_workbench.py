@@ -110,7 +110,8 @@ def test_mediator_accepts_double_assigns_units_report_back_and_closes(browser, d
     act(page, "feedback", select={"unit": "县司法局"}, fill={"content": "已约谈用工单位"})
     act(page, "feedback", select={"unit": township_unit}, fill={"content": "镇劳动保障所已核实工资台账"})
     act(page, "mediated", select={"mediation_type": "administrative", "outcome": "agreement"},
-        fill={"mediator": "镇调解委员会", "agreement": "用工单位十日内付清欠薪"})
+        fill={"mediator": "镇调解委员会", "terms": "用工单位十日内付清欠薪\n申请人撤回投诉",
+              "performance": "十日内银行转账"})
     # resolved at the township (the levels offered are those the case may be resolved at)
     page.locator("#case-actions [data-action='resolved']").click()
     offered = page.locator("#action-form [data-field='resolution_level'] option").evaluate_all(

@@ -51,6 +51,13 @@ export function buildForm(spec, { options = {}, values = {}, units = [], choices
       controls[f.name] = { get: () => control.checked };
       return h("div", { class: "form-field checkbox", dataset: { field: f.name } }, control,
         h("label", { for: fid }, ...labelText), err);
+    } else if (f.widget === "lines") {
+      control = h("textarea", { id: fid, name: f.name, required: f.required || undefined, ...described },
+        (values[f.name] || []).join("\n"));
+      controls[f.name] = { get: () => {
+        const lines = control.value.split("\n").map((x) => x.trim()).filter(Boolean);
+        return lines.length ? lines : undefined;
+      } };
     } else if (f.widget === "textarea") {
       control = h("textarea", { id: fid, name: f.name, maxlength: f.max_length, required: f.required || undefined, ...described },
         values[f.name] || "");
