@@ -130,6 +130,11 @@ def test_mediator_accepts_double_assigns_units_report_back_and_closes(browser, d
     assert page.locator("#anomalies").count() == 0  # "无异常"
     assert set(actions(page)) <= {"followed_up", "evaluated_by_phone", "commented", "review_requested"}
     assert "evaluated" not in actions(page)  # the party's own evaluation is theirs alone
+    # 文书: one click on the case page gives the 答复意见书 as a PDF
+    reply = page.locator("#documents a[data-doc='reply']")
+    reply.wait_for()
+    pdf = page.request.get(reply.get_attribute("href"))
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
     page.screenshot(path=str(artifacts / "workbench-case-closed.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()

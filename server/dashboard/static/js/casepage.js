@@ -44,6 +44,7 @@ function render(el, detail, reopen) {
       h("div", {},
         section("办理 Actions", actionsBox),
         section("时间线 Timeline", timeline(detail)),
+        section("文书 Documents", documents(detail)),
         section("当事人 Parties", parties(detail))),
       h("div", {},
         section("时限 Deadlines", deadlines(detail)),
@@ -133,6 +134,23 @@ function deadlines(detail) {
   }));
 }
 
+/** 文书: each document the case has reached, one click to the PDF (``server.paper``). */
+function documents(detail) {
+  const box = h("div", { id: "documents", class: "actions" });
+  if (shared.user.role === "unit_officer") { box.append(empty("承办单位不打印案件文书", "units do not print case documents")); return box; }
+  api(`/api/cases/${encodeURIComponent(detail.case._id)}/documents`).then((r) => {
+    if (!r.ok) { box.replaceChildren(unavailable(r, { zh: "文书", en: "documents" })); return; }
+    const links = r.body.documents.map((d) => (d.available
+      ? h("a", { class: "button secondary", href: d.url, target: "_blank", rel: "noopener", dataset: { doc: d.kind } },
+        d.title_zh, d.id_numbers ? "（含身份证号，记审计）" : "")
+      : h("span", { class: "note", title: `${d.reason_zh} / ${d.reason_en}`, dataset: { doc: d.kind } },
+        `${d.title_zh}（${d.reason_zh}）`)));
+    box.replaceChildren(...links, h("a", { class: "button", href: r.body.dossier_url, target: "_blank",
+      rel: "noopener", dataset: { doc: "dossier" } }, "卷宗（全部文书、时间线、照片）/ dossier"));
+  });
+  return box;
+}
+
 function anomalies(p) {
   if (!p.anomalies.length) return h("p", { class: "ok-text" }, "无异常 / none");
   return h("ul", { id: "anomalies" }, ...p.anomalies.map((a) =>
@@ -197,6 +215,9 @@ function valueText(field, value) {
   if (value === false) return "否";
   if (field?.widget === "units" && Array.isArray(value)) {
     return value.map((u) => `${u.unit}（${label(v(), "unit_types", u.unit_type) || u.unit_type}）`).join("、");
+  }
+  if (Array.isArray(value)) {
+    return value.map((x, i) => `${i + 1}. ${x}`).join("；");
   }
   const choice = field?.choices?.find((c) => c.code === value);
   return choice ? choice.zh : String(value);

@@ -95,7 +95,9 @@ function meetingList(r) {
       h("thead", {}, h("tr", {}, ...["日期 Date", "层级 Level", "事项 Matter", "决定 Decision", "责任人/时限 Owner/due"]
         .map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, ...list.flatMap((m) => (m.items || []).map((i) => h("tr", {},
-        h("td", {}, m.held_on), h("td", {}, label(v(), "review_levels", m.level || "county")),
+        h("td", {}, m.held_on, " ", h("a", { href: `/api/reviews/${encodeURIComponent(m._id)}/minutes.pdf`,
+          target: "_blank", rel: "noopener" }, "纪要 PDF")),
+        h("td", {}, label(v(), "review_levels", m.level || "county")),
         h("td", {}, i.risk_id ? h("a", { href: `#/risks/${encodeURIComponent(i.risk_id)}` }, i.title || i.risk_id)
           : h("a", { href: caseHref(i.case_id) }, i.title || i.case_id)),
         h("td", {}, i.decision),
