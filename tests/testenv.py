@@ -34,6 +34,19 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
     return False
 
 
+def poll(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.2) -> Any:
+    """The first truthy value of ``check()``; AssertionError after ``timeout`` seconds
+    (replication takes seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s")
+        time.sleep(every)
+
+
 def every_copy(db: Any) -> int:
     """A ``w`` that makes a write answer only once every copy holds it: ``cluster.n`` of
     the database info on Apache CouchDB (pouchdb-server keeps one copy and ignores ``w``).

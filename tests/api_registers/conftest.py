@@ -7,9 +7,8 @@ county feed synchronously. Tests write their own documents and check those.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +77,3 @@ def as_user(reg_app, accounts):  # type: ignore[no-untyped-def]
 def dbs(couch: CouchClient, topo: Topology, accounts: Any) -> dict[str, Database]:
     return {"county": couch.db(topo.county_db()), TOWNSHIP_1: couch.db(topo.township_db(TOWNSHIP_1)),
             TOWNSHIP_2: couch.db(topo.township_db(TOWNSHIP_2))}
-
-
-def poll(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.2) -> Any:
-    """Call ``check`` until it returns something truthy (replication takes seconds)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
-        time.sleep(every)

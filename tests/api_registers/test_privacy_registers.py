@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from conftest import poll
 from factories import GRID_A, GRID_C
+from testenv import poll
 
 from schemas.privacy import id_number_check_char
 

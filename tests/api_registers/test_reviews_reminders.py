@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import poll
 from factories import COUNTY, GRID_C, TOWNSHIP_1, TOWNSHIP_2, case, event
 from test_risk_register_api import risk_body
+from testenv import poll
 
 
 def test_review_meeting_decisions_reach_the_township(as_user, dbs):  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import poll
 from factories import COUNTY, GRID_A, GRID_C, TOWNSHIP_1
+from testenv import poll
 
 
 def risk_body(area: str, **extra: Any) -> dict[str, Any]:

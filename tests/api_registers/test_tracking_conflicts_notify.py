@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import poll
 from factories import GRID_A, TOWNSHIP_1
+from testenv import poll
 
 from server.notify import LogSender, notify_case_event, send_pending
 

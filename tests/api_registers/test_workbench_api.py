@@ -7,8 +7,8 @@ import base64
 from typing import Any
 
 import pytest
-from conftest import poll
 from factories import COUNTY, GRID_A, PASSWORD, TOWNSHIP_1
+from testenv import poll
 
 PARTIES = [{"role": "applicant", "name": "钱七", "phone": "13912345678", "id_number": "11010519491231002X"}]
 
