@@ -424,8 +424,11 @@ def test_the_tablet_offers_only_what_the_state_allows(page, live, township_db):
     escalated = f.case(f.GRID_A, "alice", description="已上交县级的纠纷")
     waiting = f.case(f.GRID_A, "alice", description="须乡镇受理的信访事项", policy="regulation")
     closed = f.case(f.GRID_A, "alice", description="已办结的纠纷")
+    assigned = f.case(f.GRID_A, "alice", description="已交办、单位尚未反馈的纠纷")
     township_db.bulk_docs([
-        escalated, waiting, closed,
+        escalated, waiting, closed, assigned,
+        f.event(assigned, "mia", kind="assigned", at="2026-11-20T10:00:00+08:00",
+                units=[{"unit": "县司法局", "unit_type": "functional"}]),
         f.event(escalated, "mia", kind="escalated", at="2026-11-20T10:00:00+08:00",
                 to_level="county", reason="涉及多个乡镇"),
         f.event(escalated, "mia", kind="returned", at="2026-11-21T10:00:00+08:00",
@@ -433,7 +436,7 @@ def test_the_tablet_offers_only_what_the_state_allows(page, live, township_db):
         f.event(closed, "alice", kind="closed", at="2026-11-20T10:00:00+08:00", reply="已答复"),
     ])
     login(page, live.url)
-    for case in (escalated, waiting, closed):
+    for case in (escalated, waiting, closed, assigned):
         page.wait_for_selector(f'#caselist [data-id="{case["_id"]}"]')
 
     def open_case(case):
@@ -448,3 +451,5 @@ def test_the_tablet_offers_only_what_the_state_allows(page, live, township_db):
     assert "待受理" in page.inner_text("[data-no-actions]")
     open_case(closed)
     assert shown_actions(page) == ["followed_up", "evaluated_by_phone"]
+    open_case(assigned)  # 办结 waits for the unit's feedback, as the server requires
+    assert "closed" not in shown_actions(page) and "mediated" in shown_actions(page)

@@ -405,10 +405,23 @@ const TABLET_LEVELS = ['grid', 'village'];  // a grid worker resolves at grid or
 /** Resolution levels the worker may record: not below the highest level the case reached. */
 const resolutionChoices = (p) => TABLET_LEVELS.filter((c) => rules.resolution_rank[c] >= rules.level_rank[p.highest]);
 
+/** Units assigned (交办) that have not reported back: 办结 waits for them (the server
+ * refuses a closure with pending units, ``closed_with_pending_units``). */
+function pendingUnits(events) {
+  const pending = new Set();
+  for (const ev of [...events].sort((a, b) => String(a.at).localeCompare(String(b.at)))) {
+    if (ev.kind === 'assigned') for (const u of ev.units || []) pending.add(u.unit);
+    if (ev.kind === 'feedback') pending.delete(ev.unit);
+  }
+  return [...pending];
+}
+
 /** The actions the case's state allows (the server's table), that this tablet records. */
-function allowedActions(p) {
+function allowedActions(p, events = []) {
   const kinds = rules.allowed_kinds[p.status] || [];
+  const waiting = pendingUnits(events).length > 0;
   return ACTIONS.filter(([k]) => kinds.includes(k)
+    && (k !== 'closed' || !waiting)
     && (k !== 'resolved' || resolutionChoices(p).length > 0)
     && (k !== 'escalated' || rules.level_rank[p.level] < rules.level_rank.township));
 }
@@ -480,7 +493,7 @@ async function renderCase(id, { force = false } = {}) {
     .concat(events.map((ev) => `<li data-id="${esc(ev._id)}"><strong>${esc(label('event_kinds', ev.kind))}</strong>
       · ${fmtTime(ev.at)} · ${esc(ev.actor)}<br>${eventDetails(ev)}
       <div class="badges">${syncBadge(store.syncState(ev, seqs))} ${conflictBadge(ev)}</div></li>`)).join('');
-  const actions = allowedActions(p);
+  const actions = allowedActions(p, events);
   // A sync event may redraw the case while it loads: never under a form being filled in.
   if (!force && formDirty()) return;
   view().innerHTML = `<p><a href="#/list" class="button secondary">← 返回列表 Back</a></p>
