@@ -155,3 +155,33 @@ def test_todo_per_role(as_user, reg_app) -> None:  # type: ignore[no-untyped-def
     for who, status in (("alice", 403), ("root", 403), (None, 401)):
         assert as_user(who).get("/api/todo").status_code == status
 
+
+
+def test_case_photos_are_served_in_scope_only(as_user, dbs) -> None:  # type: ignore[no-untyped-def]
+    """The case page's photos: the case document's attachments, scoped like the case."""
+    case_id = new_case(as_user, "alice")["case"]["_id"]
+    db = dbs[TOWNSHIP_1]
+    doc = db.get(case_id)
+    jpeg = b"\xff\xd8\xff\xe0" + b"fengqiao-photo" * 50 + b"\xff\xd9"
+    db.put_attachment(case_id, "photo.jpg", jpeg, "image/jpeg", rev=doc["_rev"])
+    url = f"/api/cases/{case_id}/attachments/photo.jpg"
+    for who in ("alice", "mia", "rex"):
+        r = as_user(who).get(url)
+        assert r.status_code == 200 and r.data == jpeg and r.mimetype == "image/jpeg", who
+        assert "no-store" in r.headers["Cache-Control"]
+    assert as_user("noah").get(url).status_code == 404   # another township
+    assert as_user("carol").get(url).status_code == 404  # a grid worker elsewhere
+    assert as_user("mia").get(f"/api/cases/{case_id}/attachments/other.jpg").status_code == 404
+    assert as_user(None).get(url).status_code == 401
+    # the detail lists it, so the page can show it
+    assert "photo.jpg" in as_user("mia").get(f"/api/cases/{case_id}").get_json()["case"]["_attachments"]
+
+
+def test_another_township_cannot_act_on_or_see_a_case(as_user) -> None:  # type: ignore[no-untyped-def]
+    case_id = new_case(as_user)["case"]["_id"]
+    noah = as_user("noah")
+    assert noah.get(f"/api/cases/{case_id}").status_code == 404
+    assert noah.post(f"/api/cases/{case_id}/events", json={"kind": "accepted"}).status_code == 404
+    assert noah.get(f"/api/cases/{case_id}/repeats").status_code == 404
+    todo = noah.get("/api/todo").get_json()
+    assert case_id not in [i.get("case_id") for g in todo["groups"] for i in g["items"]]
