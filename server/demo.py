@@ -179,13 +179,16 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
         grid = rng.choice(busy) if rng.random() < 0.3 else rng.choice(all_grids)
         township = grid[:9]
         at_township = rng.random() < 0.06
-        area = township if at_township else grid
+        # A few letters and visits come straight to the county (县信访局): its own 待受理.
+        at_county = not at_township and rng.random() < 0.03
+        area = topology.county_code if at_county else township if at_township else grid
         created = start + timedelta(seconds=rng.randint(0, days * 86400 - 1))
         case, events = case_with_events(rng, area, created)
         reporter = worker_of.get(grid) or f"gw{grid[-6:]}"
         handler = mediator_of.get(township) or f"tw{township[-3:]}"
-        case["reported_by"] = handler if at_township else reporter
-        if at_township:
+        county_handler = next((n for n, role, _, _ in accounts if role == "county_reviewer"), "county")
+        case["reported_by"] = county_handler if at_county else handler if at_township else reporter
+        if at_township or at_county:
             case["channel"] = rng.choice(["visit", "phone", "letter", "online"])
         else:
             case["channel"] = "grid_worker" if rng.random() < 0.7 else rng.choice(["visit", "phone"])
@@ -209,6 +212,8 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
                     event["unit_id"] = units[event["unit"]]["_id"]
             if event["kind"] == "evaluated":  # the party's own, through the tracking code
                 event["actor"] = PUBLIC_ACTOR
+            elif at_county:
+                event["actor"] = county_handler
             elif in_village or event["kind"] in ("mediated", "followed_up"):
                 event["actor"] = reporter
             else:
@@ -228,7 +233,8 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
             problems = validate_document(doc)
             if problems:
                 raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
-        per_db.setdefault(topology.township_db(township), []).extend(docs)
+        home = topology.county_db() if at_county else topology.township_db(township)
+        per_db.setdefault(home, []).extend(docs)
         counts["cases"] += 1
         counts["events"] += len(kept)
     for doc in _risks(rng, list(grid_layer.index), now, mediator_of):

@@ -421,21 +421,20 @@ def repeat_candidates(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], toda
     name and phone: ``schemas.privacy``) and the category with an earlier case of the
     scope within 180 days: 重复访 suggestions, for cases however they arrived (API or sync)."""
     inscope = InScope(tuple(scope)).sql()
+    # One row per (case, party key), joined on the key: a hash join, so the cost follows
+    # the number of shared keys, not the square of the cases.
     sql = f"""
-        WITH c AS (SELECT case_id, tracking_code, title, area_code, category, created_date,
+        WITH k AS (SELECT case_id, tracking_code, title, area_code, category, created_date,
                           created_at, status, is_open, is_repeat,
-                          from_json(COALESCE(party_keys, '[]'), '["VARCHAR"]') AS keys
+                          unnest(from_json(COALESCE(party_keys, '[]'), '["VARCHAR"]')) AS key
                    FROM cases WHERE {inscope})
         SELECT n.case_id, n.tracking_code, n.title, n.area_code, n.status, n.created_date,
-               list(o.case_id ORDER BY o.created_at DESC) AS earlier,
-               list(o.tracking_code ORDER BY o.created_at DESC) AS earlier_codes
-        FROM c AS n JOIN c AS o
-          ON o.category = n.category AND o.case_id <> n.case_id
+               list(DISTINCT {{'case_id': o.case_id, 'tracking_code': o.tracking_code}}) AS earlier
+        FROM k AS n JOIN k AS o
+          ON o.key = n.key AND o.category = n.category AND o.case_id <> n.case_id
          AND o.created_at < n.created_at
          AND o.created_date >= n.created_date - INTERVAL {REPEAT_WINDOW_DAYS} DAY
-         AND len(n.keys) > 0 AND list_has_any(n.keys, o.keys)
         WHERE n.is_open AND NOT n.is_repeat
-        GROUP BY ALL ORDER BY n.created_date DESC LIMIT {int(limit)}"""
-    cols = ("case_id", "tracking_code", "title", "area_code", "status", "created_date",
-            "earlier", "earlier_codes")
+        GROUP BY ALL ORDER BY n.created_date DESC, n.case_id LIMIT {int(limit)}"""
+    cols = ("case_id", "tracking_code", "title", "area_code", "status", "created_date", "earlier")
     return [dict(zip(cols, r, strict=True)) for r in cur.execute(sql).fetchall()]

@@ -141,6 +141,7 @@ def test_todo_per_role(as_user, reg_app) -> None:  # type: ignore[no-untyped-def
 
     def group(who: str, key: str) -> list[str]:
         body = as_user(who).get("/api/todo").get_json()
+        assert "groups" in body, body
         return [i["case_id"] for g in body["groups"] if g["key"] == key for i in g["items"]]
 
     poll(lambda: fresh in group("mia", "to_accept"))
@@ -149,6 +150,9 @@ def test_todo_per_role(as_user, reg_app) -> None:  # type: ignore[no-untyped-def
     poll(lambda: escalated in group("rex", "sent_up"))
     assert escalated not in group("mia", "sent_up")
     poll(lambda: repeat in group("mia", "repeats"))
+    item = next(i for g in as_user("mia").get("/api/todo").get_json()["groups"] if g["key"] == "repeats"
+                for i in g["items"] if i["case_id"] == repeat)
+    assert fresh in [e["case_id"] for e in item["earlier"]]
     body = as_user("mia").get("/api/todo").get_json()
     labels = {g["key"]: g["label_zh"] for g in body["groups"]}
     assert labels["to_accept"] == "待受理" and labels["repeats"] == "疑似重复访"

@@ -54,7 +54,7 @@ function repeatTable(items) {
       .map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, ...items.map((row) => h("tr", { dataset: { case: row.case_id } },
       h("td", {}, h("a", { class: "case-link", href: caseHref(row.case_id) }, row.tracking_code), " ", row.title || ""),
-      h("td", {}, ...row.earlier.map((id, i) => [h("a", { href: caseHref(id) }, row.earlier_codes[i] || id), " "])),
+      h("td", {}, ...row.earlier.map((e) => [h("a", { href: caseHref(e.case_id) }, e.tracking_code || e.case_id), " "])),
       h("td", {}, row.created_date)))));
 }
 
