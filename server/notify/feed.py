@@ -102,7 +102,7 @@ class EventFeed:
             at = self.clock()
             directory = self.directory()
             wanted = sorted({_subject_id(d) or "" for d in docs} - {""})
-            subjects = {r["id"]: r.get("doc")
+            subjects = {r["key"]: r.get("doc")
                         for r in self.db.all_docs(keys=wanted, include_docs=True)["rows"]}
             queued: list[dict[str, Any]] = []
             for doc in docs:
