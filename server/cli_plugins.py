@@ -32,6 +32,9 @@ def mount(main: click.Group) -> None:
 
     main.add_command(notify_group)
     main.add_command(worker)
+    from .reports.cli import report_cli
+
+    main.add_command(report_cli)
     main.add_command(export_group)
     bench_group.add_command(bench_stats)
     from .paper.cli import paper_group
