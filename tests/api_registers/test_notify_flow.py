@@ -9,14 +9,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import poll
 from factories import GRID_A, GRID_B, TOWNSHIP_1, case, event, risk, risk_event
+from testenv import eventually
 
 from server.notify.directory import Directory
 from server.notify.feed import CHECKPOINT_ID, EventFeed
 from server.notify.reminders import run_reminders
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+
+
+def poll(check: Any) -> Any:
+    """The first truthy value of ``check()`` (replication takes seconds); fails after 30 s."""
+    value = eventually(check, bool)
+    assert value, "not true within 30 s"
+    return value
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +140,36 @@ def test_daily_reminders_go_to_the_unit_and_the_level_above_once_a_day(dbs: Any,
                      ("in_app", "mia", "case.overdue")}
     assert run_reminders(county, directory, at=at + timedelta(hours=3)) is None  # today's run is taken
     assert run_reminders(county, directory, at=at, force=True) == 0  # and would write nothing new
+
+
+def test_the_scheduler_pass_follows_reminds_and_sends(reg_app: Any, dbs: Any) -> None:
+    from server.notify.scheduler import Scheduler, maybe_start
+    from server.notify.senders import LogSender
+
+    county = dbs["county"]
+    sender = LogSender()
+    settings = {**reg_app.config, "FENGQIAO_NOTIFY_REMINDER_HOUR": 0}
+    at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    scheduler = Scheduler(settings, sender=sender, clock=lambda: at)
+    try:
+        scheduler.feed.checkpoint()
+        kase = county.save(case(GRID_A, "alice", parties=[{"role": "applicant", "name": "孙七", "phone": "13700004444"}]))
+        county.save(event(kase, "mia", kind="followed_up", at="2026-12-01T10:00:00+08:00", result="电话回访，当事人表示满意"))
+        def tick_until_queued() -> Any:
+            done = scheduler.tick()
+            return done if notices_of(county, kase["_id"]) else None
+
+        done = poll(tick_until_queued)
+        assert "reminders" in done and done["sent"]["failed"] == 0
+        [sms] = [r["doc"] for r in county.all_docs(startkey=f"notification:{kase['_id'][5:]}:",
+                                                   endkey=f"notification:{kase['_id'][5:]}:\ufff0",
+                                                   include_docs=True)["rows"]]
+        if sms["status"] == "queued":  # queued by this pass's feed after its own send step
+            scheduler.tick()
+        assert county.get(sms["_id"])["status"] == "sent" and sms["_id"] in sender.sent
+        assert scheduler.tick()["sent"]["sent"] == 0  # nothing twice
+    finally:
+        scheduler.stop()
+    assert maybe_start({**settings, "FENGQIAO_NOTIFY_WORKER": "off"}) is None
+    with pytest.raises(ValueError):
+        maybe_start({**settings, "FENGQIAO_NOTIFY_WORKER": "cron"})
