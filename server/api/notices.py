@@ -12,16 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.api_notices import NoticeArgsSchema, NoticeOutSchema, NoticePageSchema
+from schemas.errors import FieldError
 from server.notify.messages import render
 from server.notify.outbox import iso, now
 from sync.couch import Database
 from sync.design import NOTICE_INDEX
-from sync.errors import Conflict
+from sync.errors import BadRequest, Conflict
 
 from .. import cases
 from ..auth import require_user
 from ..errors import ApiError
-from . import ApiBlueprint, decode_cursor, encode_cursor
+from . import ApiBlueprint, decode_cursor, encode_cursor, validation_error
 
 blp = ApiBlueprint("notices", __name__, url_prefix="/api/notices",
                    description="站内通知 — in-app notices")
@@ -34,7 +35,7 @@ def _db() -> Database:
 
     db = cases.county_db()
     ready: set[str] = current_app.extensions.setdefault("fq_notice_index", set())
-    if db.name not in ready:
+    if db.name not in ready and db.exists():
         db.create_index(list(NOTICE_INDEX.fields), name=NOTICE_INDEX.name, ddoc=NOTICE_INDEX.ddoc)
         ready.add(db.name)
     return db
@@ -70,9 +71,14 @@ def list_notices(args: dict[str, Any]):  # type: ignore[no-untyped-def]
         return {"items": [], "next_cursor": None, "unread": 0}
     options: dict[str, Any] = {"sort": NEWEST_FIRST, "limit": args["limit"], "use_index": NOTICE_INDEX.use_index()}
     bookmark = decode_cursor(args.get("cursor"))
+    if bookmark is not None and not (isinstance(bookmark, str) and bookmark):
+        raise validation_error([FieldError("cursor", "翻页标记无效", "invalid cursor")])
     if bookmark:
         options["bookmark"] = bookmark
-    found = db.find(_selector(user.username, args["unread"]), **options)
+    try:
+        found = db.find(_selector(user.username, args["unread"]), **options)
+    except BadRequest:  # a bookmark CouchDB cannot read
+        raise validation_error([FieldError("cursor", "翻页标记无效", "invalid cursor")]) from None
     docs = found["docs"]
     more = len(docs) == args["limit"] and found.get("bookmark")
     unread = db.find(_selector(user.username, True), fields=["_id"], limit=UNREAD_COUNT_MAX,
