@@ -8,6 +8,8 @@ the accounts whose areas make them answer for it:
     village  (12)  grid workers of the village's grids; none: the township's mediators
     grid     (15)  grid workers of that grid; none: the township's mediators
 
+A 承办单位 of the registry (``unit_id``) is told through its unit officers' accounts.
+
 Built from the accounts database (``sync.users.UserStore``); inactive accounts and
 administrators receive nothing.
 """
@@ -50,6 +52,11 @@ class Directory:
         """Grid workers whose grids hold ``area_code`` or lie inside it (the workers
         concerned by a matter registered at that area)."""
         return self._with("grid_worker", lambda c: c.startswith(area_code) or area_code.startswith(c))
+
+    def unit_officers(self, unit_id: str | None) -> list[str]:
+        """The accounts of a 承办单位 of the registry (role ``unit_officer``)."""
+        return sorted(u.username for u in self.users if unit_id and u.role == "unit_officer"
+                      and u.unit_id == unit_id)
 
     def role_of(self, username: str) -> str | None:
         return next((u.role for u in self.users if u.username == username), None)

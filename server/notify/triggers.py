@@ -2,8 +2,9 @@
 
     case event   accepted     受理   SMS to each applicant with a phone (tracking code)
                  assigned     交办   SMS to the applicants; in-app to the case's first
-                                     handler and to the people of each territorial unit
-                                     assigned (``Directory.unit_users``)
+                                     handler, to the officers of each registered unit
+                                     assigned (``unit_id``) and to the people of each
+                                     territorial unit's area (``Directory.unit_users``)
                  escalated    上交   in-app to the people of the level it goes up to
                  closed       办结   SMS to the applicants
                  followed_up  回访   SMS to the applicants
@@ -81,9 +82,13 @@ def case_event_notifications(case: Mapping[str, Any], event: Mapping[str, Any], 
         if handler:
             in_app(handler, unit=names)
         for unit in units:
-            if directory is not None and unit.get("area_code"):
-                for who in directory.unit_users(str(unit["area_code"])):
-                    in_app(who, unit=unit.get("unit"))
+            if directory is None:
+                continue
+            people = directory.unit_officers(unit.get("unit_id"))
+            if unit.get("area_code"):
+                people += directory.unit_users(str(unit["area_code"]))
+            for who in people:
+                in_app(who, unit=unit.get("unit"))
     elif kind == "escalated" and directory is not None:
         length = ESCALATION_UNIT_LENGTH.get(str(event.get("to_level")))
         if length:
