@@ -1,7 +1,9 @@
 """Outbox notifications (``notification:<anything>``): SMS, in-app … to be sent.
 
-A sender picks up ``queued`` ones and updates ``status``. A deterministic id (e.g.
-``notification:<case uuid>:close:overdue:2026-11-23``) makes reminder generation idempotent.
+A sender claims ``queued`` ones (``sending``, with ``claimed_by``/``claimed_at``) and
+records the outcome (``server.notify.delivery``). A deterministic id (e.g.
+``notification:<case uuid>:close:overdue:2026-11-23:u.mia``) makes queueing idempotent.
+``read_at``: when the recipient marked an in-app notice read.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ class NotificationSchema(DocumentSchema):
     sent_at = Timestamp()
     attempts = Int(min=0, max=1000)
     last_error = Text(max_length=MAX_NOTE)
+    next_attempt_at = Timestamp()  # a failed attempt waits until then (back-off)
+    claimed_by = Text(max_length=100)  # the worker sending it now
+    claimed_at = Timestamp()
+    provider_id = Text(max_length=100)  # the SMS provider's message id (BizId, SerialNo)
+    read_at = Timestamp()
     case_id = DocRef("case")
     risk_id = DocRef("risk")
 

@@ -292,6 +292,7 @@ NOTIFICATION_CHANNELS: dict[str, tuple[str, str]] = {
 
 NOTIFICATION_STATUSES: dict[str, tuple[str, str]] = {
     "queued": ("待发送", "queued"),
+    "sending": ("发送中", "sending"),
     "sent": ("已发送", "sent"),
     "failed": ("发送失败", "failed"),
     "cancelled": ("已取消", "cancelled"),

@@ -274,7 +274,7 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.me", "auth.logout", "auth.change_pa
 # the role, so no area-wide list, statistic or export can reach it by accident.
 UNIT_OFFICER_ENDPOINTS = PASSWORD_CHANGE_ENDPOINTS | frozenset({
     "units.list_units", "units.unit_cases", "cases.get_case", "cases.add_event", "todo.my_todo",
-    "cases.attachment",
+    "cases.attachment", "notices.list_notices", "notices.mark_read",
 })
 
 

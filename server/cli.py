@@ -312,28 +312,6 @@ def users_list() -> None:
     console.print(table)
 
 
-# -- notifications ----------------------------------------------------------------------------
-
-
-@main.group("notify", help="通知发件箱 / notification outbox.")
-def notify_group() -> None:
-    pass
-
-
-@notify_group.command("send", help="发送待发通知（可重复运行；当前为日志发送器）/ send queued notifications "
-                      "(idempotent; the log sender until an SMS gateway is configured).")
-@click.option("--limit", default=200, show_default=True, help="本次最多发送条数 / at most this many.")
-def notify_send(limit: int) -> None:
-    from .notify import LogSender, send_pending
-
-    with couch_settings() as settings:
-        with CouchClient(settings["COUCHDB_URL"]) as client:
-            county = client.db(topology_from(settings, None).county_db())
-            counts = send_pending(county, LogSender(), limit=limit)
-    console.print(f"已发送 {counts['sent']}，失败 {counts['failed']}，跳过 {counts['skipped']} / "
-                  f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}")
-
-
 # -- serve and demo ---------------------------------------------------------------------------
 
 
@@ -354,7 +332,12 @@ def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
             self.cfg.set("accesslog", None)
 
         def load(self):  # type: ignore[no-untyped-def]
-            return create_app(settings)
+            from .notify.scheduler import maybe_start
+
+            app = create_app(settings)
+            # In each worker process (after gunicorn's fork: threads do not survive one).
+            app.extensions["notify_scheduler"] = maybe_start(settings)
+            return app
 
     _Gunicorn().run()
 

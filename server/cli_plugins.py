@@ -28,6 +28,13 @@ def mount(main: click.Group) -> None:
     from .readmodel.cli import bench_stats, export_group, stats_group
 
     main.add_command(stats_group)
+    from .notify.cli import notify_group, worker
+
+    main.add_command(notify_group)
+    main.add_command(worker)
+    from .reports.cli import report_cli
+
+    main.add_command(report_cli)
     main.add_command(export_group)
     bench_group.add_command(bench_stats)
     from .paper.cli import paper_group

@@ -63,6 +63,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FENGQIAO_PAPER_TEMPLATES", None,
             "folder of a county's own document templates (`.typ`); a file there replaces the packaged "
             "template of the same name (docs/paper.md)"),
+    Setting("FENGQIAO_NOTIFY_WORKER", "thread",
+            "notification loop (feed of synced events, daily reminders, sending): `thread` runs it inside "
+            "each `serve` process, `off` leaves it to `fengqiao worker`; several may run at once"),
+    Setting("FENGQIAO_NOTIFY_INTERVAL", 15, "seconds between two passes of the notification loop", float),
+    Setting("FENGQIAO_NOTIFY_REMINDER_HOUR", 8,
+            "China hour from which the day's 临期/到期/逾期 reminders are queued (once a day)", int),
+    Setting("FENGQIAO_NOTIFY_MAX_AGE_DAYS", 7,
+            "an event that arrives by sync more than this many days after it happened notifies nobody", float),
+    Setting("FENGQIAO_SMS_PROVIDER", "log",
+            "SMS gateway: `log` (write to the log only), `aliyun` (Aliyun SMS) or `tencent` (Tencent Cloud SMS)"),
+    Setting("FENGQIAO_SMS_KEY_ID", None, "SMS provider AccessKey ID (Aliyun) or SecretId (Tencent)"),
+    Setting("FENGQIAO_SMS_KEY_SECRET", None, "SMS provider AccessKey secret (Aliyun) or SecretKey (Tencent)"),
+    Setting("FENGQIAO_SMS_SIGN_NAME", None, "approved SMS signature (短信签名), e.g. `某某县矛调中心`"),
+    Setting("FENGQIAO_SMS_APP_ID", None, "Tencent Cloud SmsSdkAppId (Tencent only)"),
+    Setting("FENGQIAO_SMS_REGION", "ap-guangzhou", "Tencent Cloud region of the SMS API (Tencent only)"),
+    Setting("FENGQIAO_SMS_TEMPLATES", None,
+            "approved SMS templates, `case.accepted=ID,case.assigned=ID,case.closed=ID,case.followed_up=ID`; "
+            "each template has one variable, the tracking code (Aliyun `${code}`, Tencent `{1}`)"),
+    Setting("FENGQIAO_SMS_ENDPOINT", None,
+            "SMS API address instead of the provider's public one (a government cloud's private endpoint)"),
+    Setting("FENGQIAO_REPORT_TARGETS", None,
+            "the county's targets for 月报/季报, overriding the defaults, e.g. "
+            "`timely_acceptance>=1,on_time_closure>=1,satisfaction>=0.98,evaluation_rate>=0.8,online_repeat_share<0.4`"),
     Setting("FENGQIAO_PARTY_KEY", None,
             "key of the keyed hashes (HMAC-SHA256) that stand for parties' ID numbers and name+phone "
             "in the statistics read model; unset: derived from FENGQIAO_SECRET_KEY in production, "

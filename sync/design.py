@@ -64,6 +64,8 @@ REPEAT_INDEX = MangoIndex("fq-case-repeat", "case-repeat", ("type", "category", 
 REVIEW_INDEX = MangoIndex("fq-review-held", "fq-review-held", ("type", "held_on"))
 TRACKING_INDEX = MangoIndex("fq-tracking-code", "fq-tracking-code", ("tracking_code",))
 OUTBOX_INDEX = MangoIndex("fq-outbox", "fq-outbox", ("type", "status", "created_at"))
+# A user's in-app notices, newest first (``/api/notices``).
+NOTICE_INDEX = MangoIndex("fq-notices", "fq-notices", ("type", "recipient", "created_at"))
 
 
 def mango_indexes(kind: str) -> list[MangoIndex]:
@@ -77,4 +79,4 @@ def mango_indexes(kind: str) -> list[MangoIndex]:
     """
     if kind == "township":
         return [REPEAT_INDEX]
-    return [REPEAT_INDEX, REVIEW_INDEX, TRACKING_INDEX, OUTBOX_INDEX]
+    return [REPEAT_INDEX, REVIEW_INDEX, TRACKING_INDEX, OUTBOX_INDEX, NOTICE_INDEX]

@@ -210,7 +210,8 @@ def _resource_modules() -> list[Any]:
 
     modules = []
     for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports",
-                 "risks", "reminders", "conflicts", "tracking", "units", "todo", "paper"):
+                 "risks", "reminders", "conflicts", "tracking", "units", "todo", "paper", "notices",
+                 "reports"):
         try:
             modules.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:  # a resource not written yet

@@ -14,13 +14,13 @@ from typing import Any
 from marshmallow import RAISE
 
 from schemas.api_stats import StatsArgsSchema, StatsSchema
-from server.domain.metrics import METRICS, MetricValue
 from server.domain.workdays import china_date
 from server.readmodel import service
 from server.readmodel.queries import (
     StatsQuery,
     by_child_area,
     default_prefix,
+    metric_list,
     monthly,
     totals,
     within_scope,
@@ -35,12 +35,6 @@ blp = ApiBlueprint("stats", __name__, url_prefix="/api/stats",
 
 def today() -> date:
     return china_date(datetime.now().astimezone())
-
-
-def metric_list(values: dict[str, MetricValue]) -> list[dict[str, Any]]:
-    return [{"key": m.key, "label_zh": m.label_zh, "label_en": m.label_en, "kind": m.kind,
-             "value": values[m.key].value, "numerator": values[m.key].numerator,
-             "denominator": values[m.key].denominator} for m in METRICS]
 
 
 def resolve_area(user: Any, area: str | None) -> str:

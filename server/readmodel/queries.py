@@ -216,6 +216,26 @@ def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = No
     return [(code, names.get(code), count, values) for code, count, values in rows]
 
 
+def metric_list(values: dict[str, MetricValue]) -> list[dict[str, Any]]:
+    """Every metric's value, numerator and denominator with its labels, in ``METRICS``
+    order: the shape ``/api/stats`` and the reports share."""
+    return [{"key": m.key, "label_zh": m.label_zh, "label_en": m.label_en, "kind": m.kind,
+             "value": values[m.key].value, "numerator": values[m.key].numerator,
+             "denominator": values[m.key].denominator} for m in METRICS]
+
+
+GROUP_COLUMNS = ("category", "channel")
+
+
+def by_column(cur: duckdb.DuckDBPyConnection, q: StatsQuery, column: str, store: Any = None
+              ) -> list[tuple[Any, int, dict[str, MetricValue]]]:
+    """(value, cases, metrics) per value of ``column`` (one of ``GROUP_COLUMNS``) among
+    the cohort: the 月报's breakdowns by category and by channel."""
+    if column not in GROUP_COLUMNS:
+        raise ValueError(f"cannot group by {column!r}")
+    return _grouped(cur, q, column, store)
+
+
 def monthly(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = None
             ) -> list[tuple[str, int, dict[str, MetricValue]]]:
     """(YYYY-MM, cases, metrics) for each month of the period that has cases."""

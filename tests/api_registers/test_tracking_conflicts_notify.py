@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from factories import GRID_A, TOWNSHIP_1
 from testenv import poll
 
@@ -84,15 +86,19 @@ def test_outbox_is_idempotent_and_send_pending_marks_sent(db):  # type: ignore[n
     assigned = {**accepted, "_id": accepted["_id"][:-4] + "ffff", "kind": "assigned",
                 "units": [{"unit": "人社局", "unit_type": "functional"}]}
     written = notify_case_event(db, kase, accepted) + notify_case_event(db, kase, assigned)
+    # 受理 and 交办 each tell the party by SMS; 交办 also tells the first handler in the app.
     assert [(n["channel"], n["recipient"], n["template"]) for n in written] == [
-        ("sms", "13700000000", "case.accepted"), ("in_app", "mia", "case.assigned")]
+        ("sms", "13700000000", "case.accepted"), ("sms", "13700000000", "case.assigned"),
+        ("in_app", "mia", "case.assigned")]
     assert notify_case_event(db, kase, accepted) == []
     assert notify_case_event(db, kase, {**accepted, "kind": "commented"}) == []
-    assert send_pending(db, FailingSender()) == {"sent": 0, "failed": 2, "skipped": 0}
+    t0 = datetime.now(UTC)
+    assert send_pending(db, FailingSender(), at=t0) == {"sent": 0, "failed": 3, "skipped": 0}
     assert all(db.get(n["_id"])["last_error"] == "gateway down" for n in written)
     sender = LogSender()
-    assert send_pending(db, sender) == {"sent": 2, "failed": 0, "skipped": 0}
-    again = send_pending(db, sender)
+    later = t0 + timedelta(minutes=1)  # after the first back-off
+    assert send_pending(db, sender, at=later) == {"sent": 3, "failed": 0, "skipped": 0}
+    again = send_pending(db, sender, at=later)
     # Nothing is sent twice. On a CouchDB cluster the index may still list a notification as
     # queued (read from a shard copy not yet updated); send_pending re-reads it and skips it.
     assert again["sent"] == 0 and again["failed"] == 0 and again["skipped"] <= len(written), again

@@ -1,0 +1,44 @@
+"""The words of a notice, from its template and payload (zh-CN first, then English).
+
+Labels come from the one vocabulary (``schemas.vocab`` event kinds, ``server.domain.
+reminders.STAGES``); the sentences around them are here, once, for the workbench, the
+tablet (through ``/api/notices``) and the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from schemas import vocab
+from server.domain.reminders import STAGES
+
+
+def _kind(code: str) -> tuple[str, str]:
+    return vocab.EVENT_KINDS.get(code, (code, code))
+
+
+def render(notification: Mapping[str, Any]) -> tuple[str, str]:
+    """(message_zh, message_en) of a notification."""
+    template = str(notification.get("template") or "")
+    p = notification.get("payload") or {}
+    code = p.get("tracking_code") or ""
+    term_zh, term_en = vocab.TERMS["tracking_code"]
+    group, _, what = template.partition(".")
+    if group == "case" and what in STAGES:
+        zh, en = STAGES[what]
+        rule = p.get("rule") or ""
+        return (f"{zh}：案件（{term_zh} {code}）{rule} 时限 {p.get('due_date')}，责任单位 {p.get('unit')}",
+                f"{en}: case ({term_en} {code}) deadline {rule} {p.get('due_date')}, unit {p.get('unit')}")
+    if group == "case":
+        zh, en = _kind(what)
+        extra_zh = f"：{p['unit']}" if p.get("unit") else ""
+        extra_zh += f"（{vocab.zh(vocab.CASE_LEVELS, str(p['to_level']))}）" if p.get("to_level") else ""
+        extra_en = f": {p['unit']}" if p.get("unit") else ""
+        extra_en += f" ({p['to_level']})" if p.get("to_level") else ""
+        return (f"案件（{term_zh} {code}）{zh}{extra_zh}", f"Case ({term_en} {code}) {en}{extra_en}")
+    if template == "risk.reviewed":
+        zh, en = vocab.RISK_EVENT_KINDS["reviewed"]
+        title = p.get("title") or ""
+        return (f"隐患「{title}」{zh}意见：{p.get('decision', '')}", f"Risk '{title}' {en}: {p.get('decision', '')}")
+    return (template, template)
