@@ -452,7 +452,7 @@ def repeat_candidates(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], toda
                list(DISTINCT {{'case_id': o.case_id, 'tracking_code': o.tracking_code}}) AS earlier
         FROM k AS n JOIN k AS o
           ON o.key = n.key AND o.category = n.category AND o.case_id <> n.case_id
-         AND o.created_at < n.created_at
+         AND o.created_at <= n.created_at  -- registered the same second: both are suggested
          AND o.created_date >= n.created_date - INTERVAL {REPEAT_WINDOW_DAYS} DAY
         WHERE n.is_open AND NOT n.is_repeat
         GROUP BY ALL ORDER BY n.created_date DESC, n.case_id LIMIT {int(limit)}"""
