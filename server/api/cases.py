@@ -155,7 +155,8 @@ def add_event(body: dict[str, Any], case_id: str):  # type: ignore[no-untyped-de
                                       check_scope=user.role != "unit_officer")
     cases.store_event(doc, home)
     audit.record("event_created", doc_id=doc["_id"], detail={"case_id": case["_id"], "kind": doc["kind"]})
-    notify.notify_case_event(cases.county_db(), case, doc)  # assigned, accepted, closed
+    notify.notify_case_event(cases.county_db(), case, doc,  # accepted, assigned, escalated, closed …
+                             directory=cases.notice_directory())
     etag = cases.etag_of(case, [*events, doc])
     return etag_response({"event": doc, "projection": projection.to_dict(), "etag": etag,
                           "actions": cases.actions_for(user, case, [*events, doc])}, etag,

@@ -237,6 +237,12 @@ def test_unit_officer_reports_back_on_its_own_case_only(browser, demo) -> None: 
     unit = open_dashboard(browser, demo, "unit01", 1366, 900, route="#/todo")
     wait_in_todo(unit, "unit_pending", case["_id"])
     assert unit.locator("#nav a:not([hidden])").count() == 1  # 我的待办 only
+    # the 交办 reached the unit as an in-app notice; reading it lowers the count
+    notice = unit.locator("[data-group='notices'] li.notice:not(.read)", has_text=case["tracking_code"])
+    assert notice.count() == 1
+    unread = int(unit.locator("#unread-count").inner_text())
+    notice.get_by_role("button").click()
+    unit.wait_for_function(f"document.getElementById('unread-count').textContent === '{unread - 1}'")
     unit.locator(f"[data-group='unit_pending'] tr[data-case='{case['_id']}'] a").click()
     unit.wait_for_selector("#case-actions [data-action]")
     assert actions(unit) == ["feedback"]

@@ -12,7 +12,7 @@ export async function showTodo(el) {
   document.getElementById("todo-summary").replaceChildren(
     body.unit ? `${body.unit.name} · ` : "",
     `截至 ${body.as_of}，共 ${total} 项待办`, h("span", { class: "en" }, ` — ${total} items as of ${body.as_of}`));
-  const parts = body.groups.map((g) => group(g));
+  const parts = [await noticesGroup(), ...body.groups.map((g) => group(g))];
   if (body.role !== "unit_officer") parts.push(await conflictsGroup());
   el.replaceChildren(...parts);
   document.body.dataset.todoLoaded = String(Date.now());
@@ -67,6 +67,35 @@ function riskTable(items) {
       h("td", {}, h("a", { class: "case-link", href: `#/risks/${encodeURIComponent(r.risk_id)}` }, r.title)),
       h("td", {}, r.owner || "—"),
       h("td", { class: r.overdue ? "overdue-text" : "" }, r.due || "—", r.overdue ? "（已逾期）" : "")))));
+}
+
+/** 通知: in-app notices to me (交办, 上交, deadlines, 研判 decisions), unread first. */
+async function noticesGroup() {
+  const r = await api("/api/notices?limit=20");
+  const box = h("section", { class: "card todo-group", dataset: { group: "notices" } });
+  if (!r.ok) { box.append(unavailable(r, { zh: "通知", en: "notices" })); return box; }
+  const items = [...r.body.items].sort((a, b) => Boolean(a.read_at) - Boolean(b.read_at));
+  box.append(h("h3", {}, "通知", " ", h("span", { class: "en" }, "notices"),
+    h("span", { class: `count${r.body.unread ? "" : " zero"}`, id: "unread-count" }, String(r.body.unread))));
+  if (!items.length) { box.append(empty("暂无通知", "no notices")); return box; }
+  box.append(h("ul", { class: "plain" }, ...items.map((n) => {
+    const link = n.case_id ? caseHref(n.case_id) : n.risk_id ? `#/risks/${encodeURIComponent(n.risk_id)}` : null;
+    const read = h("button", { type: "button", class: "secondary", hidden: Boolean(n.read_at) }, "标为已读 / mark read");
+    read.addEventListener("click", async () => {
+      const res = await api(`/api/notices/${encodeURIComponent(n.id)}/read`, { method: "POST" });
+      if (res.ok) {
+        read.hidden = true;
+        li.classList.add("read");
+        const count = document.getElementById("unread-count");
+        count.textContent = String(Math.max(0, Number(count.textContent) - 1));
+      }
+    });
+    const li = h("li", { class: n.read_at ? "notice read" : "notice", dataset: { notice: n.id } },
+      h("span", { class: "note" }, String(n.created_at || "").slice(0, 16).replace("T", " "), " "),
+      link ? h("a", { href: link }, n.message_zh) : n.message_zh, " ", read);
+    return li;
+  })));
+  return box;
 }
 
 async function conflictsGroup() {
