@@ -19,7 +19,7 @@ def test_demo_loads_a_consistent_county_once(make_app, couch):
     first = prepare_demo(settings, console, sizes=SMALL, cases=120)
     assert first["counts"]["cases"] == 120 and first["counts"]["risks"] == 60
     roles = {role for _, role, _, _ in first["accounts"]}
-    assert roles == {"admin", "county_reviewer", "township_mediator", "grid_worker"}
+    assert roles == {"admin", "county_reviewer", "township_mediator", "grid_worker", "unit_officer"}
 
     topology = first["topology"]
     stored = 0
@@ -30,7 +30,17 @@ def test_demo_loads_a_consistent_county_once(make_app, couch):
                 continue
             assert validate_document(row["doc"]) == [], row["id"]
             stored += row["id"].startswith("case:")
-    assert stored == 120
+    county = couch.db(topology.county_db())
+    at_county = [r["doc"] for r in county.all_docs(include_docs=True, startkey="case:", endkey="case:\ufff0")["rows"]
+                 if len(r["doc"]["area_code"]) == 6]  # registered at the county: stored there
+    assert stored + len(at_county) == 120
+    # the 承办单位 registry, and the unit officer's account names one of its units
+    units = county.all_docs(include_docs=True, startkey="unit:", endkey="unit:\ufff0")["rows"]
+    assert units and all(validate_document(r["doc"]) == [] for r in units)
+    from sync.users import UserStore
+
+    officer = UserStore(couch, topology.prefix, topology.county_code).get("unit01")
+    assert officer["unit_id"] in {r["id"] for r in units}
 
     again = prepare_demo(settings, console, sizes=SMALL, cases=120)  # idempotent
     assert again["counts"] == first["counts"]
