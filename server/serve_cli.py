@@ -1,0 +1,116 @@
+"""``fengqiao serve``, ``fengqiao demo`` and ``fengqiao check-deploy``: running the server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from rich.table import Table
+
+from sync.couch import mask_url
+
+from .cli import console, couch_settings
+from .config import load_settings
+
+
+def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
+    """Serve the app with gunicorn (gthread workers); returns when it is stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    from .app import create_app
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings['FENGQIAO_HOST']}:{settings['FENGQIAO_PORT']}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("accesslog", None)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            from .notify.scheduler import maybe_start
+
+            app = create_app(settings)
+            # In each worker process (after gunicorn's fork: threads do not survive one).
+            app.extensions["notify_scheduler"] = maybe_start(settings)
+            return app
+
+    _Gunicorn().run()
+
+
+def print_urls(settings: dict[str, Any], accounts: list[tuple[str, str, list[str], str]] | None = None,
+               password: str | None = None) -> None:
+    base = f"http://{settings['FENGQIAO_HOST']}:{settings['FENGQIAO_PORT']}"
+    console.print(f"[bold]枫桥 fengqiao[/bold] 已启动 / running at {base}")
+    console.print(f"  平板（网格员）tablet:      {base}/tablet/")
+    console.print(f"  工作台 dashboard:          {base}/dashboard/")
+    console.print(f"  接口文档 API docs:         {base}/api/docs")
+    console.print(f"  同步地址 sync URL:         {base}/sync/<用户名 username>")
+    console.print(f"  健康检查 health:           {base}/healthz")
+    console.print(f"  CouchDB:                   {mask_url(settings['COUCHDB_URL'])}")
+    if accounts:
+        if password:  # on a line of its own: a narrow terminal must not cut it
+            console.print(f"  演示账号密码（所有账号相同）/ password of every demo account: [bold]{password}[/bold]",
+                          soft_wrap=True)
+        table = Table("用户名 username", "角色 role", "区域 area", "姓名 name")
+        for username, role, codes, name in accounts:
+            table.add_row(username, role, ", ".join(codes), name)
+        console.print(table)
+    console.print("按 Ctrl-C 停止 / press Ctrl-C to stop")
+
+
+@click.command("serve", help="启动服务（未设 COUCHDB_URL 时启动内置 CouchDB）/ run the server.")
+@click.option("--host", help="监听地址 / listen address (FENGQIAO_HOST).")
+@click.option("--port", type=int, help="端口 / port (FENGQIAO_PORT).")
+@click.option("--workers", default=1, show_default=True,
+              help="进程数；统计读模型（DuckDB 单写者）要求为 1 / worker processes; the statistics "
+              "read model (DuckDB allows one writing process) needs 1.")
+@click.option("--threads", default=16, show_default=True, help="每进程线程数 / threads per worker.")
+def serve(host: str | None, port: int | None, workers: int, threads: int) -> None:
+    with couch_settings(FENGQIAO_HOST=host, FENGQIAO_PORT=port) as settings:
+        print_urls(settings)
+        run_server(settings, workers, threads)
+
+
+@click.command("demo", help="演示：内置 CouchDB、演示县、用户、样例数据、服务 / run the demo.")
+@click.option("--host", help="监听地址 / listen address.")
+@click.option("--port", type=int, help="端口 / port.")
+@click.option("--townships", default=20, show_default=True, help="演示县乡镇数 / townships in the demo county.")
+@click.option("--villages", default=300, show_default=True, help="村（社区）数 / villages.")
+@click.option("--grids", default=3000, show_default=True, help="网格数（约）/ grids (approximate).")
+@click.option("--cases", default=1500, show_default=True, help="样例纠纷数 / sample cases.")
+def demo(host: str | None, port: int | None, townships: int, villages: int, grids: int,
+         cases: int) -> None:
+    with couch_settings(FENGQIAO_HOST=host, FENGQIAO_PORT=port) as settings:
+        from .demo import DEMO_PASSWORD, prepare_demo
+
+        sizes = {"townships": townships, "villages": villages, "grids": grids}
+        loaded = prepare_demo(settings, console, sizes=sizes, cases=cases)
+        if "FENGQIAO_STATS_FOLLOW" not in os.environ:
+            # The demo's first dashboard visit should already show the sample data.
+            settings["FENGQIAO_STATS_FOLLOW"] = "eager"
+        print_urls(settings, loaded["accounts"], DEMO_PASSWORD)
+        run_server(settings, workers=1, threads=16)
+
+
+@click.command("check-deploy", help="检查生产配置：密钥、TLS、代理、CouchDB 凭据、演示密码（有问题时退出码 1）/ "
+              "check a production configuration: secret, TLS, proxy, CouchDB credentials, demo passwords.")
+def check_deploy() -> None:
+    from .deploy import deploy_checks
+
+    checks = deploy_checks(load_settings(strict=False))
+    for check in checks:
+        mark = "[green]✓ 通过 pass[/]" if check.ok else "[bold red]✗ 不通过 FAIL[/]"
+        console.print(f"{mark}  {check.message_zh}\n            {check.message_en}", soft_wrap=True)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"错误：{len(failed)} 项不符合生产要求，拒绝部署\nError: {len(failed)} checks failed; "
+                   "this configuration is not fit for production", err=True)
+        sys.exit(1)
+    console.print(f"全部 {len(checks)} 项通过 / all {len(checks)} checks pass")
+
+
