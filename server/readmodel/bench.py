@@ -72,6 +72,8 @@ def run(couch_url: str, *, county: str = "339901", cases: int = 1_000_000,
     couch_cases = min(couch_cases, cases)
     prefix = f"bench{uuid.uuid4().hex[:6]}_"
     db_name = f"{prefix}county_{county}"
+    if workdir is not None:  # with COUCHDB_URL set, nothing else has made FENGQIAO_HOME yet
+        workdir.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.TemporaryDirectory(dir=workdir)
     out: dict[str, Any] = {"cases": cases, "couch_cases": couch_cases,
                            "generated_in_duckdb": cases - couch_cases, "county_db": db_name}
@@ -134,6 +136,9 @@ def run(couch_url: str, *, county: str = "339901", cases: int = 1_000_000,
                 t0 = time.perf_counter()
                 _fill(store, couch_cases, extra, lambda n: progress.advance(task, n))
                 out["generate_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            store.rebuild_cells()  # rows written straight into `cases` bypass the batch path
+            out["cells_rebuild_s"] = time.perf_counter() - t0
         out["rows"] = store.cursor().execute("SELECT COUNT(*) FROM cases").fetchone()[0]  # type: ignore[index]
 
         # 5. dashboard queries
@@ -172,7 +177,7 @@ def run(couch_url: str, *, county: str = "339901", cases: int = 1_000_000,
         assert first_page
 
         # 6. lag behind the county database while cases keep arriving
-        out["lag"] = _lag(store, couch_url, db, county, lag_seconds, rate, console)
+        out["lag"] = _lag(store, couch_url, db, county, lag_seconds, rate, console, q)
         return out
     finally:
         store.close()
@@ -207,7 +212,9 @@ def _fill(store: ReadModel, template_rows: int, extra: int, advance: Callable[[i
 
 
 def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float, rate: float,
-         console: Console) -> dict[str, Any]:
+         console: Console, q: StatsQuery) -> dict[str, Any]:
+    """Feed lag at ``rate`` cases/s, and the dashboard's three queries right after each
+    batch the follower commits (the result cache has just been emptied: the cold case)."""
     import random
 
     follower = Follower(store, couch_url, db.name, batch=500, poll_timeout_ms=5000).start()
@@ -218,9 +225,17 @@ def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float,
     lock = threading.Lock()
     stop = threading.Event()
 
+    after_batch: list[float] = []
+
     def poll() -> None:
         cur = store.cursor()
+        version = store.version
         while not stop.is_set() or len(seen) < len(written):
+            if store.version != version:
+                version = store.version
+                t0 = time.perf_counter()
+                totals(cur, q, store), by_child_area(cur, q, store), monthly(cur, q, store)
+                after_batch.append((time.perf_counter() - t0) * 1000)
             with lock:
                 pending = [k for k in written if k not in seen]
             if pending:
@@ -262,7 +277,9 @@ def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float,
     return {"cases": len(written), "seen": len(lags), "rate_per_s": rate,
             "p50_ms": _pct(lags, 50), "p95_ms": _pct(lags, 95),
             "max_ms": max(lags) if lags else float("nan"),
-            "follower_errors": follower.status.errors}
+            "follower_errors": follower.status.errors,
+            "dashboard_after_batch": {"batches": len(after_batch), "p50_ms": _pct(after_batch, 50),
+                                      "p95_ms": _pct(after_batch, 95)}}
 
 
 def table(result: dict[str, Any]) -> Any:
@@ -282,6 +299,11 @@ def table(result: dict[str, Any]) -> Any:
     t.add_row("feed lag (write → queryable)", f"{lag['p50_ms']:.0f}", f"{lag['p95_ms']:.0f}",
               f"{lag['seen']}/{lag['cases']} cases at {lag['rate_per_s']:g}/s, max {lag['max_ms']:.0f} ms; "
               + ("OK" if lag["p95_ms"] < 2000 else "over 2 s target"))
+    cold = lag.get("dashboard_after_batch")
+    if cold and cold["batches"]:
+        t.add_row("dashboard after each batch (cold cache)", f"{cold['p50_ms']:.1f}", f"{cold['p95_ms']:.1f}",
+                  f"totals + by township + trend, {cold['batches']} batches; "
+                  + ("OK" if cold["p95_ms"] < 100 else "over 100 ms target"))
     b = result["baseline"]
     t.add_row("baseline: scan + project + compute_metrics", f"{b['seconds'] * 1000:.0f}", "",
               f"{b['cases']:,} cases (measured); read model {b['read_model_seconds'] * 1000:.1f} ms "

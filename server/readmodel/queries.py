@@ -24,6 +24,8 @@ import duckdb
 from server.domain.metrics import METRICS, Metric, MetricValue, Pred, cohort
 from server.domain.workdays import china_date
 
+from . import cells
+from .plan import plan_for
 from .store import cases_at
 
 LEVEL_LENGTHS = (6, 9, 12, 15)
@@ -80,75 +82,6 @@ def metric_exprs(metric: Metric) -> tuple[str, str, str]:
             f"COUNT(*) FILTER (WHERE {num})", f"COUNT(*) FILTER (WHERE {den})")
 
 
-class _Plan:
-    """One scan for many metrics: each distinct predicate is evaluated once per row (as a
-    boolean column of an inner SELECT) and the outer SELECT only counts and sums flags.
-
-    The predicates are the metrics' own (``Pred.sql()``); a rate is numerator count /
-    denominator count, a mean SUM/COUNT of its column over the denominator — exactly
-    ``compute``'s arithmetic.
-    """
-
-    def __init__(self, metrics: Sequence[Metric]) -> None:
-        self.metrics = tuple(metrics)
-        self.flags: dict[str, str] = {}  # predicate SQL → flag column
-        self.parts: list[tuple[str, ...]] = []
-        outer: list[str] = ["COUNT(*)"]
-        for m in self.metrics:
-            den = self._flag(m.denominator.sql())
-            if m.kind == "count":
-                outer.append(f"count_if({den})")
-            elif m.kind == "mean":
-                outer.append(f"COALESCE(SUM({m.column}) FILTER (WHERE {den}), 0)")
-                outer.append(f"COUNT({m.column}) FILTER (WHERE {den})")
-            else:
-                assert m.numerator is not None
-                num = self._flag(f"({m.denominator.sql()} AND {m.numerator.sql()})")
-                outer.append(f"count_if({num})")
-                outer.append(f"count_if({den})")
-        self.outer = ", ".join(outer)
-        self.columns = sorted({m.column for m in self.metrics if m.column})
-
-    def _flag(self, sql: str) -> str:
-        if sql not in self.flags:
-            self.flags[sql] = f"f{len(self.flags)}"
-        return self.flags[sql]
-
-    def inner(self) -> str:
-        flags = [f"COALESCE({sql}, FALSE) AS {name}" for sql, name in self.flags.items()]
-        return ", ".join(flags + self.columns)
-
-    def decode(self, row: Sequence[Any]) -> tuple[int, dict[str, MetricValue]]:
-        out: dict[str, MetricValue] = {}
-        i = 1
-        # SUM over no rows is NULL: an empty area or period counts zero, not an error.
-        row = [0 if v is None else v for v in row]
-        for m in self.metrics:
-            if m.kind == "count":
-                n = int(row[i])
-                out[m.key] = MetricValue(m.key, n, n, n)
-                i += 1
-                continue
-            num, den = row[i], int(row[i + 1])
-            i += 2
-            if m.kind == "mean":
-                num = int(num) if float(num).is_integer() else float(num)
-            else:
-                num = int(num)
-            out[m.key] = MetricValue(m.key, num / den if den else None, num, den)
-        return int(row[0]), out
-
-
-_PLANS: dict[tuple[Metric, ...], _Plan] = {}
-
-
-def _plan(metrics: Sequence[Metric]) -> _Plan:
-    key = tuple(metrics)
-    if key not in _PLANS:
-        _PLANS[key] = _Plan(key)
-    return _PLANS[key]
-
-
 @dataclass(frozen=True)
 class StatsQuery:
     prefix: str
@@ -163,14 +96,29 @@ class StatsQuery:
 
 
 def _grouped(cur: duckdb.DuckDBPyConnection, q: StatsQuery, key_sql: str | None,
-             store: Any = None) -> list[tuple[Any, int, dict[str, MetricValue]]]:
-    plan = _plan(q.metrics)
-    key = f"{key_sql} AS k, " if key_sql else ""
-    group = " GROUP BY k ORDER BY k" if key_sql else ""
-    sql = (f"SELECT {'k, ' if key_sql else ''}{plan.outer} FROM (SELECT {key}{plan.inner()} "
-           f"FROM {cases_at(q.as_of)} WHERE {q.where()}){group}")
-    rows = store.cached(sql, lambda: cur.execute(sql).fetchall()) if store is not None \
-        else cur.execute(sql).fetchall()
+             store: Any = None, key_cells: str | None = None, child: int | None = None,
+             column: str | None = None) -> list[tuple[Any, int, dict[str, MetricValue]]]:
+    """(key, cases, metrics) per group of ``key_sql`` (None: one group), from the
+    pre-aggregated cells when they can answer (``key_cells``: the same key over cells;
+    ``child`` / ``column``: the child level or column grouped by), else from a scan of
+    the case rows."""
+    plan = plan_for(q.metrics)
+    layout = cells.layout_for((q.prefix, *q.scope), q.metrics, child, column)
+    if layout is not None and (key_cells or not key_sql):
+        sql = f"{layout.table} {key_cells} {q.where()} {q.as_of}"
+
+        def compute() -> list[tuple[Any, ...]]:
+            return cells.grouped(cur, layout, q.where(), key_cells, key_sql,
+                                 cases_at(q.as_of, "live_cases"))
+    else:
+        key = f"{key_sql} AS k, " if key_sql else ""
+        group = " GROUP BY k ORDER BY k" if key_sql else ""
+        sql = (f"SELECT {'k, ' if key_sql else ''}{plan.outer} FROM (SELECT {key}{plan.inner()} "
+               f"FROM {cases_at(q.as_of)} WHERE {q.where()}){group}")
+
+        def compute() -> list[tuple[Any, ...]]:
+            return cur.execute(sql).fetchall()
+    rows = store.cached(sql, compute) if store is not None else compute()
     out = []
     for row in rows:
         if key_sql:
@@ -209,7 +157,7 @@ def by_child_area(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = No
     n = child_length(q.prefix)
     if n is None:
         return []
-    rows = _grouped(cur, q, CHILD_KEY[n], store)
+    rows = _grouped(cur, q, CHILD_KEY[n], store, f"left(area_code, {n})", child=n)
     codes = [r[0] for r in rows]
     names = dict(cur.execute("SELECT code, any_value(name) FROM areas WHERE code IN "
                              "(SELECT unnest(?::VARCHAR[])) GROUP BY code", [codes]).fetchall()) if codes else {}
@@ -233,14 +181,17 @@ def by_column(cur: duckdb.DuckDBPyConnection, q: StatsQuery, column: str, store:
     the cohort: the 月报's breakdowns by category and by channel."""
     if column not in GROUP_COLUMNS:
         raise ValueError(f"cannot group by {column!r}")
-    return _grouped(cur, q, column, store)
+    return _grouped(cur, q, column, store, column, column=column)
+
+
+MONTH_KEY = "date_trunc('month', created_date)"
 
 
 def monthly(cur: duckdb.DuckDBPyConnection, q: StatsQuery, store: Any = None
             ) -> list[tuple[str, int, dict[str, MetricValue]]]:
     """(YYYY-MM, cases, metrics) for each month of the period that has cases."""
     return [(month.strftime("%Y-%m"), count, values)
-            for month, count, values in _grouped(cur, q, "date_trunc('month', created_date)", store)]
+            for month, count, values in _grouped(cur, q, MONTH_KEY, store, MONTH_KEY)]
 
 
 # ---- the case list ---------------------------------------------------------------------
@@ -260,8 +211,15 @@ class CaseFilter:
     q: str | None = None
     today: date = field(default_factory=lambda: china_date(datetime.now().astimezone()))
 
+    def source(self) -> str:
+        """``cases_at(today)`` over the rows that can match: only a live case
+        (``cells.LIVE_SQL``) can be overdue or due soon, so those filters read
+        ``live_cases``, a fraction of ``cases``."""
+        live = self.overdue is True or self.due_soon is True
+        return cases_at(self.today, "live_cases" if live else "cases")
+
     def sql(self) -> tuple[str, list[Any]]:
-        """WHERE clause over ``cases_at(today)`` and its parameters."""
+        """WHERE clause over :meth:`source` and its parameters."""
         parts = [InScope(self.scope).sql()]
         params: list[Any] = []
         if self.area:
@@ -322,7 +280,7 @@ def list_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, limit: int = 50
         at, case_id = after
         where += " AND (created_at < ? OR (created_at = ? AND case_id < ?))"
         params.extend([at, at, case_id])
-    sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM {cases_at(f.today)} WHERE {where} "
+    sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM {f.source()} WHERE {where} "
            f"ORDER BY created_at DESC, case_id DESC LIMIT {int(limit) + 1}")
     rows = [_list_row(r) for r in cur.execute(sql, params).fetchall()]
     more = len(rows) > limit
@@ -339,7 +297,7 @@ def iter_cases(cur: duckdb.DuckDBPyConnection, f: CaseFilter, *, batch: int = 50
     where, params = f.sql()
     cols = LIST_COLUMNS + ("lon", "lat", "reported_by", "first_handler", "lead_official",
                            "duration_days", "duration_working_days", "is_repeat")
-    sql = (f"SELECT {', '.join('c.' + x for x in cols)}, a.name FROM {cases_at(f.today)} "
+    sql = (f"SELECT {', '.join('c.' + x for x in cols)}, a.name FROM {f.source()} "
            f"LEFT JOIN (SELECT code, any_value(name) AS name FROM areas GROUP BY code) a "
            f"ON a.code = c.area_code WHERE {where} ORDER BY c.created_at DESC, c.case_id DESC")
     result = cur.execute(sql, params)
@@ -419,7 +377,8 @@ def todo_cases(cur: duckdb.DuckDBPyConnection, scope: Sequence[str], levels: Seq
         horizon = today + timedelta(days=DUE_SOON_DAYS)
         params.extend([today, horizon, today, horizon])
     where = f"{InScope(tuple(scope)).sql()} AND {cond}"
-    table = cases_at(today)
+    # only a live case can be overdue or due soon (cells.LIVE_SQL)
+    table = cases_at(today, "live_cases" if group in ("overdue", "due_soon") else "cases")
     count = cur.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
     due = "COALESCE(CASE WHEN status = 'reported' THEN accept_due_date ELSE close_due_date END, DATE '9999-12-31')"
     rows = cur.execute(f"SELECT {', '.join(LIST_COLUMNS)} FROM {table} WHERE {where} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from server.readmodel.cells import LAYOUTS
 from server.readmodel.store import TABLES, ReadModel
 
 
@@ -23,8 +24,15 @@ def snapshot(store: ReadModel) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows, sorted (the checkpoint excluded)."""
     cur = store.cursor()
     out = {}
+    folded = {layout.table: layout for layout in LAYOUTS}
     for table in TABLES:
         where = " WHERE key <> 'seq'" if table == "meta" else ""
-        rows = cur.execute(f"SELECT * FROM {table}{where}").fetchall()
+        sql = f"SELECT * FROM {table}{where}"
+        if table in folded:  # cells as a query sees them: the rows of a cell summed
+            keys = ", ".join(("area_code", "created_date", *folded[table].columns))
+            sums = ", ".join(f"SUM({c})" for c in
+                             [d[0] for d in cur.execute(sql).description][len(keys.split(", ")):])
+            sql = f"SELECT {keys}, {sums} FROM {table} GROUP BY ALL HAVING SUM(a0) <> 0"
+        rows = cur.execute(sql).fetchall()
         out[table] = sorted(rows, key=repr)
     return out
