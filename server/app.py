@@ -87,7 +87,7 @@ def topology_for(settings: Mapping[str, Any]) -> Topology:
 
 def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Gateway:
     from schemas import validate_document
-    from server.domain.states import event_refusal
+    from server.domain.states import event_refusals
     from sync.gridcheck import location_check
 
     topology = topology_for(settings)
@@ -95,7 +95,7 @@ def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Ga
     return gateway.Gateway(
         client=client, topology=topology, users=store, auth=Authenticator(store),
         validate=validate_document, check_location=location_check(settings),
-        check_event=event_refusal,
+        check_event=event_refusals,
         audit=_audit_sync, max_body=settings["FENGQIAO_SYNC_MAX_BODY_MB"] * 1024 * 1024,
         force_password_change=password_change_enforced(settings),
     )

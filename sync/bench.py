@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 
 from .couch import CouchClient, Database, replication_doc
+from .design import design_documents
 from .embedded import PROJECT_ROOT, EmbeddedCouch, free_port
 from .errors import SyncError
 from .gateway import checkpoint_id
@@ -416,16 +417,22 @@ def sync_bench(couch_url: str | None, county: str = "339901", *, docs: int = 200
         step(f"写入 {docs} 个范围内文档 + {docs // 2} 个范围外文档 / seeding")
         scope = scope_docs(grid, user.username, docs, rnd)
         bulk_insert(township_db, scope)
-        bulk_insert(township_db, scope_docs(other_grid, "othertablet", docs // 2, rnd))
+        others = scope_docs(other_grid, "othertablet", docs // 2, rnd)
+        bulk_insert(township_db, others)
         # The direct baseline: a database holding exactly the same scope (same documents,
-        # plus the profile), continuously replicated onwards like a township database, so
-        # pushes to either side pay for one onward replication.
+        # plus the profile), continuously replicated onwards like a township database, with
+        # the township's own filter, so pushes to either side pay for the same onward
+        # replication (a JS filter costs Apache CouchDB a couchjs call per document; the
+        # baseline used to replicate unfiltered).
         direct = client.create_db(f"{env.prefix}direct")
         direct_up = client.create_db(f"{env.prefix}direct_up")
+        for name, body in design_documents("township").items():
+            direct.put_design(name, body)
         bulk_insert(direct, [{k: v for k, v in d.items() if k != "_rev"}
                              for d in [user.public_profile(), *scope]])
         client.create_db("_replicator", exist_ok=True).put(replication_doc(
-            f"{env.prefix}direct_up", client.db_url(direct.name), client.db_url(direct_up.name)))
+            f"{env.prefix}direct_up", client.db_url(direct.name), client.db_url(direct_up.name),
+            filter="fengqiao/up"))
         direct_url = client.db_url(direct.name)
         doc_bytes = statistics.mean(len(json.dumps(d, ensure_ascii=False).encode()) for d in scope)
 
@@ -446,6 +453,11 @@ def sync_bench(couch_url: str | None, county: str = "339901", *, docs: int = 200
                                      f"{(result['errors'] or [None])[0]}")
                 return result
 
+            # The seed is still replicating township → county and direct → direct_up: the
+            # cold run measures a cold gateway, not CouchDB busy with that backlog.
+            step("等待复制完成 / waiting for the seed to replicate onwards")
+            _wait_for_doc(county_db, others[-1]["_id"], timeout=300)
+            _wait_for_doc(direct_up, scope[-1]["_id"], timeout=300)
             step("冷启动首次同步 / cold first sync (fresh gateway processes)")
             cold = timed(gw_url, "pull", next(names), auth)
             pull: dict[str, list[dict[str, Any]]] = {"gateway": [], "direct": []}
@@ -467,6 +479,9 @@ def sync_bench(couch_url: str | None, county: str = "339901", *, docs: int = 200
                     pouch.call("bulk", db=db, docs=batch)
                     push[side].append(timed(url, "push", db, a))
                     pouch.call("destroy", db=db)
+                    # Each run alone: the next starts once this one's documents have
+                    # replicated onwards (untimed), not while CouchDB still replicates them.
+                    _wait_for_doc(county_db if side == "gateway" else direct_up, batch[-1]["_id"], timeout=300)
                 last_pushed = batch[-1]["_id"]
             step("等待县库追上 / waiting for the county database to catch up")
             _wait_for_doc(county_db, last_pushed, timeout=120)

@@ -12,6 +12,8 @@ here relies on behaviour only one of them has.
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -89,9 +91,24 @@ class CouchClient:
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             headers={"Accept": "application/json"},
+            event_hooks={"request": [self._count]},
         )
+        self._counts: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _count(self, request: httpx.Request) -> None:
+        """Count every request by method and endpoint (``GET _changes``, ``GET doc`` …):
+        the gateway's round trips per sync session are measured with these (issue 16)."""
+        name = next((s for s in reversed(request.url.path.split("/")) if s.startswith("_")), "doc")
+        with self._count_lock:
+            self._counts[f"{request.method} {name}"] += 1
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests sent so far, by ``"METHOD endpoint"``."""
+        with self._count_lock:
+            return dict(self._counts)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; raise a typed error for an error status or no answer."""

@@ -27,8 +27,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import wire
 from .couch import CouchClient, Database
-from .errors import CouchError, CouchUnreachable
+from .errors import Conflict, CouchError, CouchUnreachable
 from .feeds import MAX_WAIT_S, FeedSlots
+from .gateway_cache import Checkpoint, CheckpointRevs, InfoCache
 from .logins import LoginGuard
 from .push import (
     AUTHOR_FIELD,
@@ -87,6 +88,8 @@ class Gateway:
     logins: LoginGuard = field(init=False)
     feeds: FeedSlots = field(default_factory=FeedSlots)
     indexes: ScopeIndexes = field(default_factory=ScopeIndexes)
+    checkpoints: CheckpointRevs = field(default_factory=CheckpointRevs)
+    infos: InfoCache = field(default_factory=InfoCache)
     server_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
@@ -213,7 +216,7 @@ def server_root() -> Response:
 def db_info(user: User) -> Response:
     gw = _gw()
     db = gw.backing_db(user)
-    info = db.info()
+    info = gw.infos.get(db.name, db.info)  # a second old at most: PouchDB shows it as progress
     index = gw.indexes.for_db(db)
     if not index.keys:
         index.refresh()
@@ -264,8 +267,11 @@ def _current_local(db: Database, user: User, local: str) -> tuple[dict[str, Any]
     """(what is stored, what the user sees): a checkpoint written under another scope is
     stored but reads as missing, so a tablet whose areas changed starts a fresh pull and
     receives the newly covered documents."""
-    stored = db.get_or_none(_local_id(user, local))
+    local_id = _local_id(user, local)
+    stored = db.get_or_none(local_id)
     visible = stored if stored is not None and stored.get("fengqiao_scope") == scope_fingerprint(user) else None
+    _gw().checkpoints.put(db.name, local_id, None if stored is None else
+                          Checkpoint(stored["_rev"], stored.get("fengqiao_scope")))
     return stored, visible
 
 
@@ -291,15 +297,29 @@ def local_put(user: User, local: str) -> Response:
     given = body.pop("_rev", None)
     if given is not None and not (isinstance(given, str) and LOCAL_REV_RE.match(given)):
         raise BadBody("检查点的 _rev 格式不正确", "malformed _rev for a checkpoint")
-    db = _gw().backing_db(user)
+    gw = _gw()
+    db = gw.backing_db(user)
+    local_id, fingerprint = _local_id(user, local), scope_fingerprint(user)
+    body["_id"] = local_id
+    body["fengqiao_scope"] = fingerprint
+    # The revision this process last saw, when the client names it: written without reading
+    # the checkpoint again first (``sync.gateway_cache``).
+    known = gw.checkpoints.get(db.name, local_id)
+    if known is not None and known.visible_rev(fingerprint) == given:
+        try:
+            result = db.put({**body, "_rev": known.rev})
+        except Conflict:
+            pass  # another process wrote it meanwhile: read it and decide below
+        else:
+            gw.checkpoints.put(db.name, local_id, Checkpoint(result["rev"], fingerprint))
+            return couch_json({"ok": True, "id": f"_local/{local}", "rev": result["rev"]}, 201)
     stored, visible = _current_local(db, user, local)
     if given != (visible or {}).get("_rev"):
         return couch_json({"error": "conflict", "reason": "Document update conflict."}, 409)
-    body["_id"] = _local_id(user, local)
-    body["fengqiao_scope"] = scope_fingerprint(user)
     if stored is not None:
         body["_rev"] = stored["_rev"]
     result = db.put(body)
+    gw.checkpoints.put(db.name, local_id, Checkpoint(result["rev"], fingerprint))
     return couch_json({"ok": True, "id": f"_local/{local}", "rev": result["rev"]}, 201)
 
 
@@ -314,6 +334,7 @@ def local_delete(user: User, local: str) -> Response:
     if given != visible["_rev"]:
         return couch_json({"error": "conflict", "reason": "Document update conflict."}, 409)
     result = db.delete_doc(_local_id(user, local), visible["_rev"])
+    _gw().checkpoints.put(db.name, _local_id(user, local), None)
     return couch_json({"ok": True, "id": f"_local/{local}", "rev": result.get("rev", "0-0")})
 
 
@@ -368,6 +389,11 @@ def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: i
     ends; ``last_seq`` is where reading stopped, so the next request continues there
     (PouchDB stops asking once a page comes back empty). With ``wait_s`` and nothing
     visible yet, waits up to that long for the township's next change.
+
+    A page with nothing the user sees doubles the next one (up to ``CHANGES_PAGE``): a grid
+    worker sees a small part of a township, and reading the rest 100 rows at a time cost a
+    CouchDB round trip per 100 rows (issue 16). Nothing read is wasted by it: a page is only
+    cut short at the row where ``limit`` visible rows are reached.
     """
     deadline = time.monotonic() + wait_s
     cursor = since
@@ -392,6 +418,8 @@ def scoped_changes(user: User, db: Database, index: Any, *, since: Any, limit: i
             break
         cursor = page.get("last_seq", cursor)
         if len(rows) >= page_size:
+            if not results:
+                page_size = min(page_size * 2, CHANGES_PAGE)
             continue
         remaining = deadline - time.monotonic()
         if results or remaining <= 0:
@@ -479,7 +507,8 @@ def bulk_get(user: User) -> Response:
     if any(not index.known(d["id"]) for d in wanted):
         index.refresh()
     visible = [d for d in wanted if sees(user, index.key(d["id"]))]
-    absent = _absent_revs(db, [(d["id"], d["rev"]) for d in visible if "rev" in d]) if args.get("latest") else set()
+    absent = _absent_revs(db, index, [(d["id"], d["rev"]) for d in visible if "rev" in d]) \
+        if args.get("latest") else set()
     asked = [d for d in visible if (d["id"], d.get("rev")) not in absent]
     fetched = iter(db.bulk_get(asked, **args).get("results", []) if asked else [])
     results = []
@@ -493,14 +522,20 @@ def bulk_get(user: User) -> Response:
     return couch_json({"results": results})
 
 
-def _absent_revs(db: Database, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+def _absent_revs(db: Database, index: Any, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """The (id, revision) pairs the database does not have. Asked before any read with
     ``latest=true``: pouchdb-server 4.2.0 ends its whole process on ``latest=true`` for a
     revision the document does not have (measured); CouchDB answers it as missing, so
-    answering it here changes nothing for a client."""
+    answering it here changes nothing for a client.
+
+    A revision the scope index saw as the winning one is there (the feed a client pulls
+    from lists exactly those), so only the others cost a ``_revs_diff``: a pull asks none
+    (issue 16: it was one extra CouchDB round trip per ``_bulk_get``). A purged revision
+    the index still remembers is the one case this misses (``_purge`` is not used here)."""
     wanted: dict[str, list[str]] = {}
     for doc_id, rev in pairs:
-        wanted.setdefault(doc_id, []).append(rev)
+        if not index.has_rev(doc_id, rev):
+            wanted.setdefault(doc_id, []).append(rev)
     if not wanted:
         return set()
     diff = db.revs_diff(wanted)
@@ -596,17 +631,30 @@ def revs_diff(user: User) -> Response:
     gw = _gw()
     db = gw.backing_db(user)
     index = gw.indexes.for_db(db)
-    if any(not index.known(doc_id) for doc_id in body):
-        index.refresh()
     # A document the user may not see is answered as for any document they do not have:
     # every revision missing, whatever the database holds (no existence oracle). One that
     # left the user's scope is then pushed back and refused per document with a reason.
     mine = {doc_id: revs for doc_id, revs in body.items() if not index.known(doc_id) or sees(user, index.key(doc_id))}
     answer = db.revs_diff(mine) if mine else {}
+    # Ids the index does not know were asked without a refresh first (a push's new ids are
+    # always unknown: that refresh was one more round trip per push, issue 16). Answered
+    # "every revision missing", an unknown id tells nothing whatever its scope; only one the
+    # database turns out to hold in some revision is looked up before it is answered.
+    held = [doc_id for doc_id in mine if not index.known(doc_id) and _holds_some(answer.get(doc_id), mine[doc_id])]
+    if held:
+        index.refresh()
     for doc_id, revs in body.items():
-        if doc_id not in mine and revs:
+        if revs and (doc_id not in mine or (doc_id in held and not sees(user, index.key(doc_id)))):
             answer[doc_id] = {"missing": list(dict.fromkeys(revs))}
     return couch_json(answer)
+
+
+def _holds_some(entry: Mapping[str, Any] | None, revs: list[str]) -> bool:
+    """Does a ``_revs_diff`` answer entry show the database holding the document (some
+    asked revision not missing, or revisions it could descend from)?"""
+    if entry is None:
+        return bool(revs)
+    return bool(entry.get("possible_ancestors")) or set(entry.get("missing", ())) != set(revs)
 
 
 DOC_ARGS: dict[str, wire.Parser] = {
@@ -631,7 +679,7 @@ def get_doc(user: User, docid: str) -> Response:
     latest = params.get("latest", False)
     if isinstance(params.get("open_revs"), list):
         revs = params["open_revs"]
-        absent = {r for _, r in _absent_revs(db, [(docid, r) for r in revs])} if latest else set()
+        absent = {r for _, r in _absent_revs(db, index, [(docid, r) for r in revs])} if latest else set()
         params["open_revs"] = [r for r in revs if r not in absent]
         answer = db.get(docid, **params) if params["open_revs"] else []
         found = iter(answer)
@@ -641,7 +689,7 @@ def get_doc(user: User, docid: str) -> Response:
     if "open_revs" in params:
         answer = db.get(docid, **params)
         return couch_json([_checked(user, entry, {"id": docid}) if "ok" in entry else entry for entry in answer])
-    if latest and "rev" in params and _absent_revs(db, [(docid, params["rev"])]):
+    if latest and "rev" in params and _absent_revs(db, index, [(docid, params["rev"])]):
         return _not_found()
     doc = db.get(docid, **params)
     if not doc.get("_deleted") and not sees(user, scope_key(doc)):
@@ -800,8 +848,11 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
                        parent_key=_parent_key(doc, index, batch_keys, elsewhere))
                 for doc in docs]
     if gw.check_event is not None:
+        # A case whose events the township never held (one new in this batch) has none to
+        # read: the index was refreshed above (one `_all_docs` range per case saved).
         refusals = check_events(docs, refusals, stored, load_case=lambda i: _case_of(db, i),
-                                load_events=lambda i: _events_of(db, i), check=gw.check_event)
+                                load_events=lambda i: _events_of(db, i) if index.may_have_events(i) else [],
+                                check=gw.check_event)
     allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     written = db.bulk_docs(allowed, new_edits=new_edits) if allowed else []
     for doc in allowed:

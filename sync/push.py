@@ -33,11 +33,13 @@ Validator = Callable[[Mapping[str, Any]], Sequence[FieldProblem]]
 # (doc) -> None when the location agrees with the claimed area, else (reason_zh, reason_en).
 LocationCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
 
-# (case, its stored events, a new event) -> None when the case's state allows the event,
-# else (reason_zh, reason_en). Built on the projection by the server (``server.app``):
-# ``sync`` does not know the state rules, it applies them.
-EventCheck = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], Mapping[str, Any]],
-                      "tuple[str, str] | None"]
+# (case, its stored events, new events in the order they happened) -> per new event, None
+# when the case's state allows it (after the new ones allowed before it), else (reason_zh,
+# reason_en). Built on the projection by the server (``server.app``): ``sync`` does not know
+# the state rules, it applies them. One call per case: the history is projected once per
+# event, not twice (issue 16).
+EventCheck = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+                      "Sequence[tuple[str, str] | None]"]
 
 REV_RE = re.compile(r"^[1-9]\d{0,8}-[0-9a-f]{1,64}$")
 # The CouchDB members a replicating client may send; any other "_" member is refused here,
@@ -229,11 +231,10 @@ def check_events(
     out = list(refusals)
     batch_cases = {d["_id"]: (d, r) for d, r in zip(docs, refusals, strict=True)
                    if isinstance(d, dict) and d.get("type") == "case" and isinstance(d.get("_id"), str)}
-    cases: dict[str, Mapping[str, Any] | None] = {}
-    events: dict[str, list[Mapping[str, Any]]] = {}
     candidates = [i for i, doc in enumerate(docs) if out[i] is None and isinstance(doc, dict)
                   and doc.get("type") == "event"]
     candidates.sort(key=lambda i: (_instant(docs[i].get("at")), str(docs[i].get("_id"))))
+    by_case: dict[str, list[int]] = {}  # each case's events, in the order they happened
     for i in candidates:
         doc = docs[i]
         known = stored.get(doc["_id"])
@@ -245,17 +246,15 @@ def check_events(
         if case_id in batch_cases and batch_cases[case_id][1] is not None:
             out[i] = Refusal(*CASE_REFUSED)
             continue
-        if case_id not in cases:
-            cases[case_id] = batch_cases[case_id][0] if case_id in batch_cases else load_case(case_id)
-            events[case_id] = load_events(case_id) if cases[case_id] is not None else []
-        case = cases[case_id]
+        by_case.setdefault(case_id, []).append(i)
+    for case_id, indexes in by_case.items():
+        case = batch_cases[case_id][0] if case_id in batch_cases else load_case(case_id)
         if case is None:
             continue
-        problem = check(case, events[case_id], doc)
-        if problem is not None:
-            out[i] = Refusal(*problem)
-        else:
-            events[case_id].append(doc)
+        problems = check(case, load_events(case_id), [docs[i] for i in indexes])
+        for i, problem in zip(indexes, problems, strict=True):
+            if problem is not None:
+                out[i] = Refusal(*problem)
     return out
 
 

@@ -27,6 +27,7 @@ class ScopeIndex:
         self.db = db
         self.keys: dict[str, str | None] = {}
         self.revs: dict[str, str] = {}  # the winning revision each key was computed from
+        self._parents: set[str] = set()  # "case:<uuid>" of every "event:<uuid>:…" id seen
         self.seq: Any = 0
         self._counts: dict[tuple[str, str, int, str], int] = {}
         self._lock = threading.Lock()
@@ -64,6 +65,7 @@ class ScopeIndex:
         self.seq = last
 
     def _apply(self, doc_id: str, deleted: bool, doc: dict[str, Any]) -> None:
+        self._saw(doc_id)
         if deleted or doc.get("_deleted") or not doc:
             self.keys.setdefault(doc_id, None)  # a tombstone keeps the key it had
         else:
@@ -91,6 +93,21 @@ class ScopeIndex:
             self._counts = {stamp: cached, **dict(list(self._counts.items())[-200:])}
         return cached
 
+    def _saw(self, doc_id: str) -> None:
+        if doc_id.startswith("event:"):
+            self._parents.add("case:" + doc_id.split(":", 2)[1])
+
+    def may_have_events(self, case_id: str) -> bool:
+        """Has the database ever held an event of ``case_id``, as far as the map knows?
+        (False after a refresh: it holds none, so a push need not read them.)"""
+        return case_id in self._parents
+
+    def has_rev(self, doc_id: str, rev: str) -> bool:
+        """Does the database hold revision ``rev`` of ``doc_id``? True when it is the
+        winning revision the map last saw (a later edit or deletion keeps it in the
+        revision tree); False means "not known here", not "absent"."""
+        return self.revs.get(doc_id) == rev
+
     def key(self, doc_id: str) -> str | None:
         return self.keys.get(doc_id)
 
@@ -101,6 +118,7 @@ class ScopeIndex:
         """Record a write the gateway itself just made (before the feed shows it)."""
         with self._lock:
             self.keys[doc_id] = key
+            self._saw(doc_id)
             if rev:
                 self.revs[doc_id] = rev
 

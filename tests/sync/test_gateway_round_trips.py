@@ -1,0 +1,116 @@
+"""How many CouchDB requests a tablet's sync session costs (issue 16), counted by the
+gateway's own CouchDB client — never timed. Each saving below keeps its check: the
+refusal and scope tests in tests/sync, tests/hostile and tests/security still hold."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import Counter
+from typing import Any
+
+import factories as f
+import pytest
+
+HEADERS = {"Authorization": "Basic " + base64.b64encode(f"alice:{f.PASSWORD}".encode()).decode()}
+BASE = "/sync/alice"
+
+
+def _pouch_rev(doc: dict[str, Any]) -> dict[str, Any]:
+    digest = uuid.uuid4().hex
+    return {**doc, "_rev": f"1-{digest}", "_revisions": {"start": 1, "ids": [digest]}}
+
+
+class Session:
+    """PouchDB 9's requests for one pull and one push, through the Flask test client,
+    recording the CouchDB requests each gateway request made."""
+
+    def __init__(self, app: Any) -> None:
+        self.http = app.test_client()
+        self.couch = app.extensions["sync_gateway"].client
+        self.made: list[tuple[str, Counter[str]]] = []
+
+    def call(self, name: str, method: str, path: str, **kw: Any) -> Any:
+        before = Counter(self.couch.request_counts())
+        answer = self.http.open(BASE + path, method=method, headers=HEADERS, **kw)
+        assert answer.status_code < 500, answer.data
+        self.made.append((name, Counter(self.couch.request_counts()) - before))
+        return answer
+
+    def run(self, pushed: list[dict[str, Any]]) -> None:
+        self.call("GET db", "GET", "/")
+        found = self.call("GET _local", "GET", "/_local/pull")
+        checkpoint = found.get_json() if found.status_code == 200 else {}
+        since: Any = checkpoint.get("last_seq", 0)
+        while True:
+            page = self.call("_changes", "GET", f"/_changes?style=all_docs&since={since}&limit=100").get_json()
+            if page["results"]:
+                wanted = [{"id": r["id"], "rev": c["rev"]} for r in page["results"] for c in r["changes"]]
+                got = self.call("_bulk_get", "POST", "/_bulk_get?revs=true&latest=true", json={"docs": wanted})
+                assert all("ok" in d for r in got.get_json()["results"] for d in r["docs"])
+            since = page["last_seq"]
+            if len(page["results"]) < 100:
+                break
+        body = {"last_seq": since, "session_id": uuid.uuid4().hex}
+        if checkpoint:
+            body["_rev"] = checkpoint["_rev"]
+        assert self.call("PUT _local", "PUT", "/_local/pull", json=body).status_code == 201
+        docs = [_pouch_rev(d) for d in pushed]
+        diff = self.call("_revs_diff", "POST", "/_revs_diff", json={d["_id"]: [d["_rev"]] for d in docs})
+        assert set(diff.get_json()) == {d["_id"] for d in docs}
+        written = self.call("_bulk_docs", "POST", "/_bulk_docs", json={"docs": docs, "new_edits": False})
+        assert not [r for r in written.get_json() if r.get("error")]
+
+    def requests(self, name: str | None = None) -> int:
+        return sum(sum(c.values()) for n, c in self.made if name in (None, n))
+
+
+@pytest.fixture
+def warm(sync_app, accounts, township_db):  # type: ignore[no-untyped-def]
+    """Alice's township with two of her cases and a case of bob's; one session already run."""
+    for reporter, grid in (("alice", f.GRID_A), ("alice", f.GRID_A), ("bob", f.GRID_B)):
+        case = f.case(grid, reporter)
+        township_db.bulk_docs([case, f.event(case, reporter)])
+    session = Session(sync_app)
+    session.run([])
+    return sync_app
+
+
+def _new_case_with_events(n: int) -> list[dict[str, Any]]:
+    case = f.case(f.GRID_A, "alice")
+    return [case, *(f.event(case, "alice", at=f"2026-11-20T10:{i:02d}:00+08:00") for i in range(n))]
+
+
+def test_a_warm_session_costs_one_couchdb_request_per_step(warm, township_db) -> None:  # type: ignore[no-untyped-def]
+    stored = township_db.all_docs(include_docs=True)["rows"]
+    case = next(r["doc"] for r in stored if r["id"].startswith("case:") and r["doc"]["reported_by"] == "alice")
+    township_db.bulk_docs([f.event(case, "mia", at="2026-11-21T09:00:00+08:00")])  # the mediator, since
+    session = Session(warm)
+    session.run(_new_case_with_events(4))
+    per_step = {name: sum(c.values()) for name, c in session.made}
+    assert per_step.pop("GET db") <= 1  # `GET /db` is kept a second (PouchDB asks it per batch)
+    # _changes: the page, and the index reading what another writer added (feed + bodies);
+    # _bulk_get: no _revs_diff for revisions the feed listed; _revs_diff: no index refresh
+    # for new ids; PUT _local: no second read of the checkpoint; _bulk_docs: index, county
+    # (ids taken elsewhere), write — and no read of a new case's events (it has none).
+    assert per_step == {"GET _local": 1, "_changes": 3, "_bulk_get": 1, "PUT _local": 1,
+                        "_revs_diff": 1, "_bulk_docs": 3}
+    assert dict(session.made[-1][1]) == {"GET _changes": 1, "POST _all_docs": 1, "POST _bulk_docs": 1}
+
+
+def test_a_pushed_event_of_a_stored_case_still_reads_that_case_and_its_events(warm, township_db) -> None:  # type: ignore[no-untyped-def]
+    stored = township_db.all_docs(include_docs=True)["rows"]
+    case = next(r["doc"] for r in stored if r["id"].startswith("case:") and r["doc"]["reported_by"] == "alice")
+    session = Session(warm)
+    later = _pouch_rev(f.event(case, "alice", at="2026-11-21T10:00:00+08:00"))
+    written = session.call("_bulk_docs", "POST", "/_bulk_docs", json={"docs": [later], "new_edits": False})
+    assert written.get_json() == [] or not written.get_json()[0].get("error")
+    made = session.made[-1][1]
+    assert made["GET doc"] == 1 and made["GET _all_docs"] == 1  # the case, then its events
+
+
+def test_latest_true_for_a_revision_the_feed_never_listed_is_asked_first(warm) -> None:  # type: ignore[no-untyped-def]
+    session = Session(warm)
+    missing = [{"id": "case:" + str(uuid.uuid4()), "rev": "1-" + "a" * 32}]
+    got = session.call("_bulk_get", "POST", "/_bulk_get?revs=true&latest=true", json={"docs": missing})
+    assert got.get_json()["results"][0]["docs"][0]["error"]["error"] == "not_found"
