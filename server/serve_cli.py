@@ -30,6 +30,7 @@ def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", None)
+            self.cfg.set("worker_exit", _report_couch_requests)
 
         def load(self):  # type: ignore[no-untyped-def]
             from .notify.scheduler import maybe_start
@@ -40,6 +41,17 @@ def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
             return app
 
     _Gunicorn().run()
+
+
+def _report_couch_requests(server: Any, worker: Any) -> None:
+    """Log, as a worker ends, how many CouchDB requests it made by endpoint: ``bench load``
+    reads these lines to report requests per sync session on any server (issue 16)."""
+    import json
+
+    app = getattr(worker, "wsgi", None)
+    couch = getattr(app, "extensions", {}).get("couch") if app is not None else None
+    if couch is not None:
+        worker.log.info("couchdb_requests %s", json.dumps(couch.request_counts(), sort_keys=True))
 
 
 def print_urls(settings: dict[str, Any], accounts: list[tuple[str, str, list[str], str]] | None = None,

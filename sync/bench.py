@@ -40,7 +40,8 @@ from typing import Any
 
 import httpx
 
-from .couch import CouchClient, Database, replication_doc
+from .bench_couch import cluster_nodes, local_pids, request_count
+from .couch import CouchClient, Database, mask_url, replication_doc
 from .design import design_documents
 from .embedded import PROJECT_ROOT, EmbeddedCouch, free_port
 from .errors import SyncError
@@ -176,6 +177,17 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def couch_requests(self) -> dict[str, int]:
+        """CouchDB requests its workers made, by endpoint (logged as each worker ends:
+        call after :meth:`stop`)."""
+        total: dict[str, int] = {}
+        with contextlib.suppress(OSError):
+            for line in self.log_file.read_text(errors="replace").splitlines():
+                if "couchdb_requests " in line:
+                    for name, n in json.loads(line.split("couchdb_requests ", 1)[1]).items():
+                        total[name] = total.get(name, 0) + int(n)
+        return total
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
@@ -288,11 +300,15 @@ class BenchEnv:
     county: str
     home: Path
     embedded: EmbeddedCouch | None
+    _external_pids: list[int] | None = None
 
     def couch_pids(self) -> list[int]:
+        """The CouchDB server's processes on this machine (all nodes of a local cluster)."""
         if self.embedded is not None and self.embedded.process is not None:
             return [self.embedded.process.pid]
-        return []
+        if self._external_pids is None:
+            self._external_pids = local_pids(self.client)
+        return self._external_pids
 
 
 @contextlib.contextmanager
@@ -778,14 +794,18 @@ def load_bench(couch_url: str | None, county: str = "339901", *, tablets: int = 
         shuffled = [tabs[i] for i in order]
         sampler = Sampler(lambda: {"gateway": gateway.pids(), "couchdb": env.couch_pids(),
                                    "load generator": [os.getpid()]})
+        served_before = request_count(env.client)
         try:
             with sampler:
                 result = asyncio.run(_drive(base, shuffled, starts, rnd,
                                             deadline=time.monotonic() + compressed + 300, step=step))
+            served_after = request_count(env.client)
         finally:
             gateway.stop()
             log_tail = gateway.log_tail(40)
             remove_replications(env.client, topology)
+        gateway_requests = gateway.couch_requests()
+        couch_nodes = len(cluster_nodes(env.client)) or 1
         stored = sum(env.client.db(topology.township_db(c)).info()["doc_count"]
                      for c in topology.township_codes)
     durations = result["durations"]
@@ -806,7 +826,16 @@ def load_bench(couch_url: str | None, county: str = "339901", *, tablets: int = 
         "peak_rss_mb": {g: round(b / 2**20) for g, b in sampler.peak_rss.items()},
         "loadavg_before": loadavg_before,
         "township_docs_after": stored,
+        "couchdb": {"url": mask_url(env.couch_url), "nodes": couch_nodes,
+                    "local_processes": len(env.couch_pids())},
     }
+    # Requests per session: the gateway's own to CouchDB (every server), and all CouchDB
+    # answered meanwhile, replication included (servers with _stats: Apache CouchDB).
+    sessions = max(1, len(durations) + len(result["errors"]))
+    out["gateway_couchdb_requests_per_session"] = round(sum(gateway_requests.values()) / sessions, 1)
+    out["gateway_couchdb_requests_by_endpoint"] = dict(sorted(gateway_requests.items(), key=lambda kv: -kv[1]))
+    if served_before is not None and served_after is not None:
+        out["couchdb_requests_per_session"] = round((served_after - served_before) / sessions, 1)
     if result["errors"]:
         out["gateway_log_tail"] = log_tail.splitlines()
     out["targets"] = {"p95_lt_2s": out["session_s"]["p95"] < 2.0, "zero_errors": out["errors"] == 0}
@@ -905,12 +934,15 @@ def _click_commands() -> tuple[Any, Any]:
     @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
                   help="每进程线程数 / threads per worker.")
     @click.option("--seed", default=1, show_default=True, help="随机种子 / random seed.")
+    @click.option("--couchdb-url", default=None,
+                  help="对该 CouchDB 测试（默认 COUCHDB_URL，未设则内置）；报告其 CPU 与请求数 / run against "
+                       "this CouchDB (default COUCHDB_URL, else embedded); its CPU and requests are reported.")
     @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
     def bench_load(tablets: int, townships: int, window: float, compressed: float, seed_docs: int,
-                   workers: int, threads: int, seed: int, as_json: bool) -> None:
+                   workers: int, threads: int, seed: int, couchdb_url: str | None, as_json: bool) -> None:
         settings = _settings()
         out = _run_with_progress("bench load", lambda step: load_bench(
-            settings["COUCHDB_URL"], settings["FENGQIAO_COUNTY"], tablets=tablets,
+            couchdb_url or settings["COUCHDB_URL"], settings["FENGQIAO_COUNTY"], tablets=tablets,
             townships=townships, window=window, compressed=compressed, seed_docs=seed_docs,
             workers=workers, threads=threads, seed=seed, step=step), as_json)
         if as_json:
@@ -928,6 +960,12 @@ def _click_commands() -> tuple[Any, Any]:
             ("内存峰值 peak RSS MB (gateway / couchdb)",
              f"{out['peak_rss_mb'].get('gateway', 0)} / {out['peak_rss_mb'].get('couchdb', 0)}", ""),
             ("整机 CPU 忙 system CPU busy", f"{out['system_cpu_busy']:.0%}", ""),
+            ("每会话网关→CouchDB 请求 gateway → CouchDB requests/session",
+             f"{out['gateway_couchdb_requests_per_session']}", ""),
+            ("每会话 CouchDB 处理请求（含复制）CouchDB requests/session (replication included)",
+             f"{out.get('couchdb_requests_per_session', '—')}", ""),
+            ("CouchDB", f"{out['couchdb']['url']}, {out['couchdb']['nodes']} node(s), "
+                        f"{out['couchdb']['local_processes']} local process(es)", ""),
         ])
         for example in out["error_examples"]:
             click.echo(f"error: {example}", err=True)

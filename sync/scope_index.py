@@ -27,7 +27,7 @@ class ScopeIndex:
         self.db = db
         self.keys: dict[str, str | None] = {}
         self.revs: dict[str, str] = {}  # the winning revision each key was computed from
-        self._parents: set[str] = set()  # "case:<uuid>" of every "event:<uuid>:…" id seen
+        self._events: dict[str, set[str]] = {}  # "case:<uuid>" → its "event:<uuid>:…" ids seen
         self.seq: Any = 0
         self._counts: dict[tuple[str, str, int, str], int] = {}
         self._lock = threading.Lock()
@@ -95,12 +95,12 @@ class ScopeIndex:
 
     def _saw(self, doc_id: str) -> None:
         if doc_id.startswith("event:"):
-            self._parents.add("case:" + doc_id.split(":", 2)[1])
+            self._events.setdefault("case:" + doc_id.split(":", 2)[1], set()).add(doc_id)
 
-    def may_have_events(self, case_id: str) -> bool:
-        """Has the database ever held an event of ``case_id``, as far as the map knows?
-        (False after a refresh: it holds none, so a push need not read them.)"""
-        return case_id in self._parents
+    def event_ids(self, case_id: str) -> list[str]:
+        """The ids of every event of ``case_id`` the database held when the map last looked
+        (right after a refresh: all of them), so a push reads a case's history by id."""
+        return sorted(self._events.get(case_id, ()))
 
     def has_rev(self, doc_id: str, rev: str) -> bool:
         """Does the database hold revision ``rev`` of ``doc_id``? True when it is the
