@@ -834,21 +834,26 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     gw = _gw()
     db = gw.backing_db(user)
     index = gw.indexes.for_db(db)
-    index.refresh()
-    # Only ids the database already has need their stored version read; the rest are new.
-    # (A document another writer creates with the same id in the instant between this
-    # refresh and our write would come in as a conflict, which the review queue shows.)
+    # Which ids the township holds, from its feed without a body (``refresh_ids``): a
+    # full refresh read the body of every document other processes had written since,
+    # on every push (issue 16). What the decision needs of the township — pushed ids it
+    # holds, the parents events name, their stored events — is then read fresh, by id,
+    # in one request. (A document another writer creates with the same id in the instant
+    # between this read and our write comes in as a conflict, which the review queue shows.)
+    index.refresh_ids()
     named = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
              and not d["_id"].startswith("_")]
-    stored = _stored(db, [i for i in named if index.known(i)])
     batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
+    township = _township_rows(db, index, docs, named, batch_keys)
+    stored = {i: s for i in named if (s := _stored_row(township.get(i))) is not None}
+    parents = {i: s for i, row in township.items() if (s := _stored_row(row)) is not None}
     elsewhere = _elsewhere(gw, db, index, docs, named, batch_keys)
     refusals = [decide(user, doc, _stored_for(doc, stored, elsewhere),
                        new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,
-                       parent_key=_parent_key(doc, index, batch_keys, elsewhere))
+                       parent_key=_parent_key(doc, parents, batch_keys, elsewhere))
                 for doc in docs]
     if gw.check_event is not None:
-        history = _case_histories(db, index, docs, batch_keys)
+        history = _Histories({i: row["doc"] for i, row in township.items() if isinstance(row.get("doc"), dict)}, index)
         refusals = check_events(docs, refusals, stored, load_case=history.case,
                                 load_events=history.events, check=gw.check_event)
     allowed = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
@@ -870,9 +875,8 @@ def _elsewhere(gw: Gateway, db: Database, index: Any, docs: list[Any], named: li
     county = gw.client.db(gw.topology.county_db())
     if county.name == db.name:
         return {}
-    parents = [d.get(PARENT_FIELD[d["type"]]) for d in docs if isinstance(d, dict) and d.get("type") in PARENT_FIELD]
-    wanted = [i for i in named if not index.known(i)]
-    wanted += [p for p in parents if isinstance(p, str) and p not in batch_keys and not index.known(p)]
+    wanted = [i for i in named if not index.holds(i)]
+    wanted += [p for p in _parents(docs) if p not in batch_keys and not index.holds(p)]
     return {doc_id: replace(found, elsewhere=True)
             for doc_id, found in _stored(county, list(dict.fromkeys(wanted))).items()}
 
@@ -883,7 +887,7 @@ def _stored_for(doc: Any, stored: dict[str, Stored], elsewhere: dict[str, Stored
     return stored.get(doc["_id"]) or elsewhere.get(doc["_id"])
 
 
-def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None],
+def _parent_key(doc: Any, township: dict[str, Stored], batch_keys: dict[str, str | None],
                 elsewhere: dict[str, Stored]) -> str | None:
     """The scope key of the case or risk an event names: from this batch, the township,
     or the county (a parent deleted there: a key no event can match)."""
@@ -896,7 +900,8 @@ def _parent_key(doc: Any, index: Any, batch_keys: dict[str, str | None],
         return batch_keys[parent]
     if parent in elsewhere:
         return elsewhere[parent].key or "-"
-    return index.key(parent)
+    found = township.get(parent)
+    return found.key if found is not None else None
 
 
 @dataclass
@@ -914,18 +919,31 @@ class _Histories:
         return [self.docs[i] for i in self.index.event_ids(case_id) if i in self.docs]
 
 
-def _case_histories(db: Database, index: Any, docs: list[Any], batch_keys: dict[str, str | None]) -> _Histories:
-    """Every stored case and event the batch's events need, in ONE ``_all_docs`` read by id:
-    the index (refreshed by the caller) knows each case's event ids. (It was one read per
-    case and one ``_all_docs`` range per case: two round trips per case, issue 16.)"""
-    cases = {d["case_id"] for d in docs if isinstance(d, dict) and d.get("type") == "event"
-             and isinstance(d.get("case_id"), str)}
-    wanted = [c for c in sorted(cases) if c not in batch_keys and index.known(c)]
-    wanted += [e for c in sorted(cases) for e in index.event_ids(c)]
+def _parents(docs: list[Any]) -> list[str]:
+    """The cases and risks the batch's events name."""
+    return list(dict.fromkeys(
+        d[PARENT_FIELD[d["type"]]] for d in docs if isinstance(d, dict) and d.get("type") in PARENT_FIELD
+        and isinstance(d.get(PARENT_FIELD[d["type"]]), str)))
+
+
+def _township_rows(db: Database, index: Any, docs: list[Any], named: list[str],
+                   batch_keys: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """What the township holds now of everything the decision needs, in ONE ``_all_docs``
+    read by id (``include_docs``): the pushed ids it holds, the parents the batch's events
+    name (not in the batch), and every stored event of those events' cases (the index
+    knows their ids). None of it read: no request. (It was an index refresh reading other
+    writers' bodies, a read of the pushed ids, and per case a read of the case and an
+    ``_all_docs`` range of its events, issue 16.)"""
+    wanted = [i for i in named if index.holds(i)]
+    wanted += [p for p in _parents(docs) if p not in batch_keys and index.holds(p)]
+    cases = [d["case_id"] for d in docs if isinstance(d, dict) and d.get("type") == "event"
+             and isinstance(d.get("case_id"), str)]
+    wanted += [e for c in dict.fromkeys(cases) for e in index.event_ids(c)]
+    wanted = list(dict.fromkeys(wanted))
     if not wanted:
-        return _Histories({}, index)
+        return {}
     rows = db.all_docs(keys=wanted, include_docs=True)["rows"]
-    return _Histories({r["id"]: r["doc"] for r in rows if isinstance(r.get("doc"), dict)}, index)
+    return {r["id"]: r for r in rows if "id" in r and "error" not in r and "value" in r}
 
 
 def _audit_refusals(gw: Gateway, user: User, docs: list[Any], refusals: list[Refusal | None]) -> None:
@@ -946,16 +964,19 @@ def _stored(db: Database, ids: list[str]) -> dict[str, Stored]:
     """What ``db`` holds now for these ids (winning revision, scope key, author)."""
     if not ids:
         return {}
-    out: dict[str, Stored] = {}
-    for row in db.all_docs(keys=ids, include_docs=True)["rows"]:
-        if "error" in row or "value" not in row:
-            continue
-        doc = row.get("doc") or {}
-        deleted = bool(row["value"].get("deleted"))
-        author = doc.get(AUTHOR_FIELD.get(doc.get("type", ""), ""), None) if not deleted else None
-        out[row["id"]] = Stored(rev=row["value"]["rev"], key=scope_key(doc) if not deleted else None,
-                                deleted=deleted, author=author)
-    return out
+    rows = db.all_docs(keys=ids, include_docs=True)["rows"]
+    return {r["id"]: s for r in rows if (s := _stored_row(r)) is not None}
+
+
+def _stored_row(row: Mapping[str, Any] | None) -> Stored | None:
+    """A ``_all_docs`` row (with ``include_docs``) as :class:`Stored`; None for a missing id."""
+    if row is None or "error" in row or "value" not in row:
+        return None
+    doc = row.get("doc") or {}
+    deleted = bool(row["value"].get("deleted"))
+    author = doc.get(AUTHOR_FIELD.get(doc.get("type", ""), ""), None) if not deleted else None
+    return Stored(rev=row["value"]["rev"], key=scope_key(doc) if not deleted else None,
+                  deleted=deleted, author=author)
 
 
 # -- everything else is refused ---------------------------------------------------------------

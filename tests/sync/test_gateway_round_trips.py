@@ -91,8 +91,9 @@ def test_a_warm_session_costs_one_couchdb_request_per_step(warm, township_db) ->
     assert per_step.pop("GET db") <= 1  # `GET /db` is kept a second (PouchDB asks it per batch)
     # _changes: the page, and the index reading what another writer added (feed + bodies);
     # _bulk_get: no _revs_diff for revisions the feed listed; _revs_diff: no index refresh
-    # for new ids; PUT _local: no second read of the checkpoint; _bulk_docs: index, county
-    # (ids taken elsewhere), write — and no read of a new case's events (it has none).
+    # for new ids; PUT _local: no second read of the checkpoint; _bulk_docs: the feed's ids
+    # (no bodies), the county (ids taken elsewhere), the write — nothing of the township to
+    # read for a new case and its events.
     assert per_step == {"GET _local": 1, "_changes": 3, "_bulk_get": 1, "PUT _local": 1,
                         "_revs_diff": 1, "_bulk_docs": 3}
     assert dict(session.made[-1][1]) == {"GET _changes": 1, "POST _all_docs": 1, "POST _bulk_docs": 1}
@@ -106,11 +107,11 @@ def test_a_pushed_event_is_judged_on_its_stored_case_read_in_one_request(warm, t
     written = session.call("_bulk_docs", "POST", "/_bulk_docs", json={"docs": [again], "new_edits": False})
     [refused] = written.get_json()
     assert refused["error"] == "forbidden" and "accepted" in refused["reason"]
-    # index refresh (feed + the two new bodies), the case and its events by id, the county
-    # (is the new id taken elsewhere?); no read per case. (The refusal's audit record
-    # makes requests of its own.)
+    # the feed's ids (no bodies), the case and its events by id, the county (is the new id
+    # taken elsewhere?); no read per case. (The refusal's audit record makes requests of
+    # its own.)
     made = session.made[-1][1]
-    assert (made["GET _changes"], made["POST _all_docs"], made["GET doc"], made["POST _bulk_docs"]) == (1, 3, 0, 0)
+    assert (made["GET _changes"], made["POST _all_docs"], made["GET doc"], made["POST _bulk_docs"]) == (1, 2, 0, 0)
 
 
 def test_latest_true_for_a_revision_the_feed_never_listed_is_asked_first(warm) -> None:  # type: ignore[no-untyped-def]
