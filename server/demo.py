@@ -237,6 +237,13 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
         per_db.setdefault(home, []).extend(docs)
         counts["cases"] += 1
         counts["events"] += len(kept)
+    for home, doc in _work_for_every_role(rng, topology, accounts, now):
+        problems = validate_document(doc)
+        if problems:
+            raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
+        per_db.setdefault(home, []).append(doc)
+        counts["cases"] += doc["type"] == "case"
+        counts["events"] += doc["type"] == "event"
     for doc in _risks(rng, list(grid_layer.index), now, mediator_of):
         problems = validate_document(doc)
         if problems:
@@ -251,6 +258,58 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
             if failed:
                 raise RuntimeError(f"demo data not stored in {name}: {failed[0]}")
     return counts
+
+
+def _work_for_every_role(rng: random.Random, topology: Topology,
+                         accounts: list[tuple[str, str, list[str], str]], now: datetime
+                         ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(database, document) for what the random half year may leave out: letters at the
+    county awaiting its 受理, cases a township sent up to the county, and repeat visits
+    (same person, same matter) awaiting a township's 受理 — so every role's 我的待办 has
+    something on the first morning."""
+    from server.readmodel.generate import _id_number
+
+    county_user = next(n for n, role, _, _ in accounts if role == "county_reviewer")
+    mediators = [(n, codes[0]) for n, role, codes, _ in accounts if role == "township_mediator"]
+    workers = {codes[0][:9]: (n, codes[0]) for n, role, codes, _ in reversed(accounts) if role == "grid_worker"}
+
+    def new_case(area: str, by: str, created: datetime, title: str, category: str,
+                 party: dict[str, Any], channel: str) -> dict[str, Any]:
+        return {"_id": f"case:{uuid.UUID(int=rng.getrandbits(128), version=4)}", "type": "case",
+                "schema_version": 1, "area_code": area, "tracking_code": new_tracking_code(),
+                "channel": channel, "category": category, "title": title,
+                "description": f"{title}，请求协调处理", "parties": [party], "reported_by": by,
+                "first_handler": by, "created_at": created.isoformat(timespec="seconds"),
+                "policy": "regulation"}
+
+    def event(case: dict[str, Any], kind: str, by: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {"_id": new_event_id(case["_id"], at), "type": "event", "schema_version": 1,
+                "case_id": case["_id"], "kind": kind, "at": at.isoformat(timespec="seconds"),
+                "actor": by, "area_code": case["area_code"], **fields}
+
+    def party() -> dict[str, Any]:
+        return {"role": "applicant", "name": _name(rng), "id_number": _id_number(rng),
+                "phone": f"139{rng.randint(10000000, 99999999)}"}
+
+    for days, title in ((1, "来信反映征地补偿标准不一"), (2, "来访反映企业拖欠货款"), (3, "网上反映小区违建")):
+        yield topology.county_db(), new_case(topology.county_code, county_user, now - timedelta(days=days),
+                                             title, "contract_debt", party(), "letter")
+    for name, township in mediators[:2]:
+        worker, grid = workers.get(township, (name, township))
+        up = new_case(grid, worker, now - timedelta(days=6), "两乡镇交界山林权属争议", "land_forest",
+                      party(), "grid_worker")
+        yield topology.township_db(township), up
+        yield topology.township_db(township), event(up, "accepted", name, now - timedelta(days=5))
+        yield topology.township_db(township), event(up, "escalated", name, now - timedelta(days=4),
+                                                    to_level="county", reason="涉及两个乡镇，需县级协调")
+        person = party()
+        first = new_case(grid, worker, now - timedelta(days=40), "宅基地边界纠纷", "neighbourhood",
+                         person, "visit")
+        again = new_case(grid, worker, now - timedelta(days=1), "宅基地边界纠纷再次来访", "neighbourhood",
+                         dict(person), "visit")
+        yield topology.township_db(township), first
+        yield topology.township_db(township), event(first, "accepted", name, now - timedelta(days=39))
+        yield topology.township_db(township), again
 
 
 def _risks(rng: random.Random, grids: list[str], now: datetime,

@@ -11,11 +11,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas import vocab
+from server.domain.policies import RULE_LABELS
 from server.domain.reminders import STAGES
 
 
 def _kind(code: str) -> tuple[str, str]:
     return vocab.EVENT_KINDS.get(code, (code, code))
+
+
+def _area_level(code: str) -> tuple[str, str]:
+    """The level of an area code (县/乡镇/村/网格), as a responsible unit is named."""
+    level = next((name for name, n in vocab.AREA_CODE_LENGTHS.items() if n == len(code)), None)
+    return vocab.AREA_LEVELS[level] if level else ("", "")
 
 
 def render(notification: Mapping[str, Any]) -> tuple[str, str]:
@@ -27,9 +34,11 @@ def render(notification: Mapping[str, Any]) -> tuple[str, str]:
     group, _, what = template.partition(".")
     if group == "case" and what in STAGES:
         zh, en = STAGES[what]
-        rule = p.get("rule") or ""
-        return (f"{zh}：案件（{term_zh} {code}）{rule} 时限 {p.get('due_date')}，责任单位 {p.get('unit')}",
-                f"{en}: case ({term_en} {code}) deadline {rule} {p.get('due_date')}, unit {p.get('unit')}")
+        rule_zh, rule_en = RULE_LABELS.get(str(p.get("rule")), (p.get("rule") or "", p.get("rule") or ""))
+        unit = str(p.get("unit") or "")
+        level_zh, level_en = _area_level(unit)
+        return (f"{zh}：案件（{term_zh} {code}）「{rule_zh}」时限 {p.get('due_date')}，责任单位 {level_zh} {unit}",
+                f"{en}: case ({term_en} {code}) '{rule_en}' due {p.get('due_date')}, responsible {level_en} {unit}")
     if group == "case":
         zh, en = _kind(what)
         extra_zh = f"：{p['unit']}" if p.get("unit") else ""
