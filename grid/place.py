@@ -19,7 +19,7 @@ the province the codes name (:data:`grid.codes.PROVINCES`); a file that lands el
 is refused, and the common coordinate systems are tried on the file's own numbers to say
 which one would put it in place. A GCJ-02 file read as WGS-84 is only ~500 m off, inside
 its province: that is found against a county outline (``--outline``), see
-:func:`datum_hint`.
+:func:`outline_problem`.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def crs_candidates(raw_bounds: Extent, extent: Extent) -> list[str]:
     before any transformation) land inside ``extent``: ``EPSG:4490`` for degrees (4326 is
     the same here), else the Gauss-Krüger zones whose central meridian is within 1.6° of
     the result (a county is drawn in its own zone). GCJ-02 cannot be told apart from
-    WGS-84 by extent (500 m); :func:`datum_hint` does that against an outline."""
+    WGS-84 by extent (500 m); :func:`outline_problem` does that against an outline."""
     x, y = _probe(raw_bounds)
     if not np.isfinite([x, y]).all():
         return []
@@ -198,27 +198,50 @@ def place_problem(bounds: Extent, codes: Any, raw_bounds: Extent | None = None,
     return zh, en
 
 
-def datum_hint(union: Any, outline: Any, used: str, area: Any) -> tuple[str, str] | None:
-    """Against a county outline: does reading the file as GCJ-02 or BD-09 (or, for a file
-    read as one of those, as plain lon/lat) fit the outline at least twice as well?
+def outline_problem(union: Any, outline: Any, used: str, area: Any,
+                    raw_bounds: Extent | None = None) -> tuple[str, str] | None:
+    """Against a county outline (``--outline``): are the boundaries in the wrong place?
 
-    ``union`` is the finest level's union in storage lon/lat, ``used`` the CRS it was read
-    in, ``area`` a function giving m² of lon/lat geometries. Returns the message (zh, en)
-    naming the ``--crs`` that fits, or None. A 500 m GCJ-02 shift stays inside the province,
-    so only an outline shows it (issue 18, finding 3).
+    ``union`` is the finest level's union in storage lon/lat, ``used`` the CRS the file was
+    read in, ``area`` a function giving m² of lon/lat geometries. Two failures, each with
+    the ``--crs`` that fits when a common one does:
+
+    * far off: less than half of the outline is covered (a wrong Gauss-Krüger zone moves
+      a county 3° — inside a wide province, so only the outline shows it);
+    * a map-tile datum: reading the file as GCJ-02 or BD-09 (or, for a file read as one of
+      those, as plain lon/lat) fits the outline at least twice as well. A 500 m GCJ-02
+      shift stays inside the province (issue 18, finding 3).
+
+    Returns the message (zh, en), or None when the boundaries fit.
     """
-    def mismatch(g: Any) -> float:
-        return float(area(np.array([shapely.symmetric_difference(g, outline)], dtype=object))[0])
+    def m2(g: Any) -> float:
+        return float(area(np.array([g], dtype=object))[0])
 
-    now = mismatch(union)
-    whole = float(area(np.array([outline], dtype=object))[0])
-    if whole <= 0 or now < 0.005 * whole:
+    whole = m2(outline)
+    if whole <= 0:
+        return None
+    covered = m2(shapely.intersection(union, outline)) / whole
+    if covered < 0.5:
+        minx, miny, maxx, maxy = shapely.bounds(outline)
+        pad = 0.1 * max(maxx - minx, maxy - miny)
+        box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+        found = [c for c in crs_candidates(raw_bounds, box) if c != used] if raw_bounds else []
+        zh = f"边界只覆盖县界的 {covered:.0%}（按 {used} 读取）：位置不对"
+        en = f"the boundaries cover {covered:.0%} of the outline (read as {used}): they are in the wrong place"
+        if found:
+            return (zh + f"；按 {found[0]} 读取则与县界重合：请用 --crs {found[0]}",
+                    en + f"; read as {found[0]} they match it: pass --crs {found[0]}")
+        return zh + "；请检查坐标系（--crs）", en + "; check the coordinate system (--crs)"
+
+    now = m2(shapely.symmetric_difference(union, outline))
+    if now < 0.005 * whole:
         return None
     if used in MARS:
         alternatives = {"EPSG:4490": wgs84_to_mars(used, union)}
     else:
         alternatives = {kind: mars_to_wgs84(kind, union) for kind in MARS}
-    best, fit = min(((k, mismatch(g)) for k, g in alternatives.items()), key=lambda kv: kv[1])
+    best, fit = min(((k, m2(shapely.symmetric_difference(g, outline)))
+                     for k, g in alternatives.items()), key=lambda kv: kv[1])
     if fit > 0.5 * now:
         return None
     return (f"与县界不符 {now / 1e6:.2f} km²（按 {used} 读取）；按 {best} 读取只差 {fit / 1e6:.2f} km²："
