@@ -240,6 +240,8 @@ def outline_problem(union: Any, outline: Any, used: str, area: Any,
         alternatives = {"EPSG:4490": wgs84_to_mars(used, union)}
     else:
         alternatives = {kind: mars_to_wgs84(kind, union) for kind in MARS}
+    # moving every vertex can make a valid shape touch itself: repair before overlaying
+    alternatives = {k: shapely.make_valid(g) for k, g in alternatives.items()}
     best, fit = min(((k, m2(shapely.symmetric_difference(g, outline)))
                      for k, g in alternatives.items()), key=lambda kv: kv[1])
     if fit > 0.5 * now:
