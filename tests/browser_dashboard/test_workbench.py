@@ -317,6 +317,20 @@ def test_every_label_is_chinese_and_the_admin_keeps_the_units(browser, demo) -> 
 
     mediator = open_dashboard(browser, demo, "mediator01", 1366, 900, route="#/cases")
     mediator.wait_for_selector("#case-table tbody tr")
+    # filters and search: the form writes the URL, the list follows it
+    mediator.locator("#f-status").select_option("reported")
+    mediator.get_by_role("button", name="查询 / Search").click()
+    mediator.wait_for_function("location.hash.includes('status=reported')")
+    mediator.wait_for_selector("#case-table tbody tr, #case-list .empty")
+    statuses = set(mediator.locator("#case-table tbody td:nth-child(4)").all_inner_texts())
+    assert statuses <= {vocab.CASE_STATUSES["reported"][0]}, statuses
+    code = mediator.locator("#case-table tbody tr a").first.inner_text()
+    mediator.goto(f"/dashboard/#/cases?q={code}")
+    mediator.wait_for_function(f"document.querySelectorAll('#case-table tbody tr').length === 1")
+    mediator.goto(f"/dashboard/#/cases?area={demo['accounts']['mediator02'][1][0]}")  # another township
+    mediator.wait_for_selector("#case-list .unavailable[data-status='403']")
+    mediator.goto("/dashboard/#/cases")
+    mediator.wait_for_selector("#case-table tbody tr")
     first = mediator.locator("#case-table tbody tr a").first
     first.click()
     mediator.wait_for_selector("#case-actions")
