@@ -326,7 +326,7 @@ def test_every_label_is_chinese_and_the_admin_keeps_the_units(browser, demo) -> 
     assert statuses <= {vocab.CASE_STATUSES["reported"][0]}, statuses
     code = mediator.locator("#case-table tbody tr a").first.inner_text()
     mediator.goto(f"/dashboard/#/cases?q={code}")
-    mediator.wait_for_function(f"document.querySelectorAll('#case-table tbody tr').length === 1")
+    mediator.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 1")
     mediator.goto(f"/dashboard/#/cases?area={demo['accounts']['mediator02'][1][0]}")  # another township
     mediator.wait_for_selector("#case-list .unavailable[data-status='403']")
     mediator.goto("/dashboard/#/cases")
