@@ -205,16 +205,14 @@ def register_blueprint(app: Flask | None, blp: flask_smorest.Blueprint, **option
     app.extensions["fq_api"].register_blueprint(blp, **options)
 
 
+# Every resource module of the API. A missing one is an error at start-up, not a silently
+# absent part of the API: an ImportError here means a broken install or a typo, and an
+# API that quietly lacks /api/cases would pass its health check and fail its users.
+RESOURCES = ("auth", "users", "cases", "audit", "stats", "case_list", "exports", "risks",
+             "reminders", "conflicts", "tracking", "units", "todo", "paper", "notices", "reports")
+
+
 def _resource_modules() -> list[Any]:
     import importlib
 
-    modules = []
-    for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports",
-                 "risks", "reminders", "conflicts", "tracking", "units", "todo", "paper", "notices",
-                 "reports"):
-        try:
-            modules.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as exc:  # a resource not written yet
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
+    return [importlib.import_module(f"{__name__}.{name}") for name in RESOURCES]

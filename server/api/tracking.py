@@ -10,8 +10,11 @@ party said on the phone as ``evaluated_by_phone``, which does not stop the party
 (``event:<case uuid>:<closure time>-publiceval``), so two simultaneous evaluations
 cannot both be stored: CouchDB refuses the second ``PUT`` (409).
 
-Lookups are rate-limited per remote address (in process, sliding window), so codes
-cannot be enumerated; a malformed code (wrong check symbol) counts like a miss.
+The code in the path is what a person typed: it is normalised first
+(``schemas.ids.normalise_tracking_code``: spaces, dashes, lower case and full-width
+characters accepted), so ``abcd-efgh-jk`` finds ``ABCDEFGHJK``. Lookups are rate-limited
+per remote address (in process, sliding window), so codes cannot be enumerated; a
+malformed code (wrong check symbol) counts like a miss.
 
 The case is found with a Mango ``_find`` on the county database over a
 ``(tracking_code)`` index (every township replicates up there); the authoritative copy
@@ -28,7 +31,7 @@ from flask import current_app, request
 from schemas import validate_document, vocab
 from schemas.api_risks import EvaluationCreateSchema, TrackingSchema
 from schemas.events import PUBLIC_ACTOR
-from schemas.ids import is_valid_tracking_code
+from schemas.ids import is_valid_tracking_code, normalise_tracking_code
 from server.domain.projection import CaseProjection
 from server.ratelimit import RateWindow
 from sync.design import TRACKING_INDEX
@@ -64,7 +67,9 @@ def _limit() -> None:
 
 def _find_case(code: str) -> tuple[dict[str, Any], Any]:
     _limit()
-    code = code.strip().upper()
+    # The code is typed by a person (from a paper receipt, or read out on the phone):
+    # spaces, dashes, lower case and full-width characters are what people type.
+    code = normalise_tracking_code(code)
     if not is_valid_tracking_code(code):
         raise _not_found()
     county = cases.county_db()

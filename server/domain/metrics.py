@@ -83,17 +83,6 @@ class In(Pred):
 
 
 @dataclass(frozen=True)
-class NotNull(Pred):
-    col: str
-
-    def __call__(self, row: Row) -> bool:
-        return row.get(self.col) is not None
-
-    def sql(self) -> str:
-        return f"({self.col} IS NOT NULL)"
-
-
-@dataclass(frozen=True)
 class And(Pred):
     parts: tuple[Pred, ...]
 
