@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import current_app
@@ -39,6 +39,7 @@ from sync.scope import may_write_key, scope_key, sees
 from sync.topology import init_databases
 from sync.users import User
 
+from .clock import now  # re-exported: the API modules call cases.now()
 from .errors import ApiError
 
 CHINA = timedelta(hours=8)
@@ -54,11 +55,6 @@ DEFAULT_POLICY = "regulation"  # 信访工作条例 for letters, visits, calls a
 
 
 # -- time ------------------------------------------------------------------------------------
-
-def now() -> datetime:
-    clock = current_app.config.get("FENGQIAO_CLOCK")
-    return clock() if clock else datetime.now(UTC)
-
 
 def china_iso(at: datetime) -> str:
     """ISO 8601 with the +08:00 offset, as the tablets store times."""

@@ -9,7 +9,6 @@ already started there.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from sync.errors import SyncError
 from sync.topology import Topology, init_databases
 from sync.users import ROLES
 
-from .config import EMBEDDED_COUCH, ConfigError, load_settings
+from .config import EMBEDDED_COUCH, ConfigError, load_settings, set_in_environment
 
 console = Console(highlight=False)
 
@@ -390,7 +389,7 @@ def demo(host: str | None, port: int | None, townships: int, villages: int, grid
 
         sizes = {"townships": townships, "villages": villages, "grids": grids}
         loaded = prepare_demo(settings, console, sizes=sizes, cases=cases)
-        if "FENGQIAO_STATS_FOLLOW" not in os.environ:
+        if not set_in_environment("FENGQIAO_STATS_FOLLOW"):
             # The demo's first dashboard visit should already show the sample data.
             settings["FENGQIAO_STATS_FOLLOW"] = "eager"
         print_urls(settings, loaded["accounts"], DEMO_PASSWORD)

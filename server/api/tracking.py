@@ -44,7 +44,6 @@ from . import ApiBlueprint, validation_error
 blp = ApiBlueprint("tracking", __name__, url_prefix="/api/track",
                    description="公开查询：凭查询码查看办理进度并评价 — public tracking (no login)")
 
-RATE_WINDOW, RATE_MAX = 60.0, 30  # lookups per address per minute
 
 
 def _not_found() -> ApiError:
@@ -53,10 +52,12 @@ def _not_found() -> ApiError:
 
 
 def _limit() -> None:
-    limiter: RateWindow = current_app.extensions.setdefault("fq_track_limiter", RateWindow(RATE_MAX))
+    # Limit and window are read on every lookup (declared in server.config), so a test or an
+    # operator's change to the app's config takes effect without a new limiter.
+    most = int(current_app.config["FENGQIAO_TRACK_RATE_MAX"])
+    window = float(current_app.config["FENGQIAO_TRACK_RATE_WINDOW"])
+    limiter: RateWindow = current_app.extensions.setdefault("fq_track_limiter", RateWindow(most, window))
     address = request.remote_addr or "-"
-    window = float(current_app.config.get("FENGQIAO_TRACK_RATE_WINDOW", RATE_WINDOW))
-    most = int(current_app.config.get("FENGQIAO_TRACK_RATE_MAX", RATE_MAX))
     wait = limiter.retry_after(address, most, window)
     if wait:
         raise ApiError(429, "too_many_requests", "查询过于频繁，请稍后再试",
