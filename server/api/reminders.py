@@ -1,6 +1,6 @@
 """``/api/reminders``: 三单三函 — 临期提示 (due soon), 到期催办 (due today), 逾期问责 (overdue).
 
-"认真落实'临期提示提醒、到期催办督办、逾期问效问责'等措施" (seeds: 三单三函 工作机制).
+"认真落实'临期提示提醒、到期催办督办、逾期问效问责'等措施" (杞县信访局, 三单三函 工作机制; docs/sources.md).
 For cases AND risks in the caller's area, grouped by responsible unit (an area code),
 each overdue item naming the unit one level up it is escalated to (``parent_code``:
 15→12→9→6 digits; none above the county).

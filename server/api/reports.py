@@ -2,7 +2,8 @@
 
 Scoped like ``/api/stats``: the area defaults to the caller's own, and an area outside it
 is refused (403). The figures are the read model's, the same queries as ``/api/stats``
-(``server.reports.data``). Targets: ``FENGQIAO_REPORT_TARGETS`` over the seeds' defaults.
+(``server.reports.data``). Targets: ``FENGQIAO_REPORT_TARGETS`` over the defaults from the source articles
+(docs/sources.md).
 Downloads are audited like the 台账 exports.
 """
 

@@ -5,7 +5,7 @@ Each row is a rule: from the first event matching ``start`` (``reported`` = the 
 days, the start day not counted; ``max_ext`` is the longest extension (``extended``
 events) the rule allows. Paused time (挂起) never counts (see ``projection``).
 
-Where the numbers come from (see /work/shared/seeds):
+Where the numbers come from (the source articles, quoted in docs/sources.md):
 
 * ``regulation`` 信访工作条例 (2022): decide on acceptance within 15 days of receipt,
   handle within 60 days of acceptance (extendable by at most 30 days), 复查 and 复核

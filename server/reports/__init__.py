@@ -3,7 +3,7 @@
 Layout::
 
     periods.py  a month (2026-11) or a quarter (2026Q4)
-    targets.py  the targets, declared once (defaults from the seeds; FENGQIAO_REPORT_TARGETS)
+    targets.py  the targets, declared once (defaults: docs/sources.md; FENGQIAO_REPORT_TARGETS)
     data.py     report_data(): the report as plain data (for xlsx now, a PDF template later)
     xlsx.py     the workbook
     cli.py      ``fengqiao report --month 2026-11 --area 339901`` (or ``--quarter 2026Q4``)
