@@ -1,4 +1,8 @@
-"""Dependency rules: schemas/ imports no project package; server/domain/ only schemas/."""
+"""Dependency rules (docs/architecture.md, "Packages and their one-way dependencies"):
+``server`` → ``sync`` → ``schemas``, ``server`` → ``grid``, ``sync`` → ``grid``; ``grid`` and
+``schemas`` import nothing of the others; ``server/domain`` only ``schemas``; ``grid``
+imports no Flask. Function-level imports count: an import inside a function is still an
+edge, only a hidden one."""
 
 from __future__ import annotations
 
@@ -10,8 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = {"schemas", "server", "sync", "grid"}
 
+# Known breaks, each with its reason; an entry that no longer occurs is harmless.
+#   sync/bench.py: the sync benchmark reads the server's settings (issue 17 moves the
+#   benchmark code out of the product packages).
+EXCEPTIONS = {("sync/bench.py", "server.config")}
 
-def project_imports(package: str) -> set[tuple[str, str]]:
+
+def project_imports(package: str, extra: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
     found = set()
     for path in (ROOT / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -21,16 +30,23 @@ def project_imports(package: str) -> set[tuple[str, str]]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             for name in names:
-                if name.split(".")[0] in PROJECT:
-                    found.add((path.name, name))
+                if name.split(".")[0] in PROJECT | extra:
+                    found.add((str(path.relative_to(ROOT)), name))
     return found
 
 
 @pytest.mark.parametrize(("package", "allowed"), [
     ("schemas", ("schemas",)),
+    ("grid", ("grid",)),
+    ("sync", ("sync", "schemas", "grid")),
+    ("server", ("server", "sync", "schemas", "grid")),
     ("server/domain", ("schemas", "server.domain")),
 ])
 def test_imports_point_one_way(package: str, allowed: tuple[str, ...]) -> None:
     bad = {(f, name) for f, name in project_imports(package)
            if not any(name == a or name.startswith(a + ".") for a in allowed)}
-    assert bad == set()
+    assert bad - EXCEPTIONS == set()
+
+
+def test_grid_imports_no_flask() -> None:
+    assert {name for _, name in project_imports("grid", frozenset({"flask"})) if name.startswith("flask")} == set()
