@@ -38,6 +38,7 @@ class Setting:
     kind: type = str
     shown: str | None = None
     from_env: bool = True
+    choices: tuple[str, ...] = ()  # the only values that work, checked by ``load_settings``
 
     def shown_default(self) -> str:
         if self.shown is not None:
@@ -72,7 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds of inactivity after which a login session ends", int),
     Setting("FENGQIAO_STATS_FOLLOW", "lazy",
             "statistics read model follower: `lazy` (the first request that needs it starts it), `eager` "
-            "(started with the app), or `off` (each request applies pending changes itself: tests, tools)"),
+            "(started with the app), or `off` (each request applies pending changes itself: tests, tools)",
+            choices=("lazy", "eager", "off")),
     Setting("FENGQIAO_STATS_PATH", None, "DuckDB file of the statistics read model",
             shown="`$FENGQIAO_HOME/stats.duckdb`"),
     Setting("FENGQIAO_TRACK_RATE_MAX", 30,
@@ -188,7 +190,18 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
                     f"配置 {setting.name} 应为数字，实际为 {raw!r}",
                     f"setting {setting.name} must be a number, got {raw!r}",
                 ) from exc
+        if setting.choices and raw not in setting.choices:
+            raise ConfigError(f"配置 {setting.name} 应为 {'、'.join(setting.choices)} 之一，实际为 {raw!r}",
+                              f"setting {setting.name} must be one of {', '.join(setting.choices)}, got {raw!r}")
         values[setting.name] = raw
+    if values.get("COUCHDB_URL"):
+        from sync.couch import split_credentials
+
+        try:
+            split_credentials(str(values["COUCHDB_URL"]))
+        except ValueError as exc:
+            zh, _, en = str(exc).partition(" ; ")
+            raise ConfigError(zh, en or zh) from None
     for key, value in overrides.items():
         values.setdefault(key, value)
     values["FENGQIAO_HOME"] = str(Path(values["FENGQIAO_HOME"]).resolve())

@@ -4,8 +4,11 @@ drift apart again."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+
+import pytest
 
 from server.config import SETTINGS, load_settings, readme_with_settings, settings_table
 
@@ -87,3 +90,20 @@ def test_one_clock_reads_the_test_clock():
     readers = sorted(str(path.relative_to(ROOT)) for path, text in _sources(*PRODUCT, suffixes=(".py",))
                      if "FENGQIAO_CLOCK" in text)
     assert readers == ["server/clock.py", "server/config.py"]
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("COUCHDB_URL", "not a url", "COUCHDB_URL"),
+    ("FENGQIAO_STATS_FOLLOW", "maybe", "FENGQIAO_STATS_FOLLOW"),
+])
+def test_bad_configuration_is_one_clear_message_not_a_traceback(name: str, value: str, words: str) -> None:
+    """A malformed setting stops a command with both languages and exit code 1."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, name: value}
+    run = subprocess.run([sys.executable, "-m", "server", "stats", "status"], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and words in run.stderr
+    assert "错误" in run.stderr and "Error:" in run.stderr
