@@ -146,6 +146,23 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "commented": ("备注", "commented"),
 }
 
+# Deadline policies (``server.domain.policies.POLICY_TABLE`` has their rules) and the
+# names of their rules.
+POLICIES: dict[str, tuple[str, str]] = {
+    "regulation": ("信访工作条例", "Regulation on Petition Work"),
+    "520": ("“520”工作法", "520 method (accept in 5, close in 20)"),
+    "green_channel": ("绿色通道", "green channel"),
+    "double_sign": ("双签", "double sign"),
+}
+DEADLINE_RULES: dict[str, tuple[str, str]] = {
+    "accept": ("受理告知", "decision on acceptance"),
+    "close": ("办结", "closure"),
+    "review": ("复查", "review"),
+    "re_review": ("复核", "re-review"),
+    "first_feedback": ("首次反馈", "first feedback"),
+    "meet": ("见面沟通(双签)", "meet the petitioner"),
+}
+
 # 我的待办: the groups of a work list (``/api/todo``), most pressing first.
 TODO_GROUPS: dict[str, tuple[str, str]] = {
     "to_accept": ("待受理", "awaiting acceptance"),

@@ -188,6 +188,7 @@ def init_app(app: Flask) -> FengqiaoApi:
         "security": [{"session": []}, {"basic": []}],
     })
     api = FengqiaoApi(app)
+    api.ma_plugin.converter.add_attribute_function(_published_constraints)
     app.extensions["fq_api"] = api
     app.before_request(_authenticate_first)
 
@@ -197,6 +198,13 @@ def init_app(app: Flask) -> FengqiaoApi:
     for module in _resource_modules():
         api.register_blueprint(module.blp)
     return api
+
+
+def _published_constraints(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A field's own constraints (``openapi()`` of ``schemas.fields``) in the OpenAPI
+    description: enums, patterns, lengths, ranges, item counts."""
+    describe = getattr(field, "openapi", None)
+    return describe() if callable(describe) else {}
 
 
 def register_blueprint(app: Flask | None, blp: flask_smorest.Blueprint, **options: Any) -> None:
