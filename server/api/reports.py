@@ -34,11 +34,12 @@ blp = ApiBlueprint("reports", __name__, url_prefix="/api/reports",
 def _answer(period: reports.Period, args: dict[str, Any]) -> Response:
     user = require_user()
     prefix = resolve_area(user, args.get("area"))
-    try:
+    try:  # checked when the server starts (server.config); this guards a changed config
         targets = reports.parse_targets(current_app.config.get("FENGQIAO_REPORT_TARGETS"))
     except ValueError as exc:
-        raise ApiError(500, "misconfigured", "报表目标配置有误（FENGQIAO_REPORT_TARGETS）",
-                       f"FENGQIAO_REPORT_TARGETS cannot be read: {exc}") from None
+        zh, _, en = str(exc).partition(" / ")
+        raise ApiError(503, "misconfigured", f"报表目标配置有误，请管理员修改：{zh}",
+                       f"the report targets are misconfigured; ask an administrator: {en}") from None
     store = service().ready()
     data = reports.report_data(store.cursor(), store, prefix=prefix, period=period, scope=user.area_codes,
                                today=today(), targets=targets)
