@@ -1,4 +1,4 @@
-// The tablet app: hash routes #/list, #/new, #/case/<id>, #/risk; login when no session.
+// The tablet app: hash routes #/list, #/new, #/case/<id>, #/risk, #/notices; login when no session.
 import { Store, loadSession, login } from './store.js';
 import { buildCase, buildEvent, buildRisk, validateCase, validateEvent, validateRisk, EVENT_FORMS } from './docs.js';
 import { project, acceptedOnReport, sortEvents, dayText } from './projection.js';
@@ -150,6 +150,7 @@ async function startStore(session) {
     timer = setTimeout(() => {
       refreshProfile();
       renderConflicts();
+      renderUnread();
       const h = location.hash;
       if (!formDirty() && !h.startsWith('#/new') && !h.startsWith('#/risk')) route();
     }, 150);
@@ -157,6 +158,7 @@ async function startStore(session) {
   await store.open();
   renderWho();
   renderNet();
+  renderUnread();
   refreshProfile();
 }
 
@@ -542,6 +544,44 @@ function openAction(doc, kind, p) {
   form.scrollIntoView({ block: 'start' });
 }
 
+// ---------------------------------------------------------------------------- notices
+// The user's in-app notices (交办, 研判, 临期/到期/逾期 …) from the synced notification
+// documents, in the server's words (message_zh / message_en stored on each): offline too.
+
+/** The unread count on the 通知 tab. */
+async function renderUnread() {
+  const badge = $('#unread');
+  const n = store ? await store.unreadCount() : 0;
+  badge.textContent = n > 99 ? '99+' : String(n);
+  badge.dataset.unread = String(n);
+  badge.setAttribute('aria-label', `${n} 条未读 / ${n} unread`);
+  badge.hidden = n === 0;
+}
+
+function noticeItem(n, onDevice) {
+  const open = n.case_id && onDevice.has(n.case_id)
+    ? `<a class="button secondary" href="#/case/${encodeURIComponent(n.case_id)}" data-open="${esc(n._id)}">查看案件 Open case</a>` : '';
+  return `<li class="${n.unread ? 'unread' : ''}" data-notice="${esc(n._id)}" data-unread="${n.unread ? 1 : 0}">
+    <p><strong>${n.unread ? '● ' : ''}${esc(n.message_zh || n.template)}</strong></p>
+    <p class="muted">${esc(n.message_en || '')}</p>
+    <p class="when">${fmtTime(n.created_at)}${n.unread ? '' : ' · 已读 Read'}</p>
+    <div class="actions">${open}${n.unread ? `<button type="button" class="secondary" data-read="${esc(n._id)}">标为已读 Mark read</button>` : ''}</div></li>`;
+}
+
+async function renderNotices() {
+  const [notices, cases] = await Promise.all([store.notices(), store.allOfType('case')]);
+  const onDevice = new Set(cases.map((c) => c._id));
+  const unread = notices.filter((n) => n.unread).map((n) => n._id);
+  view().innerHTML = `<div class="sectionhead"><h1>通知 <small>Notices (${notices.length})</small></h1>
+      ${unread.length ? '<button type="button" class="secondary" id="readall">全部标为已读 Mark all read</button>' : ''}</div>
+    ${notices.length ? `<ul class="notices" id="noticelist">${notices.map((n) => noticeItem(n, onDevice)).join('')}</ul>`
+    : '<p class="notice">暂无通知。No notices.</p>'}`;
+  const mark = async (ids) => { await store.markRead(ids); await renderNotices(); renderUnread(); };
+  view().querySelectorAll('[data-read]').forEach((b) => { b.onclick = () => mark([b.dataset.read]); });
+  view().querySelectorAll('[data-open]').forEach((a) => { a.addEventListener('click', () => store.markRead([a.dataset.open])); });
+  if (unread.length) $('#readall').onclick = () => mark(unread);
+}
+
 // ---------------------------------------------------------------------------- risk
 async function renderRisk() {
   const areas = await myAreas();
@@ -588,6 +628,7 @@ async function route() {
     if (hash.startsWith('#/case/')) await renderCase(decodeURIComponent(hash.slice(7)));
     else if (hash.startsWith('#/new')) await renderNewCase();
     else if (hash.startsWith('#/risk')) await renderRisk();
+    else if (hash.startsWith('#/notices')) await renderNotices();
     else await renderList();
   };
   rendering = (rendering || Promise.resolve()).then(run, run);
