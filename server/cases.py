@@ -49,8 +49,10 @@ REPEAT_WINDOW_DAYS = 180
 TOLERATED = frozenset({"closed_while_paused"})
 # Who may act on cases through the API (admins manage accounts, not cases).
 CASE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
-# Set by the server on every event written through the API (``at`` too: server time).
-SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at", "at"})
+# Set by the server on every event written through the API (``at`` too: server time);
+# ``review_level`` marks a 研判 decision, written by ``/api/reviews`` only.
+SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at", "at",
+                           "review_level"})
 DEFAULT_POLICY = "regulation"  # 信访工作条例 for letters, visits, calls and online matters
 
 

@@ -213,6 +213,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         )
     if not strict:
         return values
+    targets = report_targets_problem(values)  # a typo must not surface at month's end
+    if targets is not None:
+        raise targets
     if values["FENGQIAO_ENV"] == "production" and not values["FENGQIAO_SECRET_KEY"]:
         raise ConfigError(
             "生产环境必须设置 FENGQIAO_SECRET_KEY",
@@ -221,6 +224,20 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     if not values["FENGQIAO_SECRET_KEY"]:
         values["FENGQIAO_SECRET_KEY"] = secrets.token_hex(32)
     return values
+
+
+def report_targets_problem(values: Mapping[str, Any]) -> ConfigError | None:
+    """What is wrong with ``FENGQIAO_REPORT_TARGETS``; None when it reads. Checked when the
+    settings load (``serve`` refuses to start) and by ``check-deploy``, so a mistyped
+    target is found at deployment, not when the 月报 is due."""
+    from server.reports.targets import parse_targets
+
+    try:
+        parse_targets(values.get("FENGQIAO_REPORT_TARGETS"))
+    except ValueError as exc:
+        zh, _, en = str(exc).partition(" / ")
+        return ConfigError(zh, en or zh)
+    return None
 
 
 def party_key(settings: Mapping[str, Any]) -> bytes:

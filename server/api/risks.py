@@ -57,7 +57,7 @@ from sync.design import REVIEW_INDEX
 from sync.scope import may_write_key, scope_key, sees
 from sync.users import User
 
-from .. import audit, cases
+from .. import audit, cases, notify
 from ..auth import require_user, scoped
 from ..errors import ApiError
 from . import (
@@ -433,8 +433,12 @@ def review_level(user: User) -> str:
     return "township" if user.role == "township_mediator" else "county"
 
 
-def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(event document to write into the county database, item summary) for one matter."""
+Planned = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
+def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> Planned:
+    """(event document to write into the county database, item summary, the risk or case
+    it decides on — whose grid workers are told) for one matter."""
     if item.get("risk_id"):
         try:
             risk, home = locate_risk(item["risk_id"], user)
@@ -450,7 +454,7 @@ def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tup
         summary = jsonable({"risk_id": risk["_id"], "area_code": risk["area_code"], "title": risk.get("title"),
                             "decision": item["decision"], "event_id": doc["_id"],
                             **{k: body[k] for k in ("level", "owner", "due", "lead_official") if k in body}})
-        return doc, summary
+        return doc, summary, risk
     try:
         case, home = cases.locate(item["case_id"], user)
     except ApiError:
@@ -463,9 +467,10 @@ def _plan_item(user: User, i: int, item: Mapping[str, Any], at: datetime) -> tup
                                  at=at)
     except ApiError as exc:
         raise _prefix(exc, i) from None
+    doc["review_level"] = review_level(user)  # marks the comment as a 研判 decision
     summary = {"case_id": case["_id"], "area_code": case["area_code"], "title": case.get("title"),
                "decision": item["decision"], "event_id": doc["_id"]}
-    return doc, summary
+    return doc, summary, case
 
 
 def _prefix(exc: ApiError, i: int) -> ApiError:
@@ -491,7 +496,7 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     user = require_user("county_reviewer", "township_mediator")
     at = cases.now()
     planned = [_plan_item(user, i, item, at) for i, item in enumerate(body["items"])]
-    subjects = [s.get("risk_id") or s.get("case_id") for _, s in planned]
+    subjects = [s.get("risk_id") or s.get("case_id") for _, s, _ in planned]
     dupes = sorted({s for s in subjects if subjects.count(s) > 1})
     if dupes:
         raise validation_error([FieldError("items", f"同一事项重复列出：{', '.join(dupes)}",
@@ -499,7 +504,7 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     review: dict[str, Any] = {
         "_id": f"review:{uuid.uuid4()}", "type": "review", "schema_version": 1,
         "held_on": body["held_on"].isoformat(), "attendees": body["attendees"],
-        "items": [s for _, s in planned], "area_codes": sorted({s["area_code"] for _, s in planned}),
+        "items": [s for _, s, _ in planned], "area_codes": sorted({s["area_code"] for _, s, _ in planned}),
         "recorded_by": user.username, "recorded_at": cases.china_iso(at),
         "level": review_level(user),
     }
@@ -510,12 +515,16 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     if problems:
         raise validation_error(flatten_errors(problems))
     county = cases.county_db()
-    results = county.bulk_docs([doc for doc, _ in planned])
+    results = county.bulk_docs([doc for doc, _, _ in planned])
     failed = [r for r in results if not r.get("ok")]
     if failed:  # ids are fresh, so this is a server fault; the meeting is not recorded
         raise ApiError(503, "storage_failed", "研判决定未能全部保存，请重试",
                        f"could not store every decision ({failed[0].get('error')}); try again")
     county.save(review)
+    # The grid workers concerned hear of the decisions at once (the feed follower would
+    # tell them within a pass; deterministic ids make the two write each notice once).
+    notify.notify_review_decisions(county, [(subject, doc) for doc, _, subject in planned],
+                                   directory=cases.notice_directory(), at=at)
     audit.record("review_recorded", doc_id=review["_id"],
                  detail={"items": len(planned), "held_on": review["held_on"]})
     response = etag_response({"review": review}, review["_rev"], status=201)

@@ -2,7 +2,9 @@
 
 Labels come from the one vocabulary (``schemas.vocab`` event kinds, ``server.domain.
 reminders.STAGES``); the sentences around them are here, once, for the workbench, the
-tablet (through ``/api/notices``) and the log.
+tablet and the log: ``/api/notices`` renders them afresh, and each notification
+stores its words when it is queued (``message_zh``/``message_en``, ``outbox.notification``)
+so the tablet shows them offline without a second copy of these sentences.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ def render(notification: Mapping[str, Any]) -> tuple[str, str]:
     code = p.get("tracking_code") or ""
     term_zh, term_en = vocab.TERMS["tracking_code"]
     group, _, what = template.partition(".")
+    if template == "case.reviewed":
+        zh, en = vocab.REVIEW_LEVELS.get(str(p.get("level")), vocab.RISK_EVENT_KINDS["reviewed"])
+        return (f"案件（{term_zh} {code}）{zh}意见：{p.get('decision', '')}",
+                f"Case ({term_en} {code}) {en}: {p.get('decision', '')}")
     if group == "case" and what in STAGES:
         zh, en = STAGES[what]
         rule_zh, rule_en = RULE_LABELS.get(str(p.get("rule")), (p.get("rule") or "", p.get("rule") or ""))

@@ -203,12 +203,17 @@ function mapBox(c) {
   return box;
 }
 
+// The tablet names the photo of a signed 人民调解协议书 after its mediation event.
+const SIGNED_AGREEMENT = /^agreement-.+\.jpg$/;
+
 function photos(c) {
   const names = Object.keys(c._attachments || {});
   if (!names.length) return empty("无照片", "no photos");
   return h("div", { class: "photos" }, ...names.map((n) => h("img", {
     src: `/api/cases/${encodeURIComponent(c._id)}/attachments/${encodeURIComponent(n)}`,
-    alt: `现场照片 ${n} / photo`, loading: "lazy" })));
+    alt: SIGNED_AGREEMENT.test(n) ? `签字协议书照片 ${n} / signed agreement` : `现场照片 ${n} / photo`,
+    title: SIGNED_AGREEMENT.test(n) ? "签字协议书 signed agreement" : n, loading: "lazy",
+    dataset: { attachment: n } })));
 }
 
 // -- timeline -----------------------------------------------------------------------------

@@ -257,9 +257,10 @@ function renderExports() {
     ...items.map(([name, params, zh, en]) =>
       h("a", { class: "button secondary", href: `/api/exports/${name}${query(params)}`, download: "",
                dataset: { export: name } }, ...bilingual(zh, en))),
-    ...reports.map(([kind, params, zh, en]) =>
-      h("a", { class: "button", href: `/api/reports/${kind}${query({ ...params, format: "xlsx" })}`, download: "",
-               dataset: { report: kind } }, ...bilingual(`${zh}（Excel）`, en))));
+    ...reports.flatMap(([kind, params, zh, en]) => [["xlsx", "Excel"], ["pdf", "PDF"]].map(([format, name]) =>
+      h("a", { class: "button", href: `/api/reports/${kind}${query({ ...params, format })}`, download: "",
+               dataset: { report: format === "xlsx" ? kind : `${kind}.${format}` } },
+        ...bilingual(`${zh}（${name}）`, `${en} (${name})`)))));
 }
 
 async function showCaseList(el, filter, ctx, zh, en) {
