@@ -154,6 +154,24 @@ def ancestors(code: str) -> dict[str, str]:
     return {lvl: code[: LENGTHS[lvl]] for lvl in LEVELS if LENGTHS[lvl] <= len(code)}
 
 
+def area_at(code: str, level: Level) -> str | None:
+    """The code of the area at ``level`` that holds ``code`` (its prefix of that level's
+    length), or None when ``code`` is above that level. Not validated: for codes already
+    checked, on hot paths (a scope test, a database name)."""
+    n = LENGTHS[level]
+    return code[:n] if len(code) >= n else None
+
+
+def county_of(code: str) -> str:
+    """The county of a code (its first 6 digits)."""
+    return code[: LENGTHS["county"]]
+
+
+def township_of(code: str) -> str | None:
+    """The township of a code, or None for a county code."""
+    return area_at(code, "township")
+
+
 def village_kind(code: str) -> Literal["community", "village"]:
     """``'community'`` (居委会/社区, 001–199) or ``'village'`` (村委会/村, 200–399).
 

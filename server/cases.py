@@ -1,7 +1,7 @@
 """Cases through the API: where a case lives, its timeline, and every action as an event.
 
 Where documents are written: a case and all its events live in the township database of
-``area_code[:9]`` (``tw_<9 digits>``); a county-level case (6-digit ``area_code``) in the
+``township_of(area_code)`` (``tw_<9 digits>``); a county-level case (6-digit ``area_code``) in the
 county database. The API always writes there, the "home" database, whoever the caller
 is; continuous replication carries it up to the county. Events written by county
 reviewers' tablets land in the county database and flow down; so a case's timeline is
@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import current_app
 
+from grid.codes import township_of
 from schemas import new_case_id, new_event_id, new_tracking_code, validate_document, vocab
 from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
@@ -79,7 +80,7 @@ def home_db(area_code: str, *, create: bool = False) -> Database:
     topology = _topology()
     if len(area_code) == 6:
         return _client().db(topology.county_db())
-    township = area_code[:9]
+    township = str(township_of(area_code))
     db = _client().db(topology.township_db(township))
     if create:
         ready: set[str] = current_app.extensions.setdefault("fq_township_ready", set())

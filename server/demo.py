@@ -21,6 +21,7 @@ from rich.console import Console
 from grid.areas import area_documents
 from grid.boundaries import Boundaries
 from grid.check import check_boundaries
+from grid.codes import township_of
 from grid.demo import make_demo_county
 from grid.versions import GridStore
 from schemas import new_event_id, new_risk_event_id, new_tracking_code, validate_document
@@ -177,7 +178,7 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
     start = now - timedelta(days=days)
     for _ in range(cases):
         grid = rng.choice(busy) if rng.random() < 0.3 else rng.choice(all_grids)
-        township = grid[:9]
+        township = str(township_of(grid))
         at_township = rng.random() < 0.06
         # A few letters and visits come straight to the county (县信访局): its own 待受理.
         at_county = not at_township and rng.random() < 0.03
@@ -248,7 +249,7 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
         problems = validate_document(doc)
         if problems:
             raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
-        per_db.setdefault(topology.township_db(doc["area_code"][:9]), []).append(doc)
+        per_db.setdefault(topology.township_db(str(township_of(doc["area_code"]))), []).append(doc)
         counts["risks"] += doc["type"] == "risk"
     for name, docs in per_db.items():
         db = client.db(name)
@@ -271,7 +272,7 @@ def _work_for_every_role(rng: random.Random, topology: Topology,
 
     county_user = next(n for n, role, _, _ in accounts if role == "county_reviewer")
     mediators = [(n, codes[0]) for n, role, codes, _ in accounts if role == "township_mediator"]
-    workers = {codes[0][:9]: (n, codes[0]) for n, role, codes, _ in reversed(accounts) if role == "grid_worker"}
+    workers = {township_of(codes[0]): (n, codes[0]) for n, role, codes, _ in reversed(accounts) if role == "grid_worker"}
 
     def new_case(area: str, by: str, created: datetime, title: str, category: str,
                  party: dict[str, Any], channel: str) -> dict[str, Any]:
@@ -317,7 +318,7 @@ def _risks(rng: random.Random, grids: list[str], now: datetime,
     """A risk register from the three screening rounds, some reviewed, some resolved."""
     for number in range(60):
         grid = rng.choice(grids)
-        township = grid[:9]
+        township = str(township_of(grid))
         category, title = rng.choice(RISK_TITLES)
         level = rng.choices(["ordinary", "serious", "major"], [60, 28, 12])[0]
         round_ = rng.choices(["village", "township", "county"], [55, 35, 10])[0]

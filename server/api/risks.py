@@ -2,7 +2,7 @@
 (县级研判会议).
 
 Where data lives: a risk and its ``riskevent:*`` documents live in the township database
-of ``area_code[:9]`` (the county database for a 6-digit code), written there by the API
+of ``township_of(area_code)`` (the county database for a 6-digit code), written there by the API
 whoever the caller is; replication carries them up. A county review meeting writes each
 decision as a ``reviewed`` risk event (or a ``commented`` case event) into the COUNTY
 database with the item's ``area_code``: the down replication (``sync.design.FILTER_DOWN``)
