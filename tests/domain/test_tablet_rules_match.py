@@ -62,7 +62,7 @@ def test_the_tablet_projection_and_checks_follow_the_python_rules() -> None:
     rng = random.Random(14)
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     histories = []
-    for i in range(300):
+    for _ in range(300):
         area = rng.choice(["339901001201001", "339901001201", "339901001", "339901"])
         created = now - timedelta(days=rng.randint(0, 120), hours=rng.randint(0, 23))
         histories.append(case_with_events(rng, area, created))
