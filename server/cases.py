@@ -148,10 +148,12 @@ def locate_doc(doc_id: str, doc_type: str, user: User,
     return found, home
 
 
-def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
-    """Every event of the case from its home database and the county database, by ``_id``."""
-    uuid = case["_id"].split(":", 1)[1]
-    rng = {"startkey": f"event:{uuid}:", "endkey": f"event:{uuid}:\ufff0", "include_docs": True}
+def child_docs(parent_id: str, child_type: str, home: Database) -> list[dict[str, Any]]:
+    """Every ``<child_type>:<parent uuid>:…`` document (a case's events, a risk's events)
+    from the parent's home database and the county database (decisions made above are
+    written there and flow down), merged by ``_id``, in time order."""
+    uuid = parent_id.split(":", 1)[1]
+    rng = {"startkey": f"{child_type}:{uuid}:", "endkey": f"{child_type}:{uuid}:\ufff0", "include_docs": True}
     merged: dict[str, dict[str, Any]] = {}
     dbs = [home] if home.name == county_db().name else [county_db(), home]
     for db in dbs:  # home last: its copy wins
@@ -161,9 +163,14 @@ def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
     return sorted(merged.values(), key=lambda e: (str(e.get("at")), e["_id"]))
 
 
+def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
+    """Every event of the case from its home database and the county database, by ``_id``."""
+    return child_docs(case["_id"], "event", home)
+
+
 def etag_of(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:
-    """The case resource's revision: the base record's ``_rev`` and its set of events
-    (events are append-only, so a new one always changes the tag)."""
+    """The revision of a case or risk as a resource: the base record's ``_rev`` and its set
+    of events (events are append-only, so a new one always changes the tag)."""
     digest = hashlib.sha1("\n".join(sorted(e["_id"] for e in events)).encode()).hexdigest()[:12]
     return f"{case['_rev']}.{len(events)}.{digest}"
 

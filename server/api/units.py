@@ -76,10 +76,10 @@ def unit_case_items(user: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     projected in process — not one CouchDB round trip per case."""
     import json
 
-    from .risks import _readmodel_cursor
+    from server.readmodel.rows import cursor
 
     unit = units.get_unit(str(user.unit_id))
-    cur = _readmodel_cursor()
+    cur = cursor()
     # Unit ids are uuids: a text match on the stored event finds exactly its assignments.
     rows = cur.execute(
         "SELECT case_id, max(at_text) AS last FROM events WHERE kind = 'assigned' AND contains(doc, ?) "
