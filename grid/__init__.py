@@ -1,30 +1,35 @@
 """Administrative grids: county → township → village → grid.
 
-Codes (:mod:`grid.codes`), boundary import (:mod:`grid.boundaries`), quality check
-(:mod:`grid.check`), versions on disk (:mod:`grid.versions`), point assignment
-(:mod:`grid.assign`), Chinese map coordinates (:mod:`grid.coords`), the demo county
-(:mod:`grid.demo`), area documents for CouchDB (:mod:`grid.areas`), version diffs
+Codes (:mod:`grid.codes`), boundary import (:mod:`grid.boundaries`), where boundaries land
+and in which coordinate system (:mod:`grid.place`), quality check (:mod:`grid.check`),
+versions on disk (:mod:`grid.versions`), point assignment (:mod:`grid.assign`), points
+files (:mod:`grid.pointsfile`), Chinese map coordinates (:mod:`grid.coords`), the demo
+county (:mod:`grid.demo`), area documents for CouchDB (:mod:`grid.areas`), version diffs
 (:mod:`grid.diff`). Imports nothing of ``server``, ``sync`` or ``schemas``, and no Flask.
+
+The names below are loaded on first use (PEP 562), so that ``import grid.assign`` — what
+``grid assign`` and the gateway need — does not pull in geopandas.
 """
 
-from .assign import Assignment, GridIndex
-from .boundaries import Boundaries, read_boundaries, read_outline
-from .check import CheckReport, Issue, check_boundaries
-from .codes import (
-    is_parent_of,
-    is_valid_code,
-    is_within,
-    level_of,
-    parent_of,
-    prefix_range,
-    validate_code,
-    village_kind,
-)
-from .errors import GridError
-from .versions import GridStore, Version
+from __future__ import annotations
 
-__all__ = [
-    "Assignment", "Boundaries", "CheckReport", "GridError", "GridIndex", "GridStore", "Issue",
-    "Version", "check_boundaries", "is_parent_of", "is_valid_code", "is_within", "level_of",
-    "parent_of", "prefix_range", "read_boundaries", "read_outline", "validate_code", "village_kind",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Assignment": "assign", "GridIndex": "assign",
+    "Boundaries": "boundaries", "read_boundaries": "boundaries", "read_outline": "boundaries",
+    "CheckReport": "check", "Issue": "check", "check_boundaries": "check",
+    "is_parent_of": "codes", "is_valid_code": "codes", "is_within": "codes", "level_of": "codes",
+    "parent_of": "codes", "prefix_range": "codes", "validate_code": "codes", "village_kind": "codes",
+    "GridError": "errors",
+    "GridStore": "versions", "Version": "versions",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'grid' has no attribute {name!r}")

@@ -12,7 +12,11 @@ of file order, and the same in every process. A point covered by no area is
 ``near_border`` is true when another area (not the assigned one; any area for an
 unassigned point) lies within ``near_m`` metres (default 30 m), so the gateway can ask a
 grid worker to confirm. Distances are measured in a local metric plane
-(:class:`grid.frame.LocalFrame`, < 0.5 % scale error over a county).
+(:class:`grid.frame.LocalFrame`, < 0.5 % scale error over a county) within ``FAR_DEG``
+(0.25°, ~25 km) of the county's bounding box, where the plane's scale error stays below
+~0.5 % too; beyond it the error grows without bound (a point on the other side of the
+globe came out at 23,143 km, issue 18), so the distance is geodesic on the WGS-84
+ellipsoid (``pyproj.Geod``) to the nearest point of the county's boundary.
 
 Concept: cell index
 -------------------
@@ -29,9 +33,14 @@ classifies each cell once, when the index is built:
   reach (remembered per cell), or a tree query when several are;
 * **border, near certain** — the cell touches a border, but borders of two different
   areas pass within ``near_m - r`` of its centre: only the ``covers`` test is needed;
-* **border** — anything else (touches a border, lies outside every area, or where areas
-  overlap): the exact path (STRtree ``covers`` in lon/lat, ``dwithin`` and ``nearest`` in
-  metres).
+* **outside** — no area contains the cell centre and no border passes through the cell
+  (and every point off the raster): the point is unassigned without a ``covers`` test;
+  only the nearest area and its distance remain, answered by a tree of border *segments*
+  (a nearest-segment query is a few small distance tests, where a nearest-polygon query
+  measures every vertex of a big township: 81 k outside points took 0.76 s on a real
+  county before, most of ``grid assign``'s time there — issue 18);
+* **border** — anything else (touches a border, or where areas overlap): the exact path
+  (STRtree ``covers`` in lon/lat, ``dwithin`` in metres, the segment tree for nearest).
 
 Classification is rigorous, not sampled: cell centres are labelled by scanline
 rasterisation, and the exact distance from each centre to every border segment nearby
@@ -46,23 +55,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from .boundaries import Boundaries
 from .coords import to_storage
 from .errors import GridError
 from .frame import LocalFrame
+
+if TYPE_CHECKING:  # pandas and geopandas stay out of `grid assign`'s start-up
+    import pandas as pd
+
+    from .boundaries import Boundaries
 
 #: Statuses of an assignment.
 ASSIGNED = "assigned"
 UNASSIGNED = "unassigned"
 _STATUS = np.array([ASSIGNED, UNASSIGNED, "invalid"], dtype=object)
 _MARGIN_M = 0.01  # metres of slack for float rounding between lon/lat and the metric plane
+#: Points farther than this (degrees) outside the county's bounding box are measured
+#: geodesically, not in the local plane.
+FAR_DEG = 0.25
+#: Cell values: -1 border (exact path), -2 border with near_border certain, -3 outside.
+_BORDER, _BORDER_NEAR, _OUTSIDE = -1, -2, -3
+#: Version of the cell-index layout saved beside a version (older caches are rebuilt).
+CELLS_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,25 @@ class Assignment:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# geodesic search along the county boundary: coarse and fine sample spacing (degrees) and
+# the longest a coarse step can be in metres (a degree of latitude is < 111.7 km)
+_COARSE_DEG, _FINE_DEG = 0.005, 0.0001
+_COARSE_M = _COARSE_DEG * 111_700.0
+
+
+@dataclass(frozen=True)
+class Located:
+    """Answers for many points as arrays: ``area`` (index into the index's sorted codes, -1
+    none), ``state`` (0 assigned, 1 unassigned, 2 invalid coordinate), ``near_border``,
+    ``nearest`` (index, -1 none) and ``distance_m``."""
+
+    area: NDArray[np.int64]
+    state: NDArray[np.int8]
+    near_border: NDArray[np.bool_]
+    nearest: NDArray[np.int64]
+    distance_m: NDArray[np.float64]
 
 
 class GridIndex:
@@ -100,20 +138,39 @@ class GridIndex:
         cell_m: float | None = None,
         cells: dict[str, Any] | None = None,
     ) -> None:
+        level = boundaries.finest_level
+        layer = boundaries.layer(level).sort_values("code", kind="stable").reset_index(drop=True)
+        # valid polygons only (an unchecked version may hold a bowtie); covers() on the
+        # repaired shape is what a person means by "inside"
+        self._setup(level, layer["code"].to_numpy(dtype=object), layer["name"].to_numpy(dtype=object),
+                    shapely.make_valid(layer.geometry.values), version, near_m, cell_m, cells)
+
+    @classmethod
+    def from_areas(cls, level: str, codes: ArrayLike, names: ArrayLike, geoms: ArrayLike, *,
+                   version: int | None = None, near_m: float = 30.0, cell_m: float | None = None,
+                   cells: dict[str, Any] | None = None) -> GridIndex:
+        """An index over areas given as arrays, already sorted by code and valid (what a
+        version caches beside itself, so ``grid assign`` needs neither geopandas nor a
+        GeoPackage reader)."""
+        self = cls.__new__(cls)
+        self._setup(level, np.asarray(codes, dtype=object), np.asarray(names, dtype=object),
+                    np.asarray(geoms, dtype=object), version, near_m, cell_m, cells)
+        return self
+
+    def _setup(self, level: str, codes: NDArray[np.object_], names: NDArray[np.object_],
+               geoms: NDArray[np.object_], version: int | None, near_m: float,
+               cell_m: float | None, cells: dict[str, Any] | None) -> None:
         if near_m < 0:
             raise ValueError("near_m must be >= 0")
         self.version = version
         self.near_m = float(near_m)
-        self.level = boundaries.finest_level
-        layer = boundaries.layer(self.level).sort_values("code", kind="stable").reset_index(drop=True)
-        # valid polygons only (an unchecked version may hold a bowtie); covers() on the
-        # repaired shape is what a person means by "inside"
-        geoms = shapely.make_valid(layer.geometry.values)
-        self.codes: NDArray[np.object_] = layer["code"].to_numpy(dtype=object)
-        self.names: NDArray[np.object_] = layer["name"].to_numpy(dtype=object)
+        self.level = level
+        self.codes: NDArray[np.object_] = codes
+        self.names: NDArray[np.object_] = names
         self.geoms = geoms
         self.tree = shapely.STRtree(geoms)
         self.frame = LocalFrame.around(geoms)
+        self._bounds = tuple(float(v) for v in shapely.total_bounds(geoms))
         self.geoms_xy = self.frame.geoms_to_xy(geoms)
         self.tree_xy = shapely.STRtree(self.geoms_xy)
         n = len(self.codes)
@@ -128,7 +185,10 @@ class GridIndex:
                        version)
             for near in (False, True) for i in range(n)
         ]
-        if cells is not None and float(cells["near_m"]) == self.near_m and int(cells["n"]) == n:
+        self._segments: tuple[Any, NDArray[np.int64]] | None = None
+        self._outer: Any = None
+        if (cells is not None and float(cells["near_m"]) == self.near_m and int(cells["n"]) == n
+                and int(cells.get("format", 1)) == CELLS_FORMAT):
             self._load_cells(cells)
         else:
             self._build_cells(cell_m)
@@ -138,7 +198,7 @@ class GridIndex:
         back as ``cells=`` — building takes seconds for a county, loading milliseconds."""
         return {"cells": self.cells, "pair_g": self._pair_g, "pair_h": self._pair_h,
                 "grid": np.array([self.x0, self.y0, self.cell_m, self.nx, self.ny]),
-                "near_m": self.near_m, "n": len(self.codes)}
+                "near_m": self.near_m, "n": len(self.codes), "format": CELLS_FORMAT}
 
     def _load_cells(self, state: dict[str, Any]) -> None:
         self.cells = np.asarray(state["cells"])
@@ -184,7 +244,10 @@ class GridIndex:
         # a border cell where two areas' borders pass within near_m - r of the centre: every
         # point of it has an area other than its own within near_m, so near_border is
         # certain and only the covers test remains
-        cells[(cells == -1) & two_close] = -2
+        cells[(cells == -1) & two_close] = _BORDER_NEAR
+        # no area holds the centre and no border comes within the half diagonal: the whole
+        # cell is outside every area (d_all is inf beyond reach, which is as good)
+        cells[(cells == -1) & (count == 0) & (d_all > r + _MARGIN_M)] = _OUTSIDE
         self.cells = cells
         self._finish_cells()
 
@@ -200,11 +263,15 @@ class GridIndex:
         return float((self.cells >= 0).mean())
 
     def _cell_values(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int32]:
-        ix = np.floor((x - self.x0) * self._inv_cs)
-        iy = np.floor((y - self.y0) * self._inv_cs)
-        ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-        out = np.full(x.shape, -1, dtype=np.int32)
-        out[ok] = self.cells[iy[ok].astype(np.intp), ix[ok].astype(np.intp)]
+        """Cell value per point: off the raster by more than a metre is outside (the raster
+        covers every area's bounds); the last metre goes the exact way."""
+        fx = (x - self.x0) * self._inv_cs
+        fy = (y - self.y0) * self._inv_cs
+        ok = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        margin = self._inv_cs  # one metre in cells
+        off = ~((fx >= -margin) & (fx < self.nx + margin) & (fy >= -margin) & (fy < self.ny + margin))
+        out = np.where(off, _OUTSIDE, _BORDER).astype(np.int32)
+        out[ok] = self.cells[fy[ok].astype(np.intp), fx[ok].astype(np.intp)]
         return out
 
     # ------------------------------------------------------------------ lookups
@@ -233,8 +300,17 @@ class GridIndex:
                     near = bool(shapely.dwithin(self.geoms_xy[h], shapely.Point(x, y), self.near_m))
                     return self._fast[g + self._n if near else g]
                 return self._exact_one(lon, lat, x, y, g)
-            return self._exact_one(lon, lat, x, y, -1, near_known=v == -2)
+            if v == _OUTSIDE:
+                return self._outside_one(lon, lat, x, y)
+            return self._exact_one(lon, lat, x, y, -1, near_known=v == _BORDER_NEAR)
+        if int(self._cell_values(np.array([x]), np.array([y]))[0]) == _OUTSIDE:
+            return self._outside_one(lon, lat, x, y)
         return self._exact_one(lon, lat, x, y, -1)
+
+    def _outside_one(self, lon: float, lat: float, x: float, y: float) -> Assignment:
+        g, d = self._nearest(np.array([lon]), np.array([lat]), np.array([x]), np.array([y]))
+        return Assignment(None, None, None, UNASSIGNED, bool(d[0] <= self.near_m), str(self.codes[g[0]]),
+                          float(d[0]), self.version)
 
     def _exact_one(self, lon: float, lat: float, x: float, y: float, known: int,
                    near_known: bool = False) -> Assignment:
@@ -250,21 +326,12 @@ class GridIndex:
             close = self.tree_xy.query(pxy, predicate="dwithin", distance=self.near_m)
             near = bool((close != g).any())
             return self._fast[g + len(self.codes) if near else g]
-        idx, dist = self.tree_xy.query_nearest(pxy, return_distance=True, all_matches=True)
-        k = int(np.argmin(idx))
-        g, d = int(idx[k]), float(dist[k])
-        return Assignment(None, None, None, UNASSIGNED, d <= self.near_m, str(self.codes[g]), d,
-                          self.version)
+        return self._outside_one(lon, lat, x, y)
 
-    def locate_many(self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84", *,
-                    with_near_border: bool = True) -> pd.DataFrame:
-        """Assignments of many points (arrays in ``crs``), one row per point, in order.
-
-        Columns: grid_code, village_code, township_code, status, near_border,
-        nearest_code, distance_m, version. NaN coordinates give ``status='invalid'``.
-        ``with_near_border=False`` skips the near-border test (the column is then absent):
-        the like-for-like comparison with a plain spatial join.
-        """
+    def locate_arrays(self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84", *,
+                      with_near_border: bool = True) -> Located:
+        """The answers as plain arrays (see :class:`Located`): what :meth:`locate_many`
+        wraps in a DataFrame, and what ``grid assign`` writes without one."""
         if crs in ("wgs84", "cgcs2000"):  # no copy on the common path
             lon = np.asarray(lons, dtype=np.float64).ravel()
             lat = np.asarray(lats, dtype=np.float64).ravel()
@@ -278,18 +345,22 @@ class GridIndex:
         if all_finite:
             v = self._cell_values(x, y).astype(np.int32)
         else:
-            v = self._cell_values(np.where(finite, x, np.inf), np.where(finite, y, np.inf)).astype(np.int32)
+            v = self._cell_values(np.where(finite, x, 0.0), np.where(finite, y, 0.0)).astype(np.int32)
         unsure = np.flatnonzero(v >= 2 * n)
         g = np.where((v >= 0) & (v < 2 * n), v % max(n, 1), -1).astype(np.int64)
         g[unsure] = self._pair_g[v[unsure] - 2 * n]
         near = (v >= n) & (v < 2 * n)
         nearest = np.full(npts, -1, dtype=np.int64)
         dist = np.zeros(npts)
-        slow = np.flatnonzero((v < 0) & finite)
+        slow = np.flatnonzero((v < 0) & (v != _OUTSIDE) & finite)
         if len(slow):
             g_s, near_s, nearest_s, dist_s = self._exact_many(
-                lon[slow], lat[slow], x[slow], y[slow], with_near_border, v[slow] == -2)
+                lon[slow], lat[slow], x[slow], y[slow], with_near_border, v[slow] == _BORDER_NEAR)
             g[slow], near[slow], nearest[slow], dist[slow] = g_s, near_s, nearest_s, dist_s
+        out = np.flatnonzero((v == _OUTSIDE) & finite)
+        if len(out):
+            nearest[out], dist[out] = self._nearest(lon[out], lat[out], x[out], y[out])
+            near[out] = dist[out] <= self.near_m
         if with_near_border and len(unsure):
             h = self._pair_h[v[unsure] - 2 * n]
             one = h >= 0
@@ -298,11 +369,26 @@ class GridIndex:
             several = unsure[~one]
             if len(several):
                 near[several] = self._near_other(x[several], y[several], g[several])
-        # look-ups through tables with a trailing None: index n means "no area"
-        pick = np.where(g >= 0, g, n)
         state = (g < 0).astype(np.int8)
         if not all_finite:
             state[~finite] = 2
+        return Located(g, state, near, nearest, dist)
+
+    def locate_many(self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84", *,
+                    with_near_border: bool = True) -> pd.DataFrame:
+        """Assignments of many points (arrays in ``crs``), one row per point, in order.
+
+        Columns: grid_code, village_code, township_code, status, near_border,
+        nearest_code, distance_m, version. NaN coordinates give ``status='invalid'``.
+        ``with_near_border=False`` skips the near-border test (the column is then absent):
+        the like-for-like comparison with a plain spatial join.
+        """
+        import pandas as pd
+
+        r = self.locate_arrays(lons, lats, crs, with_near_border=with_near_border)
+        n, npts = len(self.codes), len(r.area)
+        # look-ups through tables with a trailing None: index n means "no area"
+        pick = np.where(r.area >= 0, r.area, n)
 
         def col(table: NDArray[np.object_], idx: NDArray[np.int64]) -> pd.Series:
             return pd.Series(table.take(idx), dtype=object)  # keep None (pandas 3 would make NaN)
@@ -311,14 +397,99 @@ class GridIndex:
             "grid_code": col(self._grid_t, pick),
             "village_code": col(self._village_t, pick),
             "township_code": col(self._township_t, pick),
-            "status": col(_STATUS, state),
-            **({"near_border": near} if with_near_border else {}),
-            "nearest_code": col(self._codes_t, np.where(nearest >= 0, nearest, n)),
-            "distance_m": dist,
+            "status": col(_STATUS, r.state),
+            **({"near_border": r.near_border} if with_near_border else {}),
+            "nearest_code": col(self._codes_t, np.where(r.nearest >= 0, r.nearest, n)),
+            "distance_m": r.distance_m,
             "version": pd.array(np.full(npts, self.version if self.version is not None else 0),
                                 dtype="Int64") if self.version is not None
             else pd.array([None] * npts, dtype="Int64"),
         })
+
+    # ------------------------------------------------------------------ outside points
+    def _segment_tree(self) -> tuple[Any, NDArray[np.int64]]:
+        """Every ring edge in the metric plane as its own line, in an STRtree, with its area:
+        built on first use (an index whose points all fall inside never needs it)."""
+        if self._segments is None:
+            edges, owner = _ring_edges(self.geoms_xy)
+            lines = shapely.linestrings(edges.reshape(-1, 2, 2))
+            self._segments = (shapely.STRtree(lines), owner.astype(np.int64))
+        return self._segments
+
+    def _nearest(self, lon: NDArray[np.float64], lat: NDArray[np.float64], x: NDArray[np.float64],
+                 y: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Nearest area (smallest code among equally near ones) and distance in metres of
+        points outside every area: the segment tree in the metric plane, geodesic beyond
+        ``FAR_DEG`` of the county's bounding box."""
+        n, m = len(self.codes), len(x)
+        tree, owner = self._segment_tree()
+        (qi, qs), qd = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=True)
+        dmin = np.full(m, np.inf)
+        np.minimum.at(dmin, qi, qd)
+        best = np.full(m, n, dtype=np.int64)
+        tie = qd <= dmin[qi]
+        np.minimum.at(best, qi[tie], owner[qs[tie]])
+        minx, miny, maxx, maxy = self._bounds
+        far = np.flatnonzero((lon < minx - FAR_DEG) | (lon > maxx + FAR_DEG)
+                             | (lat < miny - FAR_DEG) | (lat > maxy + FAR_DEG))
+        if len(far):
+            best[far], dmin[far] = self._geodesic(lon[far], lat[far])
+        return best, dmin
+
+    def _outer_rings(self) -> list[tuple[NDArray[np.float64], NDArray[np.int64]]]:
+        """The county's boundary (union of the areas) in lon/lat: per ring, its vertices
+        segmentized to at most ``_FINE_DEG`` apart, and the positions of coarse samples
+        (one every ``_COARSE_DEG`` along the ring). Built on first use."""
+        if self._outer is None:
+            union = shapely.union_all(self.geoms)
+            rings = [r for p in shapely.get_parts(union) for r in shapely.get_rings(p)]
+            out = []
+            for ring in rings:
+                fine = shapely.get_coordinates(shapely.segmentize(ring, _FINE_DEG))
+                along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(fine, axis=0).T))]
+                step = np.floor(along / _COARSE_DEG)
+                coarse = np.r_[0, np.flatnonzero(np.diff(step)) + 1, len(fine) - 1]
+                out.append((fine, np.unique(coarse)))
+            self._outer = out
+        return self._outer  # type: ignore[no-any-return]
+
+    def _geodesic(self, lon: NDArray[np.float64], lat: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Geodesic distance (WGS-84) to the county's boundary and the nearest area, for
+        points far outside.
+
+        Coarse samples every ``_COARSE_DEG`` along each boundary ring find the stretches
+        that can hold the nearest point: every point of a ring lies within ``_COARSE_DEG``
+        along the ring of a sample, i.e. within ``_COARSE_M`` metres, so only stretches
+        whose sample is within ``2 × _COARSE_M`` of the best are searched again, vertex by
+        vertex at ``_FINE_DEG`` (~11 m). That far out the spacing errs by millimetres.
+        """
+        from pyproj import Geod
+
+        geod = Geod(ellps="WGS84")
+        rings = self._outer_rings()
+        out_d = np.empty(len(lon))
+        out_g = np.empty(len(lon), dtype=np.int64)
+
+        def inv(k: int, pts: NDArray[np.float64]) -> NDArray[np.float64]:
+            _, _, d = geod.inv(np.full(len(pts), lon[k]), np.full(len(pts), lat[k]), pts[:, 0], pts[:, 1])
+            return np.asarray(d)
+
+        for k in range(len(lon)):
+            dists = [inv(k, fine[coarse]) for fine, coarse in rings]
+            floor = min(float(d.min()) for d in dists)
+            best_d, best_q = np.inf, (0.0, 0.0)
+            for (fine, coarse), d in zip(rings, dists, strict=True):
+                for j in np.flatnonzero(d <= floor + 2 * _COARSE_M):
+                    lo, hi = coarse[max(j - 1, 0)], coarse[min(j + 1, len(coarse) - 1)]
+                    q = fine[lo:hi + 1]
+                    dq = inv(k, q)
+                    i = int(np.argmin(dq))
+                    if dq[i] < best_d:
+                        best_d, best_q = float(dq[i]), (float(q[i, 0]), float(q[i, 1]))
+            idx = self.tree.query_nearest(shapely.Point(*best_q), all_matches=True)
+            out_d[k], out_g[k] = best_d, int(np.min(idx))
+        return out_g, out_d
 
     def _near_other(self, x: NDArray[np.float64], y: NDArray[np.float64],
                     g: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -350,15 +521,8 @@ class GridIndex:
             near[a_idx] = self._near_other(x[a_idx], y[a_idx], g[a_idx])
         u_idx = np.flatnonzero(~assigned)
         if len(u_idx):
-            pxy = shapely.points(x[u_idx], y[u_idx])
-            (qi, qg), qd = self.tree_xy.query_nearest(pxy, return_distance=True, all_matches=True)
-            best = np.full(len(u_idx), n, dtype=np.int64)
-            np.minimum.at(best, qi, qg)
-            dmin = np.full(len(u_idx), np.inf)
-            np.minimum.at(dmin, qi, qd)
-            nearest[u_idx] = best
-            dist[u_idx] = dmin
-            near[u_idx] = dmin <= self.near_m
+            nearest[u_idx], dist[u_idx] = self._nearest(lon[u_idx], lat[u_idx], x[u_idx], y[u_idx])
+            near[u_idx] = dist[u_idx] <= self.near_m
         return g, near, nearest, dist
 
 

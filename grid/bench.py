@@ -174,3 +174,125 @@ def print_result(r: dict[str, Any], console: Console) -> None:
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)
+
+
+# --------------------------------------------------------------------------- end to end
+
+_BASELINE = """\
+import sys
+import geopandas as gpd
+import pandas as pd
+areas = gpd.read_file(sys.argv[1])
+df = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
+pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"].astype(float), df["lat"].astype(float)),
+                       crs=areas.crs)
+joined = gpd.sjoin(pts, areas[["code", "geometry"]], predicate="within", how="left")
+joined.drop(columns=["geometry", "index_right"]).to_csv(sys.argv[3], index=False)
+"""
+
+
+def _county_case(name: str, boundaries: Any, work: Any, points: int, rng: np.random.Generator
+                 ) -> dict[str, Any]:
+    """Store ``boundaries`` as version 1 under ``work/name``, write the points CSV (uniform
+    over the bounding box: real counties leave a third of it outside) and the finest level
+    as a GeoPackage for the baseline."""
+    import pandas as pd
+
+    from .check import check_boundaries
+    from .versions import GridStore
+
+    home = work / name / "home"
+    store = GridStore(home)
+    version = store.add(boundaries, check_boundaries(boundaries), source=name)
+    store.activate(version.number)
+    version.index()  # the cell cache, as after any first lookup
+    layer = boundaries.layer(boundaries.finest_level)
+    minx, miny, maxx, maxy = shapely.total_bounds(layer.geometry.values)
+    lon, lat = rng.uniform(minx, maxx, points), rng.uniform(miny, maxy, points)
+    csv = work / name / "points.csv"
+    pd.DataFrame({"id": np.arange(points), "lon": lon.round(7), "lat": lat.round(7),
+                  "note": "案件"}).to_csv(csv, index=False)
+    gpkg = work / name / "finest.gpkg"
+    layer[["code", "geometry"]].to_file(gpkg)
+    return {"home": home, "csv": csv, "gpkg": gpkg, "areas": len(layer),
+            "level": boundaries.finest_level}
+
+
+def _timed(cmd: list[str]) -> float:
+    import subprocess
+
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    took = time.perf_counter() - t
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
+    return took
+
+
+def run_end_to_end(*, points: int = 500_000, seed: int = 0, real: Any = None,
+                   real_code_column: str = "code", repeats: int = 3, progress: bool = True
+                   ) -> dict[str, Any]:
+    """``fengqiao grid assign <version>`` against a plain geopandas script (read the areas,
+    read the CSV, ``sjoin``, ``to_csv``), both as fresh processes, on the demo county and,
+    given ``real`` (a townships GeoJSON with a ``code`` column), on a real county.
+
+    Each side runs ``repeats`` times, alternating, and the median counts: the machine is
+    shared, so only ratios from one run mean anything. Answers are compared row by row
+    (the finest code; sjoin's first match where a point lies on a shared edge).
+    """
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .boundaries import read_boundaries
+
+    rng = np.random.default_rng(seed)
+    work = Path(tempfile.mkdtemp(prefix="grid-e2e-"))
+    counties = {"demo": make_demo_county(seed)}
+    if real is not None:
+        counties["real"] = read_boundaries(real, code_column=real_code_column, missing_code="skip")
+    (work / "baseline.py").write_text(_BASELINE, encoding="utf-8")
+    out: dict[str, Any] = {"points": points, "repeats": repeats, "counties": {}}
+    for name, b in counties.items():
+        (work / name).mkdir()
+        case = _county_case(name, b, work, points, rng)
+        ours_csv, base_csv = work / name / "ours.csv", work / name / "base.csv"
+        ours_cmd = [sys.executable, "-m", "server", "grid", "assign", "1", str(case["csv"]),
+                    "-o", str(ours_csv), "--home", str(case["home"])]
+        base_cmd = [sys.executable, str(work / "baseline.py"), str(case["gpkg"]), str(case["csv"]),
+                    str(base_csv)]
+        t_ours, t_base = [], []
+        for _ in range(repeats):
+            if progress:
+                print(f"{name}: ours / baseline …", flush=True)
+            t_ours.append(_timed(ours_cmd))
+            t_base.append(_timed(base_cmd))
+        mine = pd.read_csv(ours_csv, dtype=str, keep_default_na=False)
+        ref = pd.read_csv(base_csv, dtype=str, keep_default_na=False).drop_duplicates("id")
+        level_col = {"grid": "grid_code", "village": "village_code", "township": "township_code"}[case["level"]]
+        differ = int((mine[level_col].to_numpy() != ref["code"].to_numpy()).sum())
+        ours_s, base_s = float(np.median(t_ours)), float(np.median(t_base))
+        out["counties"][name] = {
+            "areas": case["areas"], "level": case["level"],
+            "ours_s": round(ours_s, 2), "baseline_s": round(base_s, 2),
+            "ratio": round(base_s / ours_s, 2), "ours_runs": [round(t, 2) for t in t_ours],
+            "baseline_runs": [round(t, 2) for t in t_base],
+            "unassigned_share": round(float((mine["status"] == "unassigned").mean()), 3),
+            "answers_differ": differ,
+        }
+    out["load_avg"] = [round(v, 2) for v in __import__("os").getloadavg()]
+    return out
+
+
+def print_end_to_end(r: dict[str, Any], console: Console) -> None:
+    """The end-to-end comparison as a table."""
+    table = Table(title=f"grid assign 端到端 / end to end — {r['points']:,} points, median of "
+                        f"{r['repeats']} (load {r['load_avg']})")
+    for col in ("county", "areas", "outside", "ours s", "geopandas s", "ratio", "answers differ"):
+        table.add_column(col)
+    for name, c in r["counties"].items():
+        table.add_row(name, f"{c['areas']:,} {c['level']}", f"{c['unassigned_share']:.0%}",
+                      f"{c['ours_s']}", f"{c['baseline_s']}", f"{c['ratio']}×", str(c["answers_differ"]))
+    console.print(table)

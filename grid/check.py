@@ -22,6 +22,15 @@ What is found, all areas in m² in a Lambert equal-area projection centred on th
   the outline covered by no area, and area beyond the outline. Real data is untidy along
   the edge, so these are always warnings — reported with their areas, never hidden.
 * ``skipped`` — features the import left out on purpose (``--missing-code skip``).
+* ``misplaced`` — the boundaries do not lie in China, or not in the province their codes
+  name (a wrong or missing CRS), or — against an outline — fit it far better read as
+  GCJ-02/BD-09 (or as plain lon/lat); the message names the ``--crs`` that puts them in
+  place when a common one does (:mod:`grid.place`). An error: assigning against a county
+  drawn 300 km or 500 m away gives wrong answers that look right.
+* ``crs_override``, ``dissolved`` — what the import did on purpose (``--crs`` relabelled a
+  declared CRS; rows of one area were merged), repeated as warnings.
+
+Issues about one feature name it by its 1-based number in the file, code and name.
 
 Overlaps, gaps and outside-parent pieces smaller than ``sliver_m2`` are warnings
 (digitising slivers); larger ones are errors. Pieces below ``ignore_m2`` (floating-point
@@ -39,7 +48,9 @@ import shapely
 
 from .boundaries import Boundaries
 from .codes import LENGTHS, LEVEL_ZH, LEVELS
+from .errors import feature_label
 from .frame import areas_m2, equal_area_crs
+from .place import outline_problem, place_problem
 
 Severity = Literal["error", "warning"]
 
@@ -160,8 +171,12 @@ def check_boundaries(
     """
     issues: list[Issue] = []
     for s in b.skipped:
-        issues.append(Issue("skipped", "warning", None, [], f"第 {s.feature} 个要素（{s.name}）："
-                            f"{s.reason_zh}", f"feature {s.feature} ({s.name}): {s.reason_en}"))
+        zh, en = feature_label(s.feature, None, s.name)
+        issues.append(Issue("skipped", "warning", None, [], f"{zh}：{s.reason_zh}", f"{en}: {s.reason_en}"))
+    for note in b.notes:
+        issues.append(Issue(note.kind, "warning", None, [note.code] if note.code else [],
+                            note.message_zh, note.message_en))
+    issues += _place(b)
     ctx = _Ctx(b)
     repaired_layers = {}
     for lvl in b.levels:
@@ -169,36 +184,78 @@ def check_boundaries(
         codes = layer["code"].tolist()
         geoms = layer.geometry.values
         valid = shapely.is_valid(geoms)
+        names = layer["name"].tolist()
         for i in np.flatnonzero(~valid):
             reason = shapely.is_valid_reason(geoms[i])
+            zh, en = _label(b, lvl, int(i), codes[i], names[i])
             issues.append(Issue(
                 "invalid_geometry", "error", lvl, [codes[i]],
-                f"{LEVEL_ZH[lvl]} {codes[i]}（{layer['name'].iloc[i]}）几何无效：{reason}；"
-                "可用 --fix 输出修复结果",
-                f"{lvl} {codes[i]} ({layer['name'].iloc[i]}) has invalid geometry: {reason}; "
-                "--fix writes a repaired copy",
+                f"{LEVEL_ZH[lvl]} {zh}几何无效：{reason}；可用 --fix 输出修复结果",
+                f"{lvl} {en} has invalid geometry: {reason}; --fix writes a repaired copy",
                 location=(float(shapely.point_on_surface(shapely.make_valid(geoms[i])).x),
                           float(shapely.point_on_surface(shapely.make_valid(geoms[i])).y)),
             ))
         repaired = layer.copy()
         repaired["geometry"] = [_polygonal(g) for g in shapely.make_valid(geoms)]
         repaired_layers[lvl] = gpd.GeoDataFrame(repaired, geometry="geometry", crs="EPSG:4490")
-        seen: dict[str, int] = {}
-        for c in codes:
-            seen[c] = seen.get(c, 0) + 1
-        for c, n in seen.items():
-            if n > 1:
-                issues.append(Issue("duplicate_code", "error", lvl, [c],
-                                    f"{LEVEL_ZH[lvl]}编码 {c} 出现 {n} 次",
-                                    f"{lvl} code {c} occurs {n} times"))
+        seen: dict[str, list[int]] = {}
+        for i, c in enumerate(codes):
+            seen.setdefault(c, []).append(i)
+        for c, rows in seen.items():
+            if len(rows) > 1:
+                labels = [_label(b, lvl, i, None, names[i]) for i in rows]
+                issues.append(Issue(
+                    "duplicate_code", "error", lvl, [c],
+                    f"{LEVEL_ZH[lvl]}编码 {c} 出现 {len(rows)} 次："
+                    + "、".join(zh for zh, _ in labels)
+                    + "；同一区域的几部分请用相同名称（导入时合并），不同区域请改正编码",
+                    f"{lvl} code {c} occurs {len(rows)} times: " + "; ".join(en for _, en in labels)
+                    + "; parts of one area need the same name (the import dissolves them), "
+                    "different areas need their own codes",
+                    location=ctx.lonlat(ctx.ll[lvl][rows[0]])))
         issues += _overlaps(lvl, codes, ctx.ll[lvl], ctx, sliver_m2, ignore_m2)
     issues += _hierarchy(b, ctx, sliver_m2, ignore_m2)
     if outline is not None and b.levels:
         issues += _outline(b, ctx, outline, ignore_m2)
     return CheckReport(
         issues=issues, counts=b.counts(), sliver_m2=sliver_m2, ignore_m2=ignore_m2,
-        source=b.source, repaired=Boundaries(repaired_layers, b.source, list(b.skipped)),
+        source=b.source, repaired=Boundaries(repaired_layers, b.source, list(b.skipped), list(b.notes),
+                                             b.crs, dict(b.features), b.encoding),
     )
+
+
+def _label(b: Boundaries, lvl: str, row: int, code: str | None, name: Any) -> tuple[str, str]:
+    """A row named like the file's feature: "第 3 个要素（code name）" (number(s) when known)."""
+    numbers = b.feature_numbers(lvl, row)
+    shown_name = None if name is None or (isinstance(name, float) and name != name) else str(name)
+    if not numbers:
+        extra = " ".join(str(v) for v in (code, shown_name) if v)
+        return extra, extra
+    zh, en = feature_label(numbers[0], code, shown_name)
+    if len(numbers) > 1:
+        more = ", ".join(str(n) for n in numbers[1:])
+        zh = zh.replace(f"第 {numbers[0]} 个", f"第 {numbers[0]}、{more.replace(', ', '、')} 个")
+        en = en.replace(f"feature {numbers[0]}", f"features {numbers[0]}, {more}")
+    return zh, en
+
+
+def _place(b: Boundaries) -> list[Issue]:
+    """The ``misplaced`` check against China and the province the codes name."""
+    if not b.levels:
+        return []
+    geoms = np.concatenate([b.layer(lvl).geometry.values for lvl in b.levels])
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.any():
+        return []
+    bounds = tuple(float(v) for v in shapely.total_bounds(geoms[ok]))
+    codes = np.concatenate([b.layer(lvl)["code"].to_numpy() for lvl in b.levels])
+    info = b.crs
+    problem = place_problem(bounds, codes, None if info is None else info.raw_bounds,  # type: ignore[arg-type]
+                            None if info is None else info.used)
+    if problem is None:
+        return []
+    return [Issue("misplaced", "error", None, [], problem[0], problem[1],
+                  location=((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2))]
 
 
 def _polygonal(g: Any) -> Any:
@@ -313,6 +370,11 @@ def _outline(b: Boundaries, ctx: _Ctx, outline: Any, ignore_m2: float) -> list[I
     finest = b.finest_level
     union = shapely.union_all(ctx.ll[finest])
     out: list[Issue] = []
+    hint = outline_problem(union, outline, b.crs.used if b.crs is not None else "EPSG:4490", ctx.area,
+                           b.crs.raw_bounds if b.crs is not None else None)
+    if hint is not None:
+        out.append(Issue("misplaced", "error", finest, [], hint[0], hint[1],
+                         location=ctx.lonlat(outline)))
     for piece, area in ctx.pieces(shapely.difference(outline, union), ignore_m2):
         out.append(Issue(
             "uncovered", "warning", finest, [],

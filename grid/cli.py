@@ -5,6 +5,10 @@ Every command that changes stored data is a dry run unless given ``--commit``. E
 one message in Chinese and English naming file, feature/row and field, and exit code 1 —
 never a traceback. The store is ``--home`` (default ``$FENGQIAO_HOME/grid``, i.e.
 ``./var/grid``).
+
+Imports are made where they are needed: ``grid assign <version>`` runs with numpy, shapely
+and the version's cached arrays only, without pandas, geopandas or a GeoPackage reader
+(half of its time went to start-up before, issue 18).
 """
 
 from __future__ import annotations
@@ -13,22 +17,19 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
-import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
-from .assign import GridIndex
-from .boundaries import Boundaries, read_boundaries, read_outline
-from .check import CheckReport, check_boundaries
 from .coords import POINT_CRS
-from .demo import make_demo_county
-from .diff import case_moves, diff_boundaries
-from .errors import BadPoint, EncodingError, FileReadError, GridError, MissingColumn
+from .errors import GridError
 from .versions import GridStore, default_home
+
+if TYPE_CHECKING:
+    from .assign import GridIndex
+    from .boundaries import Boundaries
+    from .check import CheckReport
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -64,14 +65,21 @@ def _read_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="名称所在列 / column holding the Chinese name"),
         click.option("--layer", default=None, help="只读此图层 / read only this layer (GeoPackage)"),
         click.option("--crs", "file_crs", default=None,
-                     help="文件未声明坐标系时使用，如 EPSG:4549 / CRS when the file declares none"),
+                     help="边界坐标系，覆盖文件声明（不同时警告）：EPSG:4490、EPSG:4549、gcj02（高德/腾讯）、"
+                          "bd09（百度）/ CRS of the boundary coordinates; overrides the file's "
+                          "declaration (with a warning): EPSG:4490, EPSG:4549, gcj02, bd09"),
         click.option("--level", type=click.Choice(["county", "township", "village", "grid"]),
                      default=None, help="要求所有编码属于此层级 / require every code at this level"),
         click.option("--missing-code", type=click.Choice(["error", "skip"]), default="error",
                      show_default=True,
                      help="编码为空时报错或跳过并报告 / empty code: fail, or skip and report"),
         click.option("--encoding", default=None,
-                     help="Shapefile 文本编码，如 gbk / text encoding of a Shapefile .dbf"),
+                     help="Shapefile 文本编码，如 gbk（默认取 .cpg，其次 .dbf 头）/ text encoding of a "
+                          "Shapefile .dbf, e.g. gbk [default: from .cpg, else the .dbf header]"),
+        click.option("--multipart", type=click.Choice(["dissolve", "error"]), default="dissolve",
+                     show_default=True,
+                     help="编码与名称都相同的多行：合并为一个区域并警告，或报错 / rows with the same code "
+                          "and name: dissolve into one area with a warning, or refuse"),
     ]
     for opt in reversed(options):
         f = opt(f)
@@ -79,10 +87,22 @@ def _read_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _read(path: Path, o: dict[str, Any]) -> Boundaries:
+    from .boundaries import read_boundaries
+
     return read_boundaries(
         path, code_column=o["code_column"], name_column=o["name_column"], layer=o["layer"],
         crs=o["file_crs"], level=o["level"], missing_code=o["missing_code"], encoding=o["encoding"],
+        multipart=o["multipart"],
     )
+
+
+def _check(b: Boundaries, sliver_m2: float = 10.0, ignore_m2: float = 0.01,
+           outline: Path | None = None) -> CheckReport:
+    from .boundaries import read_outline
+    from .check import check_boundaries
+
+    return check_boundaries(b, sliver_m2=sliver_m2, ignore_m2=ignore_m2,
+                            outline=read_outline(outline) if outline else None)
 
 
 def _check_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -98,6 +118,8 @@ def _check_options(f: Callable[..., Any]) -> Callable[..., Any]:
 # --------------------------------------------------------------------------- output
 
 def _print_report(report: CheckReport, limit: int) -> None:
+    from rich.table import Table
+
     s = report.summary()
     table = Table(title=f"检查结果 / check: {report.source}")
     for col in ("级别 severity", "类型 kind", "层级 level", "编码 codes", "面积 m²", "说明 message"):
@@ -150,8 +172,7 @@ def check_cmd(file: Path, sliver_m2: float, ignore_m2: float, outline: Path | No
     Exits 1 when errors are found (warnings alone exit 0).
     """
     b = _read(file, read_opts)
-    report = check_boundaries(b, sliver_m2=sliver_m2, ignore_m2=ignore_m2,
-                              outline=read_outline(outline) if outline else None)
+    report = _check(b, sliver_m2, ignore_m2, outline)
     if fix_out is not None and report.repaired is not None:
         report.repaired.write_gpkg(fix_out)
     if as_json:
@@ -175,11 +196,12 @@ def import_cmd(file: Path, sliver_m2: float, ignore_m2: float, outline: Path | N
                home: Path | None, commit: bool, as_json: bool, **read_opts: Any) -> None:
     """导入边界为新的未启用版本 / import boundaries as a new inactive version (dry run unless --commit)."""
     b = _read(file, read_opts)
-    report = check_boundaries(b, sliver_m2=sliver_m2, ignore_m2=ignore_m2,
-                              outline=read_outline(outline) if outline else None)
+    report = _check(b, sliver_m2, ignore_m2, outline)
     store = _store(home)
     result: dict[str, Any] = {"file": str(file), "counts": b.counts(), "check": report.summary(),
-                              "skipped": [s.to_dict() for s in b.skipped], "committed": commit}
+                              "skipped": [s.to_dict() for s in b.skipped],
+                              "notes": [n.to_dict() for n in b.notes],
+                              "crs": None if b.crs is None else b.crs.to_dict(), "committed": commit}
     if commit:
         options = {k: v for k, v in read_opts.items() if v is not None}
         v = store.add(b, report, source=str(file), options=options)
@@ -190,6 +212,10 @@ def import_cmd(file: Path, sliver_m2: float, ignore_m2: float, outline: Path | N
     _print_report(report, 20)
     for s in b.skipped:
         console.print(f"[yellow]跳过 skipped[/yellow] {s.reason_zh} / {s.reason_en} (feature {s.feature}, {s.name})")
+    if b.crs is not None:
+        console.print(f"坐标系 / CRS: {b.crs.used}"
+                      + (" → WGS-84" if b.crs.used in ("gcj02", "bd09") else "")
+                      + (f"（文件声明 / declared {b.crs.declared}）" if b.crs.declared else "（文件未声明 / none declared）"))
     if commit:
         console.print(f"已保存为版本 {result['version']}（未启用）/ stored as version {result['version']} "
                       f"(inactive). 启用 / activate: fengqiao grid activate {result['version']} --commit")
@@ -203,6 +229,8 @@ def import_cmd(file: Path, sliver_m2: float, ignore_m2: float, outline: Path | N
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 def versions_cmd(home: Path | None, as_json: bool) -> None:
     """列出边界版本 / list boundary versions."""
+    from rich.table import Table
+
     store = _store(home)
     metas = [v.meta for v in store.versions()]
     if as_json:
@@ -239,49 +267,36 @@ def activate_cmd(version: str, home: Path | None, commit: bool, force: bool) -> 
     console.print(f"版本 {v.number} 已启用 / version {v.number} is now active")
 
 
-def _read_points(path: Path, lon_col: str, lat_col: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Read a CSV of points, every column kept as text; lon/lat parsed strictly."""
-    fname = str(path)
-    if not path.exists():
-        raise FileReadError("文件不存在", "file does not exist", file=fname)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EncodingError("CSV 不是 UTF-8 编码，请先转码", "the CSV is not UTF-8; re-encode it",
-                            file=fname) from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FileReadError(f"无法解析 CSV：{exc}", f"cannot parse the CSV: {exc}", file=fname) from exc
-    values = []
-    for col in (lon_col, lat_col):
-        if col not in df.columns:
-            raise MissingColumn(
-                f"缺少列 {col!r}；现有列：{', '.join(df.columns)}（用 --lon-column/--lat-column 指定）",
-                f"missing column {col!r}; columns: {', '.join(df.columns)} (choose with "
-                "--lon-column/--lat-column)", file=fname, field=col)
-        num = pd.to_numeric(df[col].str.strip(), errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(num))
-        if len(bad):
-            i = int(bad[0])
-            raise BadPoint(
-                f"第 {i + 2} 行的值 {df[col].iloc[i]!r} 不是有效数字（共 {len(bad)} 行有误）",
-                f"line {i + 2}: {df[col].iloc[i]!r} is not a number ({len(bad)} bad rows in all)",
-                file=fname, field=col)
-        values.append(num)
-    lon, lat = values
-    bad = np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90))
-    if len(bad):
-        i = int(bad[0])
-        raise BadPoint(f"第 {i + 2} 行坐标 ({lon[i]}, {lat[i]}) 超出经纬度范围（经度、纬度是否写反？）",
-                       f"line {i + 2}: ({lon[i]}, {lat[i]}) is outside lon/lat range (swapped?)",
-                       file=fname, field=lon_col)
-    return df, lon, lat
-
-
-def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m: float) -> GridIndex:
+def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m: float, *,
+               no_check: bool, force: bool) -> GridIndex:
+    """The index for ``grid assign``: a boundary file, read and checked like an import (its
+    errors stop the run unless ``--no-check``), or a stored version (refused when its check
+    failed, unless ``--force``)."""
     path = Path(grids)
     if path.exists():
-        return GridIndex(_read(path, read_opts), near_m=near_m)
-    return _store(home).resolve(grids).index(near_m=near_m)
+        from .assign import GridIndex
+
+        b = _read(path, read_opts)
+        if no_check:
+            err_console.print("[yellow]未检查边界（--no-check）/ boundaries not checked (--no-check)[/yellow]")
+        else:
+            report = _check(b)
+            if not report.ok:
+                first = report.errors[:5]
+                lines_zh = "；".join(i.message_zh for i in first)
+                lines_en = "; ".join(i.message_en for i in first)
+                more = len(report.errors) - len(first)
+                raise GridError(
+                    f"边界检查发现 {len(report.errors)} 个错误，未落点：{lines_zh}"
+                    + (f"；另有 {more} 个" if more else "") + "。修复后重试，或用 --no-check 跳过检查",
+                    f"the boundary check found {len(report.errors)} errors, nothing assigned: {lines_en}"
+                    + (f"; {more} more" if more else "") + ". Fix them, or pass --no-check to skip the check",
+                    file=str(path))
+            for issue in report.warnings:
+                if issue.kind in ("crs_override", "dissolved"):
+                    err_console.print(f"[yellow]警告 / warning[/yellow] {issue.message_zh} / {issue.message_en}")
+        return GridIndex(b, near_m=near_m)
+    return _store(home).resolve(grids).index(near_m=near_m, force=force)
 
 
 @grid_cli.command("assign")
@@ -295,31 +310,30 @@ def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m:
               help="点的坐标系（gcj02 高德/腾讯，bd09 百度）/ coordinate system of the points")
 @click.option("--near-m", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="距其他网格小于此距离标记 near_border / near-border distance in metres")
+@click.option("--no-check", is_flag=True,
+              help="边界文件不做检查（会打印提示）/ skip the check of a boundary file (says so)")
+@click.option("--force", is_flag=True,
+              help="使用检查未通过的版本 / use a stored version whose check failed")
 @_read_options
 @_home_option
 def assign_cmd(grids: str, points: Path, output: Path, lon_column: str, lat_column: str,
-               points_crs: str, near_m: float, home: Path | None, **read_opts: Any) -> None:
+               points_crs: str, near_m: float, no_check: bool, force: bool, home: Path | None,
+               **read_opts: Any) -> None:
     """把点落到网格 / assign points (CSV with lon,lat) to grids.
 
-    GRIDS is a boundary file, or a stored version number / 'active'.
+    GRIDS is a boundary file (read and checked as by import; errors stop it unless
+    --no-check), or a stored version number / 'active' (a version whose check failed needs
+    --force).
     """
-    df, lon, lat = _read_points(points, lon_column, lat_column)
-    with console.status("建立索引 / building the index…"):
-        index = _index_for(grids, home, read_opts, near_m)
-    with console.status(f"落点 / assigning {len(df):,} points…"):
-        result = index.locate_many(lon, lat, crs=points_crs)
-    out = df.copy()
-    for col in ("grid_code", "village_code", "township_code", "nearest_code"):
-        out[col] = result[col].to_numpy()
-    out["near_border"] = np.where(result["near_border"].to_numpy(), "true", "false")
-    out["status"] = result["status"].to_numpy()
-    out["distance_m"] = result["distance_m"].round(1).to_numpy()
-    out["version"] = result["version"].to_numpy()
-    out.to_csv(output, index=False, encoding="utf-8")
-    counts = result["status"].value_counts().to_dict()
-    console.print(f"已写入 / wrote {output}: {len(out):,} points, "
-                  + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-                  + f", near_border {int(result['near_border'].sum()):,}")
+    from .pointsfile import read_points, write_assigned
+
+    pts = read_points(points, lon_column, lat_column)
+    index = _index_for(grids, home, read_opts, near_m, no_check=no_check, force=force)
+    located = index.locate_arrays(pts.lon, pts.lat, crs=points_crs)
+    write_assigned(pts, index, located, output)
+    assigned = int((located.state == 0).sum())
+    console.print(f"已写入 / wrote {output}: {len(pts):,} points, assigned {assigned:,}, "
+                  f"unassigned {len(pts) - assigned:,}, near_border {int(located.near_border.sum()):,}")
 
 
 @grid_cli.command("diff")
@@ -334,13 +348,18 @@ def assign_cmd(grids: str, points: Path, output: Path, lon_column: str, lat_colu
 def diff_cmd(v1: str, v2: str, home: Path | None, cases: Path | None, tolerance_m2: float,
              as_json: bool) -> None:
     """比较两个边界版本 / list areas that differ between two versions (and cases that would move)."""
+    from rich.table import Table
+
+    from .diff import case_moves, diff_boundaries
+    from .pointsfile import read_points
+
     store = _store(home)
     a, b = store.resolve(v1), store.resolve(v2)
     changes = diff_boundaries(a.boundaries, b.boundaries, tolerance_m2=tolerance_m2)
     moves = None
     if cases is not None:
-        _, lon, lat = _read_points(cases, "lon", "lat")
-        moves = case_moves(a.index(), b.index(), lon, lat)
+        pts = read_points(cases, "lon", "lat")
+        moves = case_moves(a.index(force=True), b.index(force=True), pts.lon, pts.lat)
     if as_json:
         click.echo(json.dumps({
             "from": a.number, "to": b.number, "changes": [c.to_dict() for c in changes],
@@ -379,6 +398,8 @@ def diff_cmd(v1: str, v2: str, home: Path | None, cases: Path | None, tolerance_
 def demo_county_cmd(out: Path, seed: int, townships: int, villages: int, grids: int,
                     county_code: str) -> None:
     """生成虚构的示范县 GeoPackage / generate the fictitious demo county (one layer per level)."""
+    from .demo import make_demo_county
+
     if not townships <= villages <= grids:
         raise click.BadParameter("需要 townships ≤ villages ≤ grids / need townships <= villages <= grids")
     b = make_demo_county(seed, townships=townships, villages=villages, grids=grids,
@@ -399,11 +420,31 @@ def demo_county_cmd(out: Path, seed: int, townships: int, villages: int, grids: 
               help="示范县网格数 / demo county grids")
 @click.option("--single", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="单点延迟测量次数 / single-point lookups timed")
+@click.option("--end-to-end", "end_to_end", is_flag=True,
+              help="比较 grid assign 命令与 geopandas 脚本（读、sjoin、写 CSV）的总耗时 / time the "
+                   "grid assign command against a geopandas read + sjoin + to_csv script")
+@click.option("--real", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="端到端时另测此真实边界（GeoJSON，code 列）/ with --end-to-end, also a real "
+                   "boundary file (code column)")
+@click.option("--real-code-column", default="code", show_default=True,
+              help="真实边界的编码列（无编码的要素跳过）/ code column of --real (uncoded features skipped)")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+              help="端到端每边运行次数（取中位数）/ end-to-end runs per side (median)")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 def bench_grid(points: int, seed: int, townships: int, villages: int, grids: int, single: int,
+               end_to_end: bool, real: Path | None, real_code_column: str, repeats: int,
                as_json: bool) -> None:
     """网格落点基准：本实现对比 geopandas.sjoin / assignment vs geopandas.sjoin in one run."""
-    from .bench import print_result, run_benchmark
+    from .bench import print_end_to_end, print_result, run_benchmark, run_end_to_end
+
+    if end_to_end:
+        e2e = run_end_to_end(points=points, seed=seed, real=real, real_code_column=real_code_column,
+                             repeats=repeats, progress=not as_json)
+        if as_json:
+            click.echo(json.dumps(e2e, ensure_ascii=False, indent=2))
+        else:
+            print_end_to_end(e2e, console)
+        return
 
     result = run_benchmark(points=points, seed=seed, townships=townships, villages=villages,
                            grids=grids, single=single, progress=not as_json)

@@ -27,10 +27,59 @@ LENGTHS: dict[str, int] = {"county": 6, "township": 9, "village": 12, "grid": 15
 _LEVEL_BY_LENGTH: dict[int, Level] = {6: "county", 9: "township", 12: "village", 15: "grid"}
 
 # GB/T 2260 province prefixes (incl. 71 Taiwan, 81 Hong Kong, 82 Macao).
-_PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
-)
+
+#: Where each province lies: name and extent (min lon, min lat, max lon, max lat) in
+#: WGS-84/CGCS2000 degrees, keyed by the 2-digit GB/T 2260 prefix. Rounded outward to
+#: 0.1° from public outlines and padded by about 0.3° (a border county's file reaches a
+#: little over the line). Used after import to refuse boundaries that land elsewhere — a
+#: wrong or missing CRS puts a county hundreds of kilometres off (issue 18); it is a
+#: sanity check, not a border: 46 (海南) includes the South China Sea islands.
+PROVINCES: dict[str, tuple[str, tuple[float, float, float, float]]] = {
+    "11": ("北京", (115.1, 39.1, 117.8, 41.4)),
+    "12": ("天津", (116.4, 38.3, 118.4, 40.6)),
+    "13": ("河北", (113.1, 35.7, 120.2, 43.0)),
+    "14": ("山西", (109.9, 34.3, 114.9, 41.1)),
+    "15": ("内蒙古", (96.8, 37.1, 126.4, 53.7)),
+    "21": ("辽宁", (118.5, 38.4, 126.1, 43.8)),
+    "22": ("吉林", (121.3, 40.5, 131.6, 46.6)),
+    "23": ("黑龙江", (120.8, 43.1, 135.4, 53.9)),
+    "31": ("上海", (120.5, 30.4, 122.3, 32.2)),
+    "32": ("江苏", (116.0, 30.4, 122.2, 35.5)),
+    "33": ("浙江", (117.7, 26.7, 123.5, 31.5)),
+    "34": ("安徽", (114.5, 29.1, 120.0, 35.0)),
+    "35": ("福建", (115.5, 23.2, 120.9, 28.6)),
+    "36": ("江西", (113.3, 24.2, 118.8, 30.4)),
+    "37": ("山东", (114.5, 34.1, 123.0, 38.7)),
+    "41": ("河南", (110.1, 31.1, 116.9, 36.7)),
+    "42": ("湖北", (108.1, 28.8, 116.4, 33.6)),
+    "43": ("湖南", (108.5, 24.3, 114.6, 30.4)),
+    "44": ("广东", (109.3, 20.0, 117.6, 25.8)),
+    "45": ("广西", (104.2, 20.6, 112.4, 26.7)),
+    "46": ("海南", (108.3, 3.2, 117.9, 20.5)),
+    "50": ("重庆", (105.0, 27.8, 110.5, 32.5)),
+    "51": ("四川", (97.0, 25.8, 108.8, 34.6)),
+    "52": ("贵州", (103.3, 24.3, 109.9, 29.5)),
+    "53": ("云南", (97.2, 20.8, 106.5, 29.6)),
+    "54": ("西藏", (78.1, 26.5, 99.4, 36.8)),
+    "61": ("陕西", (105.2, 31.4, 111.6, 39.9)),
+    "62": ("甘肃", (92.0, 32.3, 109.0, 43.1)),
+    "63": ("青海", (89.1, 31.3, 103.4, 39.5)),
+    "64": ("宁夏", (104.0, 35.0, 107.9, 39.7)),
+    "65": ("新疆", (73.2, 34.0, 96.7, 49.5)),
+    "71": ("台湾", (118.0, 21.6, 122.4, 26.7)),
+    "81": ("香港", (113.6, 21.9, 114.7, 22.8)),
+    "82": ("澳门", (113.3, 21.9, 113.9, 22.4)),
+}
+#: The whole country, padded the same way (the box the GCJ-02 offset uses is wider).
+CHINA_EXTENT: tuple[float, float, float, float] = (73.2, 3.2, 135.4, 53.9)
+
+
+def province_of(code: str) -> tuple[str, str, tuple[float, float, float, float]]:
+    """``(prefix, name, extent)`` of the province a valid code lies in (see PROVINCES)."""
+    validate_code(code)
+    name, extent = PROVINCES[code[:2]]
+    return code[:2], name, extent
+
 
 LEVEL_ZH: dict[str, str] = {"county": "县", "township": "乡镇", "village": "村", "grid": "网格"}
 
@@ -61,7 +110,7 @@ def validate_code(code: str, level: Level | None = None) -> str:
             f"应为{LEVEL_ZH[level]}编码（{LENGTHS[level]} 位），实际为{LEVEL_ZH[found]}编码",
             f"expected a {level} code ({LENGTHS[level]} digits), got a {found} code",
         )
-    if code[:2] not in _PROVINCES:
+    if code[:2] not in PROVINCES:
         raise _fail(code, f"省级代码 {code[:2]} 不存在（GB/T 2260）", f"province {code[:2]} does not exist (GB/T 2260)")
     if code[2:6] == "0000" or code[4:6] == "00":
         raise _fail(code, "县级代码不能以 00 结尾", "the county part must not end in 00")
@@ -103,6 +152,24 @@ def ancestors(code: str) -> dict[str, str]:
     """``{level: code}`` for the code and every level above it."""
     validate_code(code)
     return {lvl: code[: LENGTHS[lvl]] for lvl in LEVELS if LENGTHS[lvl] <= len(code)}
+
+
+def area_at(code: str, level: Level) -> str | None:
+    """The code of the area at ``level`` that holds ``code`` (its prefix of that level's
+    length), or None when ``code`` is above that level. Not validated: for codes already
+    checked, on hot paths (a scope test, a database name)."""
+    n = LENGTHS[level]
+    return code[:n] if len(code) >= n else None
+
+
+def county_of(code: str) -> str:
+    """The county of a code (its first 6 digits)."""
+    return code[: LENGTHS["county"]]
+
+
+def township_of(code: str) -> str | None:
+    """The township of a code, or None for a county code."""
+    return area_at(code, "township")
 
 
 def village_kind(code: str) -> Literal["community", "village"]:

@@ -2,8 +2,10 @@
 
 Every error carries a message in Chinese and in English (a person reads them: an admin at
 the CLI, a mediator behind the API) and, where it concerns an input file, a structured
-location: ``file``, ``feature`` (0-based feature index, or 1-based CSV line for point
-files: ``row``) and ``field``. Errors raised by shapely, pyproj or pyogrio are translated
+location: ``file``, ``feature`` (the feature's 1-based number in the file, as a person
+counts: "第 1 个要素" is the first; 1-based CSV line for point files: ``row``), the
+feature's ``code`` and ``name`` when known (so a message names the feature the way the
+county's GIS staff know it), and ``field``. Errors raised by shapely, pyproj or pyogrio are translated
 into these at the boundary with ``raise ... from exc`` so the cause is kept. The hierarchy::
 
     GridError                       base of everything raised by grid/
@@ -14,7 +16,7 @@ into these at the boundary with ``raise ... from exc`` so the cause is kept. The
     │   ├── MissingColumn           a configured column is not in the file
     │   ├── BadCode                 a feature's code is empty or invalid (cause: CodeError)
     │   ├── BadGeometry             empty, missing or non-polygon geometry
-    │   ├── EncodingError           text that is not UTF-8 (and no encoding was given)
+    │   ├── EncodingError           text not UTF-8, an unknown --encoding, or garbled names
     │   └── BadPoint                a point row with a missing or non-numeric lon/lat
     ├── VersionError                no such boundary version, none active, or refused change
     └── CoordinateError             unknown coordinate system name for points
@@ -38,13 +40,17 @@ class GridError(Exception):
         file: str | None = None,
         feature: int | None = None,
         field: str | None = None,
+        code: str | None = None,
+        name: str | None = None,
     ) -> None:
-        where_zh, where_en = _where(file, feature, field)
+        where_zh, where_en = _where(file, feature, field, code, name)
         self.message_zh = f"{where_zh}{message_zh}"
         self.message_en = f"{where_en}{message_en}"
         self.file = file
         self.feature = feature
         self.field = field
+        self.code = code
+        self.name = name
         super().__init__(f"{self.message_zh} / {self.message_en}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,18 +62,35 @@ class GridError(Exception):
             "file": self.file,
             "feature": self.feature,
             "field": self.field,
+            "code": self.code,
+            "name": self.name,
         }
 
 
-def _where(file: str | None, feature: int | None, field: str | None) -> tuple[str, str]:
+def feature_label(number: int | None, code: str | None = None, name: str | None = None
+                  ) -> tuple[str, str]:
+    """How messages name a feature: "第 3 个要素（520381001 市中街道）" / "feature 3
+    (520381001 市中街道)". ``number`` is 1-based; code and name are shown when known."""
+    extra = " ".join(str(v) for v in (code, name) if v not in (None, ""))
+    zh = f"第 {number} 个要素" if number is not None else "要素"
+    en = f"feature {number}" if number is not None else "feature"
+    if extra:
+        zh += f"（{extra}）"
+        en += f" ({extra})"
+    return zh, en
+
+
+def _where(file: str | None, feature: int | None, field: str | None, code: str | None = None,
+           name: str | None = None) -> tuple[str, str]:
     parts_zh: list[str] = []
     parts_en: list[str] = []
     if file is not None:
         parts_zh.append(f"文件 {file}")
         parts_en.append(f"file {file}")
-    if feature is not None:
-        parts_zh.append(f"第 {feature} 个要素")
-        parts_en.append(f"feature {feature}")
+    if feature is not None or code is not None or name is not None:
+        zh, en = feature_label(feature, code, name)
+        parts_zh.append(zh)
+        parts_en.append(en)
     if field is not None:
         parts_zh.append(f"字段 {field}")
         parts_en.append(f"field {field}")
@@ -105,7 +128,8 @@ class BadGeometry(InputError):
 
 
 class EncodingError(InputError):
-    """Text in the file is not UTF-8 and no other encoding was given."""
+    """Text that is not UTF-8 with no encoding given, an unknown encoding, or names that
+    decode to text unlikely for Chinese place names (mojibake)."""
 
 
 class BadPoint(InputError):

@@ -11,11 +11,16 @@ directory the caller gives (the app passes ``FENGQIAO_HOME/grid``)::
     <home>/versions/<n>/meta.json         status, source file, created time, counts,
                                           check summary, skipped features
     <home>/versions/<n>/report.json       the full check report
+    <home>/versions/<n>/areas.npz         the finest level sorted by code, made valid (WKB):
+                                          what an index needs, readable without geopandas
+    <home>/versions/<n>/cells-<m>m.npz    the cell index for near_m = m
     <home>/active.json                    {"version": n}: the one lookups default to
 
 A new version is ``inactive``. :meth:`GridStore.activate` makes it ``active`` (the
 previous active one becomes ``retired``) and refuses a version whose check found errors
-unless forced. Writes go to a temporary name first and are renamed into place, so a
+unless forced. No assignment without a check (issue 18): :meth:`Version.index` refuses
+a version whose check failed unless it was activated with ``force`` or the caller
+forces it (``grid assign --force``). Writes go to a temporary name first and are renamed into place, so a
 crash never leaves half a version. The commands that change data are dry runs unless
 given ``--commit``; this module does what it is told.
 """
@@ -30,14 +35,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .assign import GridIndex
-from .boundaries import Boundaries
-from .check import CheckReport
 from .errors import VersionError
+
+if TYPE_CHECKING:  # geopandas stays out of `grid assign <version>`
+    from .boundaries import Boundaries
+    from .check import CheckReport
 
 INACTIVE, ACTIVE, RETIRED = "inactive", "active", "retired"
 
@@ -71,28 +78,81 @@ class Version:
     @cached_property
     def boundaries(self) -> Boundaries:
         """The stored areas (read once per Version object)."""
+        from .boundaries import Boundaries
+
         return Boundaries.from_gpkg(self.path / "boundaries.gpkg", source=self.meta.get("source"))
 
-    def index(self, *, near_m: float = 30.0) -> GridIndex:
-        """A :class:`~grid.assign.GridIndex` whose answers carry this version number."""
+    @property
+    def check_ok(self) -> bool:
+        """True when the version's check found no errors."""
+        return bool(self.meta["check"]["ok"])
+
+    def usable(self) -> bool:
+        """A version may answer lookups when its check passed, or when someone activated
+        it knowingly with ``--force`` (it is then the active or a retired one)."""
+        meta = self.meta
+        return bool(meta["check"]["ok"] or meta.get("forced"))
+
+    def index(self, *, near_m: float = 30.0, force: bool = False) -> GridIndex:
+        """A :class:`~grid.assign.GridIndex` whose answers carry this version number.
+
+        Raises VersionError for a version whose check failed (and was never force-activated)
+        unless ``force``: assigning against boundaries with duplicate codes or in the wrong
+        place gives wrong answers that look right (issue 18, finding 4).
+        """
+        if not force and not self.usable():
+            errors = self.meta["check"]["errors"]
+            raise VersionError(
+                f"版本 {self.number} 的检查发现 {errors} 个错误，不能用于落点；修复后重新导入，"
+                "或用 --force 强制使用",
+                f"version {self.number} failed its check with {errors} errors and cannot be used "
+                "for assignment; fix and re-import, or pass --force",
+            )
         key = f"_index_{near_m}"
         if key not in self.__dict__:
-            # the cell index is cached beside the version: built once, then loaded
+            # the areas and the cell index are cached beside the version: built once, then
+            # loaded (milliseconds, and no GeoPackage reader)
+            areas = self._areas()
             cache = self.path / f"cells-{near_m:g}m.npz"
             state = None
             if cache.exists():
                 with np.load(cache) as data:
                     state = {k: data[k] for k in data.files}
-            index = GridIndex(self.boundaries, version=self.number, near_m=near_m, cells=state)
-            if state is None:
-                try:
-                    tmp = cache.with_suffix(".tmp.npz")
-                    np.savez(tmp, **index.cell_state())
-                    os.replace(tmp, cache)
-                except OSError:  # a read-only store still answers, just builds each time
-                    pass
+            index = GridIndex.from_areas(*areas, version=self.number, near_m=near_m, cells=state)
+            if state is None or int(state.get("format", 1)) != int(index.cell_state()["format"]):
+                _save_npz(cache, index.cell_state())
             self.__dict__[key] = index
         return self.__dict__[key]  # type: ignore[no-any-return]
+
+    def _areas(self) -> tuple[str, Any, Any, Any]:
+        """(level, codes, names, geoms) of the finest level, sorted by code and made valid,
+        from ``areas.npz`` (written on first use from the GeoPackage)."""
+        import shapely
+
+        cache = self.path / "areas.npz"
+        if cache.exists():
+            with np.load(cache, allow_pickle=False) as data:
+                return (str(data["level"]), data["codes"].astype(object), data["names"].astype(object),
+                        shapely.from_wkb(data["wkb"]))
+        b = self.boundaries
+        level = b.finest_level
+        layer = b.layer(level).sort_values("code", kind="stable").reset_index(drop=True)
+        codes = layer["code"].to_numpy(dtype=object)
+        names = np.array(["" if v is None else str(v) for v in layer["name"]], dtype=object)
+        geoms = shapely.make_valid(layer.geometry.values)
+        _save_npz(cache, {"level": np.array(level), "codes": codes.astype(str),
+                          "names": names.astype(str), "wkb": shapely.to_wkb(geoms).astype(bytes)})
+        return level, codes, names, geoms
+
+
+def _save_npz(path: Path, arrays: dict[str, Any]) -> None:
+    """Write a cache file atomically; a read-only store still answers, just rebuilds."""
+    try:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 class GridStore:
@@ -161,6 +221,9 @@ class GridStore:
                 "finest_level": boundaries.finest_level,
                 "check": report.summary(),
                 "skipped": [s.to_dict() for s in boundaries.skipped],
+                "notes": [n.to_dict() for n in boundaries.notes],
+                "crs": None if boundaries.crs is None else boundaries.crs.to_dict(),
+                "encoding": boundaries.encoding,
                 "options": options or {},
             }
             _write_json(tmp / "meta.json", meta)
@@ -192,6 +255,8 @@ class GridStore:
             _write_json(old.path / "meta.json", old_meta)
         meta["status"] = ACTIVE
         meta["activated"] = datetime.now(UTC).isoformat(timespec="seconds")
+        if not meta["check"]["ok"]:
+            meta["forced"] = True  # activated knowingly: lookups may use it
         _write_json(version.path / "meta.json", meta)
         self.home.mkdir(parents=True, exist_ok=True)
         _write_json(self.home / "active.json", {"version": version.number})

@@ -148,7 +148,7 @@ class CaseCreateSchema(Strict):
     legal_route = _CASE["legal_route"]
     repeat_of = DocRef("case")
     lead_official = _CASE["lead_official"]
-    policy = Text(max_length=32, pattern=r"[a-z0-9_]{1,32}", load_default=None)
+    policy = Choice(vocab.POLICIES, load_default=None)
     created_at = Timestamp()  # when the matter was registered (default: now)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from schemas.fields import AreaCode, Choice, Strict, Text
 
-FORMATS = ("xlsx", "json")
+FORMATS = ("xlsx", "pdf", "json")
 
 
 class _ReportArgs(Strict):
     area = AreaCode(load_default=None, metadata={"description": "区划编码 area code (default: yours)"})
-    format = Choice(FORMATS, load_default="xlsx", metadata={"description": "xlsx (download) or json"})
+    format = Choice(FORMATS, load_default="xlsx", metadata={"description": "xlsx or pdf (download), or json"})
 
 
 class MonthlyReportArgsSchema(_ReportArgs):

@@ -31,6 +31,9 @@ class QueryInt(fields.Integer):
         super().__init__(**kwargs)
         self.min, self.max = min, max
 
+    def openapi(self) -> dict[str, Any]:
+        return {"minimum": self.min, "maximum": self.max}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
             raise self.make_error("invalid")

@@ -272,8 +272,13 @@ class ReviewDecidedSchema(EventSchema):
 
 
 class CommentedSchema(EventSchema):
+    """备注; with ``review_level`` it is the decision of a 研判 meeting on the case
+    (written only by ``/api/reviews``: the API refuses the field from a client), which tells
+    the grid workers concerned (``server.notify.triggers``)."""
+
     kind_name = "commented"
     text = Text(required=True, max_length=MAX_NOTE)
+    review_level = Choice(vocab.REVIEW_LEVELS)
 
 
 EVENT_SCHEMAS: dict[str, type[EventSchema]] = {

@@ -49,6 +49,9 @@ _BASE = {
 }
 
 
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
+
 class Text(fields.String):
     """A string with a length limit (and optionally a pattern). Blank strings are refused."""
 
@@ -82,6 +85,19 @@ class Text(fields.String):
     def check(self, text: str) -> None:
         """Hook for subclasses: raise ``self.make_error(...)`` if ``text`` is wrong."""
 
+    # What the field accepts, as OpenAPI (JSON Schema) keywords: published from here by
+    # ``server.api`` so the API's description says what its validation enforces.
+    # ``check`` rules that JSON Schema cannot say (a check digit) are left to the 422.
+    pattern_doc: str | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"maxLength": self.max_length, "minLength": self.min_length}
+        pattern = self.pattern_doc or (self.pattern.pattern if self.pattern else None)
+        # A blank text is refused: without a pattern, at least one character Python's
+        # ``str.strip`` keeps (ECMA's \s lacks \x1c-\x1f and \x85, which it strips).
+        out["pattern"] = f"^(?:{pattern.strip('^$')})$" if pattern else NOT_BLANK
+        return out
+
 
 class Choice(Text):
     """One code from a code list (``schemas.vocab``)."""
@@ -101,6 +117,9 @@ class Choice(Text):
     def check(self, text: str) -> None:
         if text not in self._set:
             raise self.make_error("invalid_choice", choices=", ".join(self.choices))
+
+    def openapi(self) -> dict[str, Any]:
+        return {"enum": list(self.choices)}
 
 
 class AreaCode(Text):
@@ -137,6 +156,7 @@ class DocRef(Text):
     def __init__(self, doc_type: str, **kwargs: Any) -> None:
         super().__init__(max_length=300, **kwargs)
         self.doc_type = doc_type
+        self.pattern_doc = ID_PATTERNS[doc_type].pattern
 
     def check(self, text: str) -> None:
         if not ID_PATTERNS[self.doc_type].match(text):
@@ -164,6 +184,8 @@ class IdNumber(Text):
         "checksum": bi("身份证号校验位不正确，请核对", "ID number check digit is wrong; please re-check it."),
     }
 
+    pattern_doc = r"\d{17}[\dX]"  # and a valid birth date and check character
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=18, **kwargs)
 
@@ -181,6 +203,8 @@ class Phone(Text):
                     "Not a valid phone number (11-digit mobile, or landline with area code)."),
     }
 
+    pattern_doc = r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?"  # privacy.MOBILE_RE / LANDLINE_RE
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=20, **kwargs)
 
@@ -196,6 +220,8 @@ class TrackingCode(Text):
         "tracking": bi("查询码须为 10 位（不含 0/O/1/I/L），且校验位正确",
                        "Tracking code must be 10 symbols (no 0/O/1/I/L) with a valid check symbol."),
     }
+
+    pattern_doc = r"[23456789A-HJKMNP-Z]{10}"  # and a valid check symbol (ids.TRACKING_ALPHABET)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=10, **kwargs)
@@ -219,6 +245,9 @@ class Int(fields.Integer):
     def __init__(self, *, min: int | None = None, max: int | None = None, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
         self.min, self.max = min, max
+
+    def openapi(self) -> dict[str, Any]:
+        return {k: v for k, v in (("minimum", self.min), ("maximum", self.max)) if v is not None}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -246,6 +275,9 @@ class Num(fields.Float):
         super().__init__(allow_nan=False, **kwargs)
         self.min, self.max = min, max
 
+    def openapi(self) -> dict[str, Any]:
+        return {k: v for k, v in (("minimum", self.min), ("maximum", self.max)) if v is not None}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
@@ -266,6 +298,10 @@ class Bool(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+# The years a time may have (MIN_YEAR–MAX_YEAR), as a pattern on the text.
+YEAR_PATTERN = r"^(?:20\d\d|2100)-"
 
 
 class Timestamp(fields.AwareDateTime):
@@ -290,6 +326,9 @@ class Timestamp(fields.AwareDateTime):
         if not MIN_YEAR <= result.year <= MAX_YEAR:
             raise self.make_error("year", min=MIN_YEAR, max=MAX_YEAR)
         return result
+
+    def openapi(self) -> dict[str, Any]:
+        return {"pattern": YEAR_PATTERN}
 
 
 class Day(fields.Date):
@@ -322,6 +361,12 @@ class List(fields.List):
                  unique: bool = False, **kwargs: Any) -> None:
         super().__init__(inner, **kwargs)
         self.min_items, self.max_items, self.unique = min_items, max_items, unique
+
+    def openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"minItems": self.min_items, "maxItems": self.max_items}
+        if self.unique:
+            out["uniqueItems"] = True
+        return out
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
         if not isinstance(value, list):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 
@@ -126,9 +127,15 @@ def is_valid_tracking_code(code: str) -> bool:
 
 
 def normalise_tracking_code(text: str) -> str:
-    """What a person typed → stored form: upper case, spaces and dashes removed.
+    """What a person typed → the stored form, so a code read off a receipt works as typed.
 
-    Confusables are deliberately not "corrected" (O is not read as 0): the check symbol
-    catches the typo instead of the system guessing.
+    People copy the code from paper or hear it over the phone and type it with spaces or
+    dashes between groups, in lower case, or (with a Chinese input method on) in full-width
+    characters; none of that should make a valid code "not found". So: NFKC (full-width →
+    ASCII), upper case, and whitespace, dashes and underscores removed. Confusables are
+    deliberately not "corrected" (O is not read as 0): the check symbol catches the typo
+    instead of the system guessing.
     """
-    return "".join(ch for ch in text.upper() if ch not in " -_")
+    text = unicodedata.normalize("NFKC", text).upper()
+    return "".join(ch for ch in text
+                   if not ch.isspace() and ch != "_" and unicodedata.category(ch) != "Pd")

@@ -3,7 +3,9 @@
 A sender claims ``queued`` ones (``sending``, with ``claimed_by``/``claimed_at``) and
 records the outcome (``server.notify.delivery``). A deterministic id (e.g.
 ``notification:<case uuid>:close:overdue:2026-11-23:u.mia``) makes queueing idempotent.
-``read_at``: when the recipient marked an in-app notice read.
+``read_at``: when the recipient marked an in-app notice read. ``message_zh``/``message_en``:
+the words of the notice when it was queued (``server.notify.messages``), so a tablet shows
+them offline; older notices may lack them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class NotificationSchema(DocumentSchema):
     claimed_at = Timestamp()
     provider_id = Text(max_length=100)  # the SMS provider's message id (BizId, SerialNo)
     read_at = Timestamp()
+    message_zh = Text(max_length=1000)
+    message_en = Text(max_length=1000)
     case_id = DocRef("case")
     risk_id = DocRef("risk")
 

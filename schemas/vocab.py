@@ -7,8 +7,8 @@ This module is the one vocabulary of the product: the tablet, the dashboard, pub
 tracking, exports and error messages all read their labels from here (JavaScript through
 ``/tablet/vocab.json`` and ``/dashboard/vocab.json``). ``tests/schemas/test_one_vocabulary.py``
 fails when a screen or export keeps its own copy. Where the wording was contested, the
-choice follows the wording of the product's source articles (受理, 办理, 办结, 化解, 查询)
-and the reason is given beside the table.
+choice follows the wording of the product's source articles (受理, 办理, 办结, 化解, 查询;
+quoted in docs/sources.md, "the sources" below) and the reason is given beside the table.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 # 诉访分离: matters with a legal channel leave the petition track. "诉讼", not "诉讼（法院）"
-# (the API's refusal used the longer form): the seeds speak of 诉讼权利救济, and the route
+# (the API's refusal used the longer form): the sources speak of 诉讼权利救济, and the route
 # names a procedure, as 仲裁 and 行政复议 do, not the body that runs it.
 LEGAL_ROUTES: dict[str, tuple[str, str]] = {
     "none": ("无", "none"),
@@ -81,7 +81,7 @@ MEDIATION_OUTCOMES: dict[str, tuple[str, str]] = {
 }
 
 # 人民调解 (people's mediation committees), 行政调解 (by an administrative organ), 司法调解
-# (by a court) — the three of the 三调联动 the seeds name.
+# (by a court) — the three of the 三调联动 the sources name.
 MEDIATION_TYPES: dict[str, tuple[str, str]] = {
     "people": ("人民调解", "people's mediation"),
     "administrative": ("行政调解", "administrative mediation"),
@@ -104,9 +104,9 @@ EVALUATION_SOURCES: dict[str, tuple[str, str]] = {
 
 # A case's status (``server.domain.projection``; the read model's ``status`` column).
 #   reported: "待受理", not "已登记" (the tablet's word): every case is registered, so
-#     已登记 says nothing; the seeds measure 及时受理率, and the status names the step
+#     已登记 says nothing; the sources measure 及时受理率, and the status names the step
 #     that is due next, as 已受理 and 已办结 name the step that was taken.
-#   in_progress: "办理中", not "调处中" (the dashboard's word): the seeds speak of 信访事项
+#   in_progress: "办理中", not "调处中" (the dashboard's word): the sources speak of 信访事项
 #     办理 and 按期办理率 throughout; a case in progress may be with a department that
 #     reports back (交办/反馈), not only in mediation; 调处 names the centre (矛盾纠纷调处
 #     化解中心), not a case's stage.
@@ -146,6 +146,23 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "commented": ("备注", "commented"),
 }
 
+# Deadline policies (``server.domain.policies.POLICY_TABLE`` has their rules) and the
+# names of their rules.
+POLICIES: dict[str, tuple[str, str]] = {
+    "regulation": ("信访工作条例", "Regulation on Petition Work"),
+    "520": ("“520”工作法", "520 method (accept in 5, close in 20)"),
+    "green_channel": ("绿色通道", "green channel"),
+    "double_sign": ("双签", "double sign"),
+}
+DEADLINE_RULES: dict[str, tuple[str, str]] = {
+    "accept": ("受理告知", "decision on acceptance"),
+    "close": ("办结", "closure"),
+    "review": ("复查", "review"),
+    "re_review": ("复核", "re-review"),
+    "first_feedback": ("首次反馈", "first feedback"),
+    "meet": ("见面沟通(双签)", "meet the petitioner"),
+}
+
 # 我的待办: the groups of a work list (``/api/todo``), most pressing first.
 TODO_GROUPS: dict[str, tuple[str, str]] = {
     "to_accept": ("待受理", "awaiting acceptance"),
@@ -164,7 +181,7 @@ TODO_GROUPS: dict[str, tuple[str, str]] = {
 # Single terms shown beside values.
 #   tracking_code: "查询码", not "编号" or "受理编号" (the dashboard and the exports): the
 #     code is printed on the receipt at registration, before any 受理, and the party uses
-#     it to 查询 progress and evaluate (the seeds: 所有渠道信访事项都能通过网络终端等进行查询);
+#     it to 查询 progress and evaluate (the sources: 所有渠道信访事项都能通过网络终端等进行查询);
 #     编号 is also every document's ``_id``.
 #   registered: the registration itself, first line of a timeline (the status is 待受理).
 TERMS: dict[str, tuple[str, str]] = {

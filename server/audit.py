@@ -49,6 +49,8 @@ from sync.couch import Database
 from sync.errors import Conflict
 from sync.topology import ADMIN_ONLY_SECURITY
 
+from .clock import now
+
 _SCHEMA = AuditSchema()
 
 GENESIS_HASH = "0" * 64
@@ -197,8 +199,7 @@ def record(action: str, doc_id: str | None = None, detail: Mapping[str, Any] | N
 
 
 def _now() -> datetime:
-    clock = current_app.config.get("FENGQIAO_CLOCK")
-    return (clock() if clock else datetime.now(UTC)).astimezone(UTC)
+    return now().astimezone(UTC)
 
 
 def _at_text(when: datetime) -> str:

@@ -37,6 +37,7 @@ from sync.logins import LoginGuard
 from sync.scope import may_write_key, scope_key, sees
 from sync.users import Authenticator, User, UserStore, user_from_doc
 
+from .clock import now  # re-exported: views import auth.now
 from .config import password_change_enforced
 from .errors import ApiError
 
@@ -51,12 +52,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # -- clock and settings ---------------------------------------------------------------------
-
-def now() -> datetime:
-    """The current time (UTC). Tests may set ``FENGQIAO_CLOCK`` to a callable."""
-    clock = current_app.config.get("FENGQIAO_CLOCK")
-    return clock() if clock else datetime.now(UTC)
-
 
 def session_timeout() -> float:
     return float(current_app.config.get("FENGQIAO_SESSION_TIMEOUT", DEFAULT_SESSION_TIMEOUT))

@@ -1,7 +1,7 @@
 """Cases through the API: where a case lives, its timeline, and every action as an event.
 
 Where documents are written: a case and all its events live in the township database of
-``area_code[:9]`` (``tw_<9 digits>``); a county-level case (6-digit ``area_code``) in the
+``township_of(area_code)`` (``tw_<9 digits>``); a county-level case (6-digit ``area_code``) in the
 county database. The API always writes there, the "home" database, whoever the caller
 is; continuous replication carries it up to the county. Events written by county
 reviewers' tablets land in the county database and flow down; so a case's timeline is
@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import current_app
 
+from grid.codes import township_of
 from schemas import new_case_id, new_event_id, new_tracking_code, validate_document, vocab
 from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
@@ -39,6 +40,7 @@ from sync.scope import may_write_key, scope_key, sees
 from sync.topology import init_databases
 from sync.users import User
 
+from .clock import now  # re-exported: the API modules call cases.now()
 from .errors import ApiError
 
 CHINA = timedelta(hours=8)
@@ -48,17 +50,14 @@ REPEAT_WINDOW_DAYS = 180
 TOLERATED = frozenset({"closed_while_paused"})
 # Who may act on cases through the API (admins manage accounts, not cases).
 CASE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
-# Set by the server on every event written through the API (``at`` too: server time).
-SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at", "at"})
+# Set by the server on every event written through the API (``at`` too: server time);
+# ``review_level`` marks a 研判 decision, written by ``/api/reviews`` only.
+SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at", "at",
+                           "review_level"})
 DEFAULT_POLICY = "regulation"  # 信访工作条例 for letters, visits, calls and online matters
 
 
 # -- time ------------------------------------------------------------------------------------
-
-def now() -> datetime:
-    clock = current_app.config.get("FENGQIAO_CLOCK")
-    return clock() if clock else datetime.now(UTC)
-
 
 def china_iso(at: datetime) -> str:
     """ISO 8601 with the +08:00 offset, as the tablets store times."""
@@ -81,7 +80,7 @@ def home_db(area_code: str, *, create: bool = False) -> Database:
     topology = _topology()
     if len(area_code) == 6:
         return _client().db(topology.county_db())
-    township = area_code[:9]
+    township = str(township_of(area_code))
     db = _client().db(topology.township_db(township))
     if create:
         ready: set[str] = current_app.extensions.setdefault("fq_township_ready", set())
@@ -149,10 +148,12 @@ def locate_doc(doc_id: str, doc_type: str, user: User,
     return found, home
 
 
-def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
-    """Every event of the case from its home database and the county database, by ``_id``."""
-    uuid = case["_id"].split(":", 1)[1]
-    rng = {"startkey": f"event:{uuid}:", "endkey": f"event:{uuid}:\ufff0", "include_docs": True}
+def child_docs(parent_id: str, child_type: str, home: Database) -> list[dict[str, Any]]:
+    """Every ``<child_type>:<parent uuid>:…`` document (a case's events, a risk's events)
+    from the parent's home database and the county database (decisions made above are
+    written there and flow down), merged by ``_id``, in time order."""
+    uuid = parent_id.split(":", 1)[1]
+    rng = {"startkey": f"{child_type}:{uuid}:", "endkey": f"{child_type}:{uuid}:\ufff0", "include_docs": True}
     merged: dict[str, dict[str, Any]] = {}
     dbs = [home] if home.name == county_db().name else [county_db(), home]
     for db in dbs:  # home last: its copy wins
@@ -162,9 +163,14 @@ def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
     return sorted(merged.values(), key=lambda e: (str(e.get("at")), e["_id"]))
 
 
+def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
+    """Every event of the case from its home database and the county database, by ``_id``."""
+    return child_docs(case["_id"], "event", home)
+
+
 def etag_of(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:
-    """The case resource's revision: the base record's ``_rev`` and its set of events
-    (events are append-only, so a new one always changes the tag)."""
+    """The revision of a case or risk as a resource: the base record's ``_rev`` and its set
+    of events (events are append-only, so a new one always changes the tag)."""
     digest = hashlib.sha1("\n".join(sorted(e["_id"] for e in events)).encode()).hexdigest()[:12]
     return f"{case['_rev']}.{len(events)}.{digest}"
 

@@ -21,6 +21,7 @@ from rich.console import Console
 from grid.areas import area_documents
 from grid.boundaries import Boundaries
 from grid.check import check_boundaries
+from grid.codes import township_of
 from grid.demo import make_demo_county
 from grid.versions import GridStore
 from schemas import new_event_id, new_risk_event_id, new_tracking_code, validate_document
@@ -177,7 +178,7 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
     start = now - timedelta(days=days)
     for _ in range(cases):
         grid = rng.choice(busy) if rng.random() < 0.3 else rng.choice(all_grids)
-        township = grid[:9]
+        township = str(township_of(grid))
         at_township = rng.random() < 0.06
         # A few letters and visits come straight to the county (县信访局): its own 待受理.
         at_county = not at_township and rng.random() < 0.03
@@ -237,11 +238,18 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
         per_db.setdefault(home, []).extend(docs)
         counts["cases"] += 1
         counts["events"] += len(kept)
+    for home, doc in _work_for_every_role(rng, topology, accounts, now):
+        problems = validate_document(doc)
+        if problems:
+            raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
+        per_db.setdefault(home, []).append(doc)
+        counts["cases"] += doc["type"] == "case"
+        counts["events"] += doc["type"] == "event"
     for doc in _risks(rng, list(grid_layer.index), now, mediator_of):
         problems = validate_document(doc)
         if problems:
             raise ValueError(f"demo generator made an invalid {doc['_id']}: {problems[0]}")
-        per_db.setdefault(topology.township_db(doc["area_code"][:9]), []).append(doc)
+        per_db.setdefault(topology.township_db(str(township_of(doc["area_code"]))), []).append(doc)
         counts["risks"] += doc["type"] == "risk"
     for name, docs in per_db.items():
         db = client.db(name)
@@ -253,12 +261,64 @@ def load_sample_data(client: CouchClient, topology: Topology, boundaries: Bounda
     return counts
 
 
+def _work_for_every_role(rng: random.Random, topology: Topology,
+                         accounts: list[tuple[str, str, list[str], str]], now: datetime
+                         ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(database, document) for what the random half year may leave out: letters at the
+    county awaiting its 受理, cases a township sent up to the county, and repeat visits
+    (same person, same matter) awaiting a township's 受理 — so every role's 我的待办 has
+    something on the first morning."""
+    from server.readmodel.generate import _id_number
+
+    county_user = next(n for n, role, _, _ in accounts if role == "county_reviewer")
+    mediators = [(n, codes[0]) for n, role, codes, _ in accounts if role == "township_mediator"]
+    workers = {township_of(codes[0]): (n, codes[0]) for n, role, codes, _ in reversed(accounts) if role == "grid_worker"}
+
+    def new_case(area: str, by: str, created: datetime, title: str, category: str,
+                 party: dict[str, Any], channel: str) -> dict[str, Any]:
+        return {"_id": f"case:{uuid.UUID(int=rng.getrandbits(128), version=4)}", "type": "case",
+                "schema_version": 1, "area_code": area, "tracking_code": new_tracking_code(),
+                "channel": channel, "category": category, "title": title,
+                "description": f"{title}，请求协调处理", "parties": [party], "reported_by": by,
+                "first_handler": by, "created_at": created.isoformat(timespec="seconds"),
+                "policy": "regulation"}
+
+    def event(case: dict[str, Any], kind: str, by: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {"_id": new_event_id(case["_id"], at), "type": "event", "schema_version": 1,
+                "case_id": case["_id"], "kind": kind, "at": at.isoformat(timespec="seconds"),
+                "actor": by, "area_code": case["area_code"], **fields}
+
+    def party() -> dict[str, Any]:
+        return {"role": "applicant", "name": _name(rng), "id_number": _id_number(rng),
+                "phone": f"139{rng.randint(10000000, 99999999)}"}
+
+    for days, title in ((1, "来信反映征地补偿标准不一"), (2, "来访反映企业拖欠货款"), (3, "网上反映小区违建")):
+        yield topology.county_db(), new_case(topology.county_code, county_user, now - timedelta(days=days),
+                                             title, "contract_debt", party(), "letter")
+    for name, township in mediators[:2]:
+        worker, grid = workers.get(township, (name, township))
+        up = new_case(grid, worker, now - timedelta(days=6), "两乡镇交界山林权属争议", "land_forest",
+                      party(), "grid_worker")
+        yield topology.township_db(township), up
+        yield topology.township_db(township), event(up, "accepted", name, now - timedelta(days=5))
+        yield topology.township_db(township), event(up, "escalated", name, now - timedelta(days=4),
+                                                    to_level="county", reason="涉及两个乡镇，需县级协调")
+        person = party()
+        first = new_case(grid, worker, now - timedelta(days=40), "宅基地边界纠纷", "neighbourhood",
+                         person, "visit")
+        again = new_case(grid, worker, now - timedelta(days=1), "宅基地边界纠纷再次来访", "neighbourhood",
+                         dict(person), "visit")
+        yield topology.township_db(township), first
+        yield topology.township_db(township), event(first, "accepted", name, now - timedelta(days=39))
+        yield topology.township_db(township), again
+
+
 def _risks(rng: random.Random, grids: list[str], now: datetime,
            mediator_of: dict[str, str]) -> Iterator[dict[str, Any]]:
     """A risk register from the three screening rounds, some reviewed, some resolved."""
     for number in range(60):
         grid = rng.choice(grids)
-        township = grid[:9]
+        township = str(township_of(grid))
         category, title = rng.choice(RISK_TITLES)
         level = rng.choices(["ordinary", "serious", "major"], [60, 28, 12])[0]
         round_ = rng.choices(["village", "township", "county"], [55, 35, 10])[0]

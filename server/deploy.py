@@ -24,6 +24,7 @@ from sync.couch import CouchClient, mask_url, split_credentials
 from sync.errors import SyncError
 from sync.users import users_db_name
 
+from .config import report_targets_problem
 from .demo import DEMO_PASSWORD
 
 MIN_SECRET_LENGTH = 32
@@ -79,6 +80,10 @@ def deploy_checks(settings: Mapping[str, Any]) -> list[Check]:
         ("FENGQIAO_TRUSTED_PROXIES 为 0：经 TLS 反向代理时所有请求都来自代理地址，按地址限流和审计失效（nginx 后面应为 1）",
          "FENGQIAO_TRUSTED_PROXIES is 0: behind the TLS proxy every request comes from its address, so "
          "per-address limits and the audit log cannot tell clients apart (1 behind nginx)")))
+    targets = report_targets_problem(settings)
+    checks.append(Check("report_targets", targets is None,
+                        *(("月报/季报目标 FENGQIAO_REPORT_TARGETS 可以读取", "report targets (FENGQIAO_REPORT_TARGETS) read")
+                          if targets is None else (targets.message_zh, targets.message_en))))
     checks += _couch_checks(settings)
     return checks
 

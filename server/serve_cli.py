@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -12,7 +11,7 @@ from rich.table import Table
 from sync.couch import mask_url
 
 from .cli import console, couch_settings
-from .config import load_settings
+from .config import load_settings, set_in_environment
 
 
 def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
@@ -102,7 +101,7 @@ def demo(host: str | None, port: int | None, townships: int, villages: int, grid
 
         sizes = {"townships": townships, "villages": villages, "grids": grids}
         loaded = prepare_demo(settings, console, sizes=sizes, cases=cases)
-        if "FENGQIAO_STATS_FOLLOW" not in os.environ:
+        if not set_in_environment("FENGQIAO_STATS_FOLLOW"):
             # The demo's first dashboard visit should already show the sample data.
             settings["FENGQIAO_STATS_FOLLOW"] = "eager"
         print_urls(settings, loaded["accounts"], DEMO_PASSWORD)

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
-
 from schemas import validate_document
 from schemas.errors import FieldError
 from schemas.ids import ID_PATTERNS, new_unit_id
@@ -26,7 +24,6 @@ from sync.users import User
 from . import cases
 from .errors import ApiError
 
-ASSIGNED_INDEX = ("fq-unit-assigned", ["type", "kind"])  # name, fields
 UNIT_KINDS = frozenset({"feedback"})  # what a unit officer records
 
 
@@ -97,32 +94,6 @@ def update_unit(admin: User, doc: dict[str, Any], changes: Mapping[str, Any]) ->
 
 
 # -- a unit's cases ------------------------------------------------------------------------------
-
-def _assigned_index(db: Database) -> None:
-    ready: set[str] = current_app.extensions.setdefault("fq_unit_index", set())
-    if db.name not in ready:
-        db.create_index(ASSIGNED_INDEX[1], name=ASSIGNED_INDEX[0], ddoc=ASSIGNED_INDEX[0])
-        ready.add(db.name)
-
-
-def assigned_case_ids(unit_id: str) -> list[str]:
-    """Cases an ``assigned`` event gave to ``unit_id``, newest assignment first.
-
-    Read from the county database (every township replicates up there) and from the
-    township databases for assignments made seconds ago that have not replicated yet.
-    """
-    found: dict[str, str] = {}
-    for db in [cases.county_db(), *cases.township_dbs()]:
-        if not db.exists():
-            continue
-        _assigned_index(db)
-        selector = {"type": "event", "kind": "assigned",
-                    "units": {"$elemMatch": {"unit_id": unit_id}}}
-        for ev in db.find(selector, fields=["case_id", "at"], limit=2000)["docs"]:
-            if isinstance(ev.get("case_id"), str):
-                found[ev["case_id"]] = max(found.get(ev["case_id"], ""), str(ev.get("at", "")))
-    return sorted(found, key=lambda c: found[c], reverse=True)
-
 
 def assigned_to(events: list[Mapping[str, Any]], unit_id: str | None) -> bool:
     return bool(unit_id) and any(

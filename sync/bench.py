@@ -1,4 +1,4 @@
-"""Benchmarks of the sync promises (ARCHITECTURE.md, "Scale"), with an in-run baseline.
+"""Benchmarks of the sync promises (docs/architecture.md, "Scale targets"), with an in-run baseline.
 
 ``sync_bench``  The same documents pulled and pushed by a real PouchDB (pouchdb-node 9,
                 ``benchmarks/pouch_bench.js``) through the gateway (gunicorn, as in

@@ -11,7 +11,7 @@ why, and a copy of every discarded revision's content.
 Finding them reads the database's ``_changes`` with ``style=all_docs`` from a checkpoint
 kept in a ``_local`` document — a row with more than one leaf revision is a candidate —
 rather than a ``_conflicts`` view, whose first build on the embedded server reads every
-document at ~930 docs/s (ARCHITECTURE.md).
+document at ~930 docs/s (docs/architecture.md, "Measured facts").
 
 Where: tablets write into township databases, and both revisions of a township document
 reach the township database (the county's own edits flow down), so each township database

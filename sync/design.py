@@ -8,7 +8,7 @@ how PouchDB pushes every edit, so edits would be lost silently. The databases ar
 with ``schemas/`` and answer per document in two languages.
 
 Replication filters are JS filter functions, not ``selector``: the embedded pouchdb-server
-ignores ``selector`` in replications (ARCHITECTURE.md), and a filter function behaves the
+ignores ``selector`` in replications (docs/architecture.md, "Measured facts"), and a filter function behaves the
 same on Apache CouchDB 3.x.
 """
 

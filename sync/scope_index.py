@@ -3,10 +3,11 @@
 Why: the scoped ``_changes`` feed must not read every document of the township on every
 request. CouchDB's ways to filter a feed (a JS filter function or a selector) read every
 document of the source on every request, and views on the embedded pouchdb-server are slow
-(~930 docs/s to build, see ARCHITECTURE.md). So each gateway process keeps this map and feeds
-it incrementally from the database's own ``_changes`` (with documents, but only those that
-changed since the last refresh). A scoped feed then reads the township's ``_changes`` without
-documents (ids and revisions only) and keeps the rows whose key the user sees.
+(~930 docs/s to build: docs/architecture.md, "Measured facts"). So each gateway process
+keeps this map and feeds it incrementally from the database's own ``_changes`` (with
+documents, but only those that changed since the last refresh). A scoped feed then reads the
+township's ``_changes`` without documents (ids and revisions only) and keeps the rows whose
+key the user sees.
 
 The map is a cache, not state: it is rebuilt from CouchDB when a process starts, so
 gateway processes stay stateless. A tombstone keeps the key its document had, so deletions

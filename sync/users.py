@@ -28,6 +28,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from grid.codes import county_of, township_of
 from schemas import vocab
 
 from .couch import CouchClient, Database
@@ -72,12 +73,12 @@ class User:
     def township_code(self) -> str | None:
         """The township whose database backs this user's sync (None above township)."""
         if self.role in ("grid_worker", "township_mediator"):
-            return self.area_codes[0][:9]
+            return township_of(self.area_codes[0])
         return None
 
     @property
     def county_code(self) -> str:
-        return self.area_codes[0][:6]
+        return county_of(self.area_codes[0])
 
     def public_profile(self) -> dict[str, Any]:
         """The profile document synced to tablets: never the password hash."""
@@ -136,7 +137,7 @@ def validate_user(username: str, role: str, area_codes: Iterable[str], county_co
                             f"area {code} is not in county {county_code}")
     if role != "grid_worker" and len(codes) != 1:
         raise UserError("area_codes", "该角色只能有一个区域", f"a {role} has exactly one area")
-    if len({c[:9] for c in codes}) > 1:
+    if len({township_of(c) for c in codes}) > 1:
         raise UserError("area_codes", "网格员的网格须在同一乡镇", "a grid worker's grids must be in one township")
     return codes
 

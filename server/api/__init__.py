@@ -188,6 +188,7 @@ def init_app(app: Flask) -> FengqiaoApi:
         "security": [{"session": []}, {"basic": []}],
     })
     api = FengqiaoApi(app)
+    api.ma_plugin.converter.add_attribute_function(_published_constraints)
     app.extensions["fq_api"] = api
     app.before_request(_authenticate_first)
 
@@ -199,22 +200,27 @@ def init_app(app: Flask) -> FengqiaoApi:
     return api
 
 
+def _published_constraints(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A field's own constraints (``openapi()`` of ``schemas.fields``) in the OpenAPI
+    description: enums, patterns, lengths, ranges, item counts."""
+    describe = getattr(field, "openapi", None)
+    return describe() if callable(describe) else {}
+
+
 def register_blueprint(app: Flask | None, blp: flask_smorest.Blueprint, **options: Any) -> None:
     """Add a resource blueprint to the app's API (after ``server.api.init_app``)."""
     app = app or current_app
     app.extensions["fq_api"].register_blueprint(blp, **options)
 
 
+# Every resource module of the API. A missing one is an error at start-up, not a silently
+# absent part of the API: an ImportError here means a broken install or a typo, and an
+# API that quietly lacks /api/cases would pass its health check and fail its users.
+RESOURCES = ("auth", "users", "cases", "audit", "stats", "case_list", "exports", "risks",
+             "reminders", "conflicts", "tracking", "units", "todo", "paper", "notices", "reports")
+
+
 def _resource_modules() -> list[Any]:
     import importlib
 
-    modules = []
-    for name in ("auth", "users", "cases", "audit", "stats", "case_list", "exports",
-                 "risks", "reminders", "conflicts", "tracking", "units", "todo", "paper", "notices",
-                 "reports"):
-        try:
-            modules.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as exc:  # a resource not written yet
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
+    return [importlib.import_module(f"{__name__}.{name}") for name in RESOURCES]

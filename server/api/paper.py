@@ -40,8 +40,8 @@ from server.paper import (
 from .. import audit, cases
 from ..auth import require_user
 from ..errors import ApiError
+from ..risks import visible_review
 from . import ApiBlueprint
-from .risks import _visible_review
 
 blp = ApiBlueprint("paper", __name__, url_prefix="/api",
                    description="文书（PDF）：协议书、告知书、回执、答复意见书、交办单、督办函、研判纪要、卷宗 — printed documents")
@@ -151,7 +151,7 @@ def review_minutes(review_id: str):  # type: ignore[no-untyped-def]
     user = require_user(*REVIEW_ROLES)
     review_id = review_id if review_id.startswith("review:") else f"review:{review_id}"
     doc = cases.county_db().get_or_none(review_id) if len(review_id) < 60 else None
-    visible = _visible_review(doc, user) if doc and doc.get("type") == "review" else None
+    visible = visible_review(doc, user) if doc and doc.get("type") == "review" else None
     if visible is None:
         raise ApiError(404, "not_found", "未找到该研判记录", "review meeting not found")
     pdf = _typeset(lambda: sources.minutes_pdf(visible))

@@ -1,6 +1,6 @@
 """``/api/reminders``: 三单三函 — 临期提示 (due soon), 到期催办 (due today), 逾期问责 (overdue).
 
-"认真落实'临期提示提醒、到期催办督办、逾期问效问责'等措施" (seeds: 三单三函 工作机制).
+"认真落实'临期提示提醒、到期催办督办、逾期问效问责'等措施" (杞县信访局, 三单三函 工作机制; docs/sources.md).
 For cases AND risks in the caller's area, grouped by responsible unit (an area code),
 each overdue item naming the unit one level up it is escalated to (``parent_code``:
 15→12→9→6 digits; none above the county).
@@ -23,14 +23,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from schemas.api_risks import ReminderArgsSchema, RemindersSchema
-from server.domain.projection import project_case
+from server.domain.projection import jsonable, project_case
 from server.domain.reminders import STAGES, case_reminders, parent_code
+from server.readmodel import rows as model_rows
 from server.readmodel.calendar import fast_calendar
 from sync.users import User
 
 from ..auth import require_user
+from ..risks import check_area, today
 from . import ApiBlueprint
-from .risks import _check_area, _readmodel_cursor, _scope_sql, jsonable, today
 
 blp = ApiBlueprint("reminders", __name__, url_prefix="/api/reminders",
                    description="三单三函：临期提示、到期催办、逾期问责 — reminders per responsible unit")
@@ -47,7 +48,7 @@ def _stage(days_left: int, lead_days: int) -> str | None:
 
 
 def case_items(cur: Any, user: User, area: str | None, as_of: date, lead_days: int) -> list[dict[str, Any]]:
-    where, params = _scope_sql(user, area)
+    where, params = model_rows.scope_sql(user, area)
     rows = cur.execute(f"SELECT case_id, tracking_code, title, category FROM cases WHERE {where} AND is_open "
                        f"LIMIT {MAX_OPEN_CASES}", params).fetchall()
     if not rows:
@@ -75,7 +76,7 @@ def case_items(cur: Any, user: User, area: str | None, as_of: date, lead_days: i
 
 
 def risk_items(cur: Any, user: User, area: str | None, as_of: date, lead_days: int) -> list[dict[str, Any]]:
-    where, params = _scope_sql(user, area)
+    where, params = model_rows.scope_sql(user, area)
     rows = cur.execute(
         f"SELECT risk_id, area_code, title, level, owner, due, lead_official, case_id FROM risks "
         f"WHERE {where} AND status = 'open' AND due <= ?", [*params, as_of + timedelta(days=lead_days)]
@@ -109,10 +110,10 @@ def reminders(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """
     user = require_user()
     area = args.get("area")
-    _check_area(user, area)
+    check_area(user, area)
     as_of = args.get("as_of") or today()
     lead_days = args["lead_days"]
-    cur = _readmodel_cursor()
+    cur = model_rows.cursor()
     items = case_items(cur, user, area, as_of, lead_days) + risk_items(cur, user, area, as_of, lead_days)
     if args.get("stage"):
         items = [i for i in items if i["stage"] == args["stage"]]

@@ -1,8 +1,9 @@
-"""``/api/reports/monthly`` and ``/api/reports/quarterly``: 月报 and 季报 (xlsx, or JSON).
+"""``/api/reports/monthly`` and ``/api/reports/quarterly``: 月报 and 季报 (xlsx or PDF, or JSON).
 
 Scoped like ``/api/stats``: the area defaults to the caller's own, and an area outside it
 is refused (403). The figures are the read model's, the same queries as ``/api/stats``
-(``server.reports.data``). Targets: ``FENGQIAO_REPORT_TARGETS`` over the seeds' defaults.
+(``server.reports.data``). Targets: ``FENGQIAO_REPORT_TARGETS`` over the defaults from the source articles
+(docs/sources.md).
 Downloads are audited like the 台账 exports.
 """
 
@@ -17,7 +18,9 @@ from marshmallow import RAISE
 
 from schemas.api_reports import MonthlyReportArgsSchema, QuarterlyReportArgsSchema
 from server import reports
+from server.paper import PaperError
 from server.readmodel import service
+from server.reports.pdf import report_pdf
 from server.reports.xlsx import write_report
 
 from ..auth import require_user
@@ -33,17 +36,25 @@ blp = ApiBlueprint("reports", __name__, url_prefix="/api/reports",
 def _answer(period: reports.Period, args: dict[str, Any]) -> Response:
     user = require_user()
     prefix = resolve_area(user, args.get("area"))
-    try:
+    try:  # checked when the server starts (server.config); this guards a changed config
         targets = reports.parse_targets(current_app.config.get("FENGQIAO_REPORT_TARGETS"))
     except ValueError as exc:
-        raise ApiError(500, "misconfigured", "报表目标配置有误（FENGQIAO_REPORT_TARGETS）",
-                       f"FENGQIAO_REPORT_TARGETS cannot be read: {exc}") from None
+        zh, _, en = str(exc).partition(" / ")
+        raise ApiError(503, "misconfigured", f"报表目标配置有误，请管理员修改：{zh}",
+                       f"the report targets are misconfigured; ask an administrator: {en}") from None
     store = service().ready()
     data = reports.report_data(store.cursor(), store, prefix=prefix, period=period, scope=user.area_codes,
                                today=today(), targets=targets)
     if args["format"] == "json":
         body = json.dumps(data, ensure_ascii=False, default=str)
         return Response(body, mimetype="application/json")
+    if args["format"] == "pdf":
+        try:
+            pdf = report_pdf(data, override=current_app.config.get("FENGQIAO_PAPER_TEMPLATES") or None)
+        except PaperError as exc:  # the font is missing or a county's template does not compile
+            raise ApiError(503, "paper_failed", exc.message_zh, exc.message_en) from exc
+        _audit(f"report.{period.kind}", prefix, data["cases"])
+        return _download(pdf, reports.filename(data, "pdf"), "application/pdf")
     out = io.BytesIO()
     write_report(data, out)
     _audit(f"report.{period.kind}", prefix, data["cases"])
@@ -56,8 +67,9 @@ def _answer(period: reports.Period, args: dict[str, Any]) -> Response:
 def monthly_report(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """月报 of ``month`` (YYYY-MM) for ``area`` (default: yours; 403 outside it): every
     metric with numerator and denominator, targets met or missed, by township (or child
-    area), category and channel, twelve months' trend, 积案 and 重大不稳定问题. 422 for a
-    bad month or parameter."""
+    area), category and channel, twelve months' trend, 积案 and 重大不稳定问题.
+    ``format``: xlsx (default), pdf (typeset, ``report.typ``) or json. 422 for a bad
+    month or parameter; 503 when the PDF cannot be typeset (the message says why)."""
     return _answer(reports.month(args["month"]), args)
 
 

@@ -18,11 +18,13 @@ from typing import Any
 
 from schemas import vocab
 from schemas.api_stats import TodoSchema
+from server.domain.projection import jsonable
+from server.readmodel import rows as model_rows
 from server.readmodel.queries import DUE_SOON_DAYS, repeat_candidates, todo_cases
 
 from ..auth import require_user
+from ..risks import today
 from . import ApiBlueprint
-from .risks import _readmodel_cursor, _row_out, _scope_sql, jsonable, today
 
 blp = ApiBlueprint("todo", __name__, url_prefix="/api/todo",
                    description="我的待办 — my work list")
@@ -46,7 +48,7 @@ def my_todo():  # type: ignore[no-untyped-def]
     as_of = today()
     if user.role == "unit_officer":
         return _unit_todo(user, as_of)
-    cur = _readmodel_cursor()
+    cur = model_rows.cursor()
     scope = list(user.area_codes)
     groups = []
     for key in CASE_GROUPS:
@@ -54,7 +56,7 @@ def my_todo():  # type: ignore[no-untyped-def]
         groups.append(_group(key, "case", count, items))
     repeats = repeat_candidates(cur, scope, as_of)
     groups.append(_group("repeats", "repeat", len(repeats), repeats))
-    where, params = _scope_sql(user, None)
+    where, params = model_rows.scope_sql(user, None)
     cols = ["risk_id", "area_code", "title", "category", "level", "owner", "due",
             "lead_official", "status", "reviews", "created_at"]
     horizon = as_of + timedelta(days=DUE_SOON_DAYS)
@@ -65,7 +67,7 @@ def my_todo():  # type: ignore[no-untyped-def]
                            "ORDER BY due NULLS LAST, created_at LIMIT 21", [*params, *extra]).fetchall()
         count = cur.execute(f"SELECT count(*) FROM risks WHERE {where} AND {cond}",
                             [*params, *extra]).fetchone()[0]
-        items = [_row_out(dict(zip(cols, r, strict=True)), as_of) for r in rows[:20]]
+        items = [model_rows.risk_row(dict(zip(cols, r, strict=True)), as_of) for r in rows[:20]]
         groups.append(_group(key, "risk", int(count), items))
     return {"as_of": as_of.isoformat(), "role": user.role, "groups": groups}
 

@@ -10,8 +10,11 @@ party said on the phone as ``evaluated_by_phone``, which does not stop the party
 (``event:<case uuid>:<closure time>-publiceval``), so two simultaneous evaluations
 cannot both be stored: CouchDB refuses the second ``PUT`` (409).
 
-Lookups are rate-limited per remote address (in process, sliding window), so codes
-cannot be enumerated; a malformed code (wrong check symbol) counts like a miss.
+The code in the path is what a person typed: it is normalised first
+(``schemas.ids.normalise_tracking_code``: spaces, dashes, lower case and full-width
+characters accepted), so ``abcd-efgh-jk`` finds ``ABCDEFGHJK``. Lookups are rate-limited
+per remote address (in process, sliding window), so codes cannot be enumerated; a
+malformed code (wrong check symbol) counts like a miss.
 
 The case is found with a Mango ``_find`` on the county database over a
 ``(tracking_code)`` index (every township replicates up there); the authoritative copy
@@ -28,7 +31,7 @@ from flask import current_app, request
 from schemas import validate_document, vocab
 from schemas.api_risks import EvaluationCreateSchema, TrackingSchema
 from schemas.events import PUBLIC_ACTOR
-from schemas.ids import is_valid_tracking_code
+from schemas.ids import is_valid_tracking_code, normalise_tracking_code
 from server.domain.projection import CaseProjection
 from server.ratelimit import RateWindow
 from sync.design import TRACKING_INDEX
@@ -41,7 +44,6 @@ from . import ApiBlueprint, validation_error
 blp = ApiBlueprint("tracking", __name__, url_prefix="/api/track",
                    description="公开查询：凭查询码查看办理进度并评价 — public tracking (no login)")
 
-RATE_WINDOW, RATE_MAX = 60.0, 30  # lookups per address per minute
 
 
 def _not_found() -> ApiError:
@@ -50,10 +52,12 @@ def _not_found() -> ApiError:
 
 
 def _limit() -> None:
-    limiter: RateWindow = current_app.extensions.setdefault("fq_track_limiter", RateWindow(RATE_MAX))
+    # Limit and window are read on every lookup (declared in server.config), so a test or an
+    # operator's change to the app's config takes effect without a new limiter.
+    most = int(current_app.config["FENGQIAO_TRACK_RATE_MAX"])
+    window = float(current_app.config["FENGQIAO_TRACK_RATE_WINDOW"])
+    limiter: RateWindow = current_app.extensions.setdefault("fq_track_limiter", RateWindow(most, window))
     address = request.remote_addr or "-"
-    window = float(current_app.config.get("FENGQIAO_TRACK_RATE_WINDOW", RATE_WINDOW))
-    most = int(current_app.config.get("FENGQIAO_TRACK_RATE_MAX", RATE_MAX))
     wait = limiter.retry_after(address, most, window)
     if wait:
         raise ApiError(429, "too_many_requests", "查询过于频繁，请稍后再试",
@@ -64,7 +68,9 @@ def _limit() -> None:
 
 def _find_case(code: str) -> tuple[dict[str, Any], Any]:
     _limit()
-    code = code.strip().upper()
+    # The code is typed by a person (from a paper receipt, or read out on the phone):
+    # spaces, dashes, lower case and full-width characters are what people type.
+    code = normalise_tracking_code(code)
     if not is_valid_tracking_code(code):
         raise _not_found()
     county = cases.county_db()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from grid.codes import area_at, county_of
 from server.domain.projection import CaseProjection
 from server.domain.states import counted_resolution_level
 from server.domain.workdays import WorkCalendar, china_date, default_calendar
@@ -80,17 +81,6 @@ class In(Pred):
 
     def sql(self) -> str:
         return f"({self.col} IN ({', '.join(_lit(v) for v in self.values)}))"
-
-
-@dataclass(frozen=True)
-class NotNull(Pred):
-    col: str
-
-    def __call__(self, row: Row) -> bool:
-        return row.get(self.col) is not None
-
-    def sql(self) -> str:
-        return f"({self.col} IS NOT NULL)"
 
 
 @dataclass(frozen=True)
@@ -160,9 +150,9 @@ def case_row(projection: CaseProjection, as_of: datetime | date | None = None, *
     return {
         "case_id": p.case_id,
         "area_code": code,
-        "county_code": code[:6],
-        "township_code": code[:9] if len(code) >= 9 else None,
-        "village_code": code[:12] if len(code) >= 12 else None,
+        "county_code": county_of(code),
+        "township_code": area_at(code, "township"),
+        "village_code": area_at(code, "village"),
         "grid_code": code if len(code) == 15 else None,
         "channel": p.channel,
         "category": p.category,

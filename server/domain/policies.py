@@ -5,7 +5,7 @@ Each row is a rule: from the first event matching ``start`` (``reported`` = the 
 days, the start day not counted; ``max_ext`` is the longest extension (``extended``
 events) the rule allows. Paused time (挂起) never counts (see ``projection``).
 
-Where the numbers come from (see /work/shared/seeds):
+Where the numbers come from (the source articles, quoted in docs/sources.md):
 
 * ``regulation`` 信访工作条例 (2022): decide on acceptance within 15 days of receipt,
   handle within 60 days of acceptance (extendable by at most 30 days), 复查 and 复核
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from schemas import vocab
 from server.domain.workdays import DayResult, WorkCalendar, default_calendar
 
 # policy,         rule,             days, count,      start,                          end,                                  max_ext
@@ -64,20 +65,10 @@ POLICY_TABLE: tuple[tuple[str, str, int, str, str, tuple[str, ...], int], ...] =
 #   * ``double_sign``: no. The 双签 commitment is signed with the accepting organ.
 ACCEPTED_ON_REPORT: frozenset[str] = frozenset({"520"})
 
-POLICY_LABELS: dict[str, tuple[str, str]] = {
-    "regulation": ("信访工作条例", "Regulation on Petition Work"),
-    "520": ("“520”工作法", "520 method (accept in 5, close in 20)"),
-    "green_channel": ("绿色通道", "green channel"),
-    "double_sign": ("双签", "double sign"),
-}
-RULE_LABELS: dict[str, tuple[str, str]] = {
-    "accept": ("受理告知", "decision on acceptance"),
-    "close": ("办结", "closure"),
-    "review": ("复查", "review"),
-    "re_review": ("复核", "re-review"),
-    "first_feedback": ("首次反馈", "first feedback"),
-    "meet": ("见面沟通(双签)", "meet the petitioner"),
-}
+# The policies' and rules' names live in the one vocabulary (``schemas.vocab``), which
+# the API's schemas read too (a case's ``policy`` is one of these).
+POLICY_LABELS: dict[str, tuple[str, str]] = vocab.POLICIES
+RULE_LABELS: dict[str, tuple[str, str]] = vocab.DEADLINE_RULES
 POLICY_VERSION = 1  # bump when a number in the table changes: tablets re-sync policy docs
 
 

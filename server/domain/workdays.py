@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import chinese_calendar
 from chinese_calendar import constants as _cc
@@ -196,10 +195,3 @@ def add_working_days(start: date, n: int, calendar: WorkCalendar | None = None) 
 def is_working_day(day: date, calendar: WorkCalendar | None = None) -> bool:
     """Module-level shortcut for :meth:`WorkCalendar.is_working_day`."""
     return (calendar or default_calendar()).is_working_day(day)
-
-
-def schedule_from_dict(year: int, spec: Mapping[str, Any]) -> YearSchedule:
-    """Build a YearSchedule from the JSON shape used in holidays.json."""
-    return YearSchedule(year, frozenset(date.fromisoformat(d) for d in spec.get("holidays", [])),
-                        frozenset(date.fromisoformat(d) for d in spec.get("workdays", [])),
-                        spec.get("source", ""))

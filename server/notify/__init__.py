@@ -29,10 +29,15 @@ from .delivery import MAX_ATTEMPTS, send_pending
 from .directory import Directory
 from .outbox import store
 from .senders import LogSender, Sender, digest
-from .triggers import NOTIFIED_KINDS, case_event_notifications, reminder_notifications
+from .triggers import (
+    NOTIFIED_KINDS,
+    case_event_notifications,
+    reminder_notifications,
+    risk_event_notifications,
+)
 
 __all__ = ["MAX_ATTEMPTS", "NOTIFIED_KINDS", "Directory", "LogSender", "Sender", "case_event_notifications",
-           "digest", "notify_case_event", "queue_overdue", "queue_reminders", "send_pending"]
+           "digest", "notify_case_event", "notify_review_decisions", "queue_overdue", "queue_reminders", "send_pending"]
 
 
 def notify_case_event(db: Database, case: Mapping[str, Any], event: Mapping[str, Any], *,
@@ -42,6 +47,20 @@ def notify_case_event(db: Database, case: Mapping[str, Any], event: Mapping[str,
     called again for the same event). Raises ValueError for a document the schema
     refuses, RuntimeError when CouchDB refuses one for another reason."""
     return store(db, case_event_notifications(case, event, directory=directory, at=at))
+
+
+def notify_review_decisions(db: Database, decisions: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], *,
+                            directory: Directory, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Queue the notices of a 研判 meeting's decisions: ``(risk or case, its event)`` pairs
+    (a ``reviewed`` risk event or a case's ``commented`` event with ``review_level``), to
+    the grid workers concerned. Idempotent like every trigger."""
+    docs: list[dict[str, Any]] = []
+    for subject, event in decisions:
+        if event.get("type") == "riskevent":
+            docs += risk_event_notifications(subject, event, directory=directory, at=at)
+        else:
+            docs += case_event_notifications(subject, event, directory=directory, at=at)
+    return store(db, docs)
 
 
 def queue_reminders(db: Database, cases: Mapping[str, Mapping[str, Any]], reminders: Iterable[Any], *,

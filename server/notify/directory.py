@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from grid.codes import township_of
 from sync.users import User
 
 
@@ -45,7 +46,7 @@ class Directory:
             return self._with("township_mediator", lambda c: c == unit)
         if len(unit) in (12, 15):
             workers = self._with("grid_worker", lambda c: c.startswith(unit))
-            return workers or self._with("township_mediator", lambda c: c == unit[:9])
+            return workers or self._with("township_mediator", lambda c: c == township_of(unit))
         return []
 
     def grid_workers_over(self, area_code: str) -> list[str]:

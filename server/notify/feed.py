@@ -2,8 +2,8 @@
 
 Every case and risk event reaches the county database — written there by the API, or
 replicated up from a township that a tablet pushed to — so following the county
-``_changes`` sees them all, however they came. For each ``event`` of a notified kind and
-each ``reviewed`` ``riskevent`` the follower loads the case or risk and queues what
+``_changes`` sees them all, however they came. For each ``event`` of a notified kind (and each 研判
+decision on a case) and each ``reviewed`` ``riskevent`` the follower loads the case or risk and queues what
 ``triggers`` says, with the directory of accounts. Ids are deterministic, so an event the
 API already queued, or that two processes both see, writes nothing twice.
 
@@ -32,7 +32,7 @@ from sync.errors import Conflict
 
 from .directory import Directory
 from .outbox import now, store
-from .triggers import NOTIFIED_KINDS, case_event_notifications, risk_event_notifications
+from .triggers import case_event_notifications, notified, risk_event_notifications
 
 log = logging.getLogger("fengqiao.notify")
 
@@ -50,7 +50,7 @@ class FeedResult:
 
 
 def _subject_id(doc: dict[str, Any]) -> str | None:
-    if doc.get("type") == "event" and doc.get("kind") in NOTIFIED_KINDS:
+    if doc.get("type") == "event" and notified(doc):
         return "case:" + str(doc["_id"]).split(":")[1]
     if doc.get("type") == "riskevent" and doc.get("kind") == "reviewed" and doc.get("risk_id"):
         return str(doc["risk_id"])

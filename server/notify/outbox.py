@@ -22,7 +22,10 @@ from typing import Any
 from schemas import validate_document
 from sync.couch import Database
 
+from .messages import render
+
 CHINA = timezone(timedelta(hours=8))
+MAX_MESSAGE = 1000  # schemas/notification.py
 
 
 def iso(at: datetime) -> str:
@@ -47,6 +50,9 @@ def notification(subject: Mapping[str, Any], key: str, *, channel: str, recipien
         "created_at": iso(at), "attempts": 0,
     }
     doc["case_id" if kind == "case" else "risk_id"] = subject["_id"]
+    # The words, stored once: the tablet shows its notices offline from the synced
+    # documents and must not carry a second copy of the sentences (messages.py).
+    doc["message_zh"], doc["message_en"] = (m[:MAX_MESSAGE] for m in render(doc))
     return doc
 
 

@@ -10,6 +10,10 @@
                  followed_up  回访   SMS to the applicants
     risk event   reviewed     研判   in-app to the grid workers concerned: the risk's
                                      reporter (a grid worker) and those whose grids hold it
+    case event   commented    研判   a decision of a 研判 meeting on a case (``review_level``
+                 + review_level      set, recorded by a mediator or reviewer): in-app to the
+                                     grid workers concerned — the case's reporter and first
+                                     handler (grid workers) and those whose grids hold it
     reminder     due_soon     临期提示  in-app to the responsible unit
                  due          到期催办  in-app to the responsible unit
                  overdue      逾期问责  in-app to the responsible unit, the unit above and
@@ -32,6 +36,9 @@ from .senders import digest
 
 PARTY_SMS_KINDS = ("accepted", "assigned", "closed", "followed_up")
 NOTIFIED_KINDS = ("accepted", "assigned", "escalated", "closed", "followed_up")
+# Who may record a 研判 decision (``/api/reviews``): a ``review_level`` on an event by anyone
+# else (a device cannot be stopped from writing the field) tells nobody.
+REVIEWER_ROLES = ("township_mediator", "county_reviewer")
 ESCALATION_UNIT_LENGTH = {"township": 9, "county": 6, "above": 6}
 
 
@@ -56,12 +63,32 @@ def _party_phones(case: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(phones))
 
 
+def is_review_decision(event: Mapping[str, Any]) -> bool:
+    """A case event that records a 研判 meeting's decision (``/api/reviews``)."""
+    return event.get("kind") == "commented" and bool(event.get("review_level"))
+
+
+def notified(event: Mapping[str, Any]) -> bool:
+    """Whether a case event may tell anybody (the feed loads the case only for these)."""
+    return event.get("kind") in NOTIFIED_KINDS or is_review_decision(event)
+
+
+def _workers_concerned(directory: Directory, area_code: str, people: Iterable[Any]) -> list[str]:
+    """Grid workers whose grids hold ``area_code`` (or lie inside it), and those of
+    ``people`` (reporter, handler) who are grid workers."""
+    workers = set(directory.grid_workers_over(area_code))
+    workers.update(str(p) for p in people if p and directory.role_of(str(p)) == "grid_worker")
+    return sorted(workers)
+
+
 def case_event_notifications(case: Mapping[str, Any], event: Mapping[str, Any], *,
                              directory: Directory | None = None,
                              at: datetime | None = None) -> list[dict[str, Any]]:
     """The notification documents one case event calls for (not stored)."""
     at = at or now()
     kind = str(event.get("kind"))
+    if is_review_decision(event):
+        return case_review_notifications(case, event, directory=directory, at=at) if directory else []
     if kind not in NOTIFIED_KINDS:
         return []
     key = f"{_suffix(str(event['_id']))}:{kind}"
@@ -103,17 +130,36 @@ def risk_event_notifications(risk: Mapping[str, Any], event: Mapping[str, Any], 
     if event.get("kind") != "reviewed":
         return []
     at = at or now()
-    workers = set(directory.grid_workers_over(str(risk["area_code"])))
-    reporter = risk.get("reported_by")
-    if reporter and directory.role_of(str(reporter)) == "grid_worker":
-        workers.add(str(reporter))
+    workers = _workers_concerned(directory, str(risk["area_code"]), [risk.get("reported_by")])
     key = f"{_suffix(str(event['_id']))}:reviewed"
     payload = {"kind": "reviewed", "at": event.get("at"), "title": risk.get("title"),
                "decision": str(event.get("decision") or "")[:500], "level": event.get("level"),
                "due": event.get("due")}
     return [notification(risk, f"{key}:u.{who}", channel="in_app", recipient=who, template="risk.reviewed",
                          payload={k: v for k, v in payload.items() if v is not None}, at=at)
-            for who in sorted(workers)]
+            for who in workers]
+
+
+def _decision_text(text: str) -> str:
+    """The decision without the 【县级研判】 prefix the timeline shows (the level is its own field)."""
+    return text.split("】", 1)[1] if text.startswith("【") and "】" in text else text
+
+
+def case_review_notifications(case: Mapping[str, Any], event: Mapping[str, Any], *,
+                              directory: Directory, at: datetime | None = None) -> list[dict[str, Any]]:
+    """A 研判 decision on a case (``is_review_decision``) to the grid workers concerned, as a
+    risk's: they carry the decision out in the village."""
+    if not is_review_decision(event) or directory.role_of(str(event.get("actor"))) not in REVIEWER_ROLES:
+        return []
+    at = at or now()
+    workers = _workers_concerned(directory, str(case["area_code"]),
+                                 [case.get("reported_by"), case.get("first_handler")])
+    key = f"{_suffix(str(event['_id']))}:reviewed"
+    payload = _payload(case, event, level=event.get("review_level"),
+                       decision=_decision_text(str(event.get("text") or ""))[:500])
+    payload["kind"] = "reviewed"
+    return [notification(case, f"{key}:u.{who}", channel="in_app", recipient=who, template="case.reviewed",
+                         payload=payload, at=at) for who in workers]
 
 
 def reminder_notifications(cases: Mapping[str, Mapping[str, Any]], reminders: Iterable[Any], *,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from grid.codes import county_of, township_of
 from schemas import vocab
 from schemas.privacy import mask_parties
 from server.domain.policies import POLICY_LABELS
@@ -110,8 +111,8 @@ def area_path(code: str, names: Mapping[str, str]) -> str:
 
 def issuer(code: str, names: Mapping[str, str]) -> str:
     """The issuing body's area: the township (乡镇/街道) of the case, or the county."""
-    township = names.get(code[:9], "") if len(code) >= 9 else ""
-    return names.get(code[:6], "") + township
+    township = names.get(township_of(code) or "", "")
+    return names.get(county_of(code), "") + township
 
 
 def parties(case: Mapping[str, Any], *, full: bool) -> list[dict[str, str]]:

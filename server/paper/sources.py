@@ -8,6 +8,7 @@ the photos (the case document's attachments), and turns it into a PDF.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -23,6 +24,9 @@ from .qr import track_url
 
 # Photo types Typst can place on a page; other attachments (HEIC, PDF) are listed by name.
 PRINTABLE = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+# The tablet's photo of a signed 人民调解协议书, named after its mediation event
+# (server/tablet/static/js/agreement.js).
+SIGNED_AGREEMENT = re.compile(r"^agreement-.+\.jpg$")
 
 
 def today() -> date:
@@ -83,7 +87,8 @@ def case_photos(case: Mapping[str, Any], home: Database) -> tuple[list[dict[str,
             data, _ = home.get_attachment(case["_id"], name, rev=case.get("_rev"))
             file = f"photo-{n}.{PRINTABLE[kind]}"
             files.append((file, data))
-            captions.append({"file": file, "caption": f"照片 {n}：{name}"})
+            what = "签字协议书" if SIGNED_AGREEMENT.match(name) else "照片"
+            captions.append({"file": file, "caption": f"{what} {n}：{name}"})
         else:
             captions.append({"file": "", "caption": f"附件 {n}：{name}（{kind or '未知类型'}，不能排版，见电子卷宗）"})
     return captions, files

@@ -30,14 +30,14 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from server.config import party_key
+from server.config import SETTINGS, party_key
 
 from .follower import Follower, catch_up
 from .store import ReadModel, ReadModelError, default_path
 
 __all__ = ["ReadModel", "ReadModelError", "ReadModelService", "init_app", "service"]
 
-FOLLOW_MODES = ("lazy", "eager", "off")
+FOLLOW_MODES = next(s.choices for s in SETTINGS if s.name == "FENGQIAO_STATS_FOLLOW")
 
 
 class ReadModelService:

@@ -31,6 +31,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from grid.codes import township_of
 from server.domain.metrics import compute_metrics
 from server.domain.projection import project_case
 from sync.couch import CouchClient
@@ -142,7 +143,7 @@ def run(couch_url: str, *, county: str = "339901", cases: int = 1_000_000,
         out["rows"] = store.cursor().execute("SELECT COUNT(*) FROM cases").fetchone()[0]  # type: ignore[index]
 
         # 5. dashboard queries
-        township = grid_codes(county)[0][:9]
+        township = str(township_of(grid_codes(county)[0]))
         cur = store.cursor()
         first_page, cursor = list_cases(cur, CaseFilter(scope=(county,), today=as_of), limit=50)
         queries: dict[str, Callable[[], Any]] = {

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from grid.codes import township_of
 from schemas import vocab
 from schemas.events import PUBLIC_ACTOR
 from schemas.ids import TRACKING_ALPHABET, TRACKING_LENGTH
@@ -145,6 +146,6 @@ def generate(n: int, *, county: str = "339901", seed: int = 7,
         created = start + timedelta(seconds=rng.randint(0, days * 86400 - 1))
         area = rng.choice(grids)
         if rng.random() < 0.05:
-            area = area[:9]  # registered at the township office
+            area = str(township_of(area))  # registered at the township office
         out.append(case_with_events(rng, area, created))
     return out

@@ -3,10 +3,11 @@
 Layout::
 
     periods.py  a month (2026-11) or a quarter (2026Q4)
-    targets.py  the targets, declared once (defaults from the seeds; FENGQIAO_REPORT_TARGETS)
-    data.py     report_data(): the report as plain data (for xlsx now, a PDF template later)
+    targets.py  the targets, declared once (defaults: docs/sources.md; FENGQIAO_REPORT_TARGETS)
+    data.py     report_data(): the report as plain data (the xlsx and the PDF are made from it)
     xlsx.py     the workbook
-    cli.py      ``fengqiao report --month 2026-11 --area 339901`` (or ``--quarter 2026Q4``)
+    pdf.py      the PDF (Typst template ``server/paper/templates/report.typ``)
+    cli.py      ``fengqiao report --month 2026-11 --area 339901`` (or ``--quarter 2026Q4``; ``-o F.pdf``)
 
 The API is ``GET /api/reports/monthly`` and ``/api/reports/quarterly`` (``server.api.reports``).
 """
@@ -21,7 +22,7 @@ __all__ = ["DEFAULT_TARGETS", "Period", "PeriodError", "Target", "month", "parse
            "report_as_of", "report_data"]
 
 
-def filename(data: dict) -> str:  # type: ignore[type-arg]
-    """The download name: ``月报-339901-2026-11.xlsx``."""
+def filename(data: dict, extension: str = "xlsx") -> str:  # type: ignore[type-arg]
+    """The download name: ``月报-339901-2026-11.xlsx`` (or ``.pdf``)."""
     kind = "月报" if data["kind"] == "monthly" else "季报"
-    return f"{kind}-{data['area_code']}-{data['period']}.xlsx"
+    return f"{kind}-{data['area_code']}-{data['period']}.{extension}"

@@ -1,5 +1,5 @@
-"""``fengqiao report``: a 月报 or 季报 as xlsx, from the read model (server stopped: the
-command opens the DuckDB file itself and first catches up with the county feed)."""
+"""``fengqiao report``: a 月报 or 季报 as xlsx or PDF, from the read model (server stopped:
+the command opens the DuckDB file itself and first catches up with the county feed)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from pathlib import Path
 import click
 
 
-@click.command("report", help="月报/季报（xlsx）：全部指标、目标达成、分类、渠道、乡镇、趋势、积案、重大不稳定问题 / "
-               "monthly or quarterly report (xlsx).")
+@click.command("report", help="月报/季报（xlsx 或 PDF）：全部指标、目标达成、分类、渠道、乡镇、趋势、积案、重大不稳定问题 / "
+               "monthly or quarterly report (xlsx or PDF).")
 @click.option("--month", "month_text", help="月份 YYYY-MM，如 2026-11 / the month.")
 @click.option("--quarter", "quarter_text", help="季度 YYYYQn，如 2026Q4 / the quarter.")
 @click.option("--area", required=True, help="区划编码（县 6 位或乡镇 9 位）/ county (6) or township (9) code.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="输出文件（默认：月报-<区划>-<期间>.xlsx）/ output file.")
-def report_cli(month_text: str | None, quarter_text: str | None, area: str, output: Path | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default=None,
+              help="xlsx 或 pdf（默认按输出文件扩展名，否则 xlsx）/ default: the output's extension, else xlsx.")
+def report_cli(month_text: str | None, quarter_text: str | None, area: str, output: Path | None,
+               fmt: str | None) -> None:
     from server.config import ConfigError
     from server.readmodel.cli import _county_db, _settings, _store
     from server.readmodel.follower import catch_up
@@ -46,9 +49,13 @@ def report_cli(month_text: str | None, quarter_text: str | None, area: str, outp
                 catch_up(store, db)
             data = report_data(store.cursor(), store, prefix=area, period=period, scope=(area,),
                                today=date.today(), targets=targets)
-            path = output or Path(filename(data))
-            with path.open("wb") as fh:
-                write_report(data, fh)
+            fmt = fmt or ("pdf" if output and output.suffix.lower() == ".pdf" else "xlsx")
+            path = output or Path(filename(data, fmt))
+            if fmt == "pdf":
+                path.write_bytes(_pdf(data, settings))
+            else:
+                with path.open("wb") as fh:
+                    write_report(data, fh)
         finally:
             store.close()
             client.close()
@@ -56,3 +63,16 @@ def report_cli(month_text: str | None, quarter_text: str | None, area: str, outp
     click.echo(f"已生成 {path}：{data['cases']} 件，未达标 {len(missed)} 项{('（' + '、'.join(missed) + '）') if missed else ''} / "
                f"written {path}: {data['cases']} cases, {len(missed)} targets missed")
     sys.stdout.flush()
+
+
+def _pdf(data: dict, settings: dict) -> bytes:  # type: ignore[type-arg]
+    """The report's PDF with the county's templates; a typesetting failure as a clear error."""
+    from server.config import ConfigError
+    from server.paper import PaperError
+
+    from .pdf import report_pdf
+
+    try:
+        return report_pdf(data, override=settings.get("FENGQIAO_PAPER_TEMPLATES") or None)
+    except PaperError as exc:
+        raise ConfigError(exc.message_zh, exc.message_en) from None

@@ -1,6 +1,6 @@
 """The county's targets for its reports, declared once.
 
-Defaults from the seeds (the city's 信访 work plan: "力争全市信访事项及时受理率达到100%，
+Defaults from the source articles (docs/sources.md: 宿州's 信访 work plan, "力争全市信访事项及时受理率达到100%，
 按期办结率达到100%，群众满意率达到98%以上，参评率达到80%以上"; "确保重复网上投诉占比 …
 力争达到40%以下"). A county sets its own with ``FENGQIAO_REPORT_TARGETS``
 (``key>=value`` or ``key<value``, comma-separated; values as fractions or percentages).

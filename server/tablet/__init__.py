@@ -131,8 +131,17 @@ def vocab() -> dict[str, Any]:
     source: ``schemas.vocab``, ``server.domain.policies``): the JavaScript has no label of
     its own, so a word changed in ``schemas.vocab`` changes on every screen."""
     from schemas import vocab as v
-    from schemas.fields import MAX_ATTACHMENT_BYTES, MAX_DESCRIPTION, MAX_NAME, MAX_NOTE, MAX_TITLE
+    from schemas.events import MAX_AGREEMENT_TERMS
+    from schemas.fields import (
+        MAX_ATTACHMENT_BYTES,
+        MAX_ATTACHMENTS,
+        MAX_DESCRIPTION,
+        MAX_NAME,
+        MAX_NOTE,
+        MAX_TITLE,
+    )
     from server.domain.policies import POLICY_LABELS
+    from server.paper.content import AGREEMENT_OUTCOMES, CASE_DOCUMENTS
 
     def table(d: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
         return {code: {"zh": zh, "en": en} for code, (zh, en) in d.items()}
@@ -150,8 +159,12 @@ def vocab() -> dict[str, Any]:
         "mediation_types": table(v.MEDIATION_TYPES), "review_levels": table(v.REVIEW_LEVELS),
         "todo_groups": table(v.TODO_GROUPS), "field_labels": table(v.FIELD_LABELS),
         "policies": table(POLICY_LABELS),
+        # The printed documents' titles and which mediation outcomes make an agreement
+        # (server.paper): the tablet shows the 人民调解协议书 for signing.
+        "documents": table(CASE_DOCUMENTS), "agreement_outcomes": list(AGREEMENT_OUTCOMES),
         "limits": {"name": MAX_NAME, "title": MAX_TITLE, "description": MAX_DESCRIPTION,
-                   "note": MAX_NOTE, "attachment_bytes": MAX_ATTACHMENT_BYTES},
+                   "note": MAX_NOTE, "attachment_bytes": MAX_ATTACHMENT_BYTES,
+                   "attachments": MAX_ATTACHMENTS, "agreement_terms": MAX_AGREEMENT_TERMS},
     }
 
 

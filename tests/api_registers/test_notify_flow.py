@@ -97,6 +97,12 @@ def test_review_decisions_reach_the_grid_workers_concerned(feed: EventFeed, dbs:
     county.save(risk_event(entry, "rex", kind="reviewed", decision="由镇综治办牵头，两周内组织双方协商"))
     found = run_until(feed, county, entry["_id"], {("in_app", "alice", "risk.reviewed")})
     assert found == {("in_app", "alice", "risk.reviewed")}  # not bob (another grid), not carol
+    # a decision on a case, as /api/reviews writes it, found by the feed as well
+    kase = county.save(case(GRID_A, "mia"))
+    county.save(event(kase, "rex", kind="commented", text="【县级研判】镇司法所牵头化解", review_level="county",
+                      at="2026-11-20T17:00:00+08:00"))
+    assert run_until(feed, county, kase["_id"], {("in_app", "alice", "case.reviewed")}) == \
+        {("in_app", "alice", "case.reviewed")}
 
 
 def test_notices_api_lists_mine_newest_first_and_marks_read(feed: EventFeed, dbs: Any, as_user: Any) -> None:

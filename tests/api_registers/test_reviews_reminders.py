@@ -34,6 +34,19 @@ def test_review_meeting_decisions_reach_the_township(as_user, dbs):  # type: ign
     review = r.get_json()["review"]
     risk_event, case_event = (i["event_id"] for i in review["items"])
     assert dbs["county"].get(risk_event)["kind"] == "reviewed"
+    assert dbs["county"].get(case_event)["review_level"] == "county"
+    # the grid workers concerned are told at once: carol, whose grid holds the case
+    uuid_part = kase["_id"].split(":", 1)[1]
+    told = [r["doc"] for r in dbs["county"].all_docs(
+        startkey=f"notification:{uuid_part}:", endkey=f"notification:{uuid_part}:\ufff0", include_docs=True)["rows"]
+        if r["doc"]["template"] == "case.reviewed"]
+    assert [(d["recipient"], d["channel"]) for d in told] == [("carol", "in_app")]
+    assert told[0]["message_zh"] == f"案件（查询码 {kase['tracking_code']}）县级研判意见：人社局牵头化解"
+    assert told[0]["message_en"].startswith(f"Case (tracking code {kase['tracking_code']}) county review")
+    # only a meeting marks a comment as a 研判 decision
+    r = as_user("noah").post(f"/api/cases/{kase['_id']}/events",
+                             json={"kind": "commented", "text": "【县级研判】冒充", "review_level": "county"})
+    assert r.status_code == 422 and "review_level" in r.get_json()["errors"]
     # the decisions flow down to each township's database
     poll(lambda: dbs[TOWNSHIP_1].get_or_none(risk_event))
     poll(lambda: dbs[TOWNSHIP_2].get_or_none(case_event))

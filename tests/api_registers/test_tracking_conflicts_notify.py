@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from factories import GRID_A, TOWNSHIP_1
 from testenv import poll
@@ -33,6 +34,24 @@ def test_tracking_shows_no_personal_data_and_one_evaluation_after_closing(as_use
     assert [(e["kind"], e["actor"]) for e in events if e["kind"] == "evaluated"] == [("evaluated", "public")]
     assert public.get("/api/track/AAAAAAAAAA").status_code == 404
 
+
+
+def test_a_tracking_code_typed_with_spaces_dashes_or_lower_case_finds_the_matter(as_user):  # type: ignore[no-untyped-def]
+    mia = as_user("mia")
+    kase = mia.post("/api/cases", json={
+        "area_code": GRID_A, "channel": "visit", "category": "neighbourhood", "description": "占道",
+        "parties": [{"role": "applicant", "name": "孙八"}]}).get_json()["case"]
+    code = kase["tracking_code"]
+    public = as_user(None)
+    poll(lambda: public.get(f"/api/track/{code}").status_code == 200)
+    for typed in (code.lower(), f"{code[:4]} {code[4:8]} {code[8:]}", f"{code[:5]}-{code[5:]}",
+                  f"{code[:5]}\uff0d{code[5:].lower()}"):
+        r = public.get(f"/api/track/{quote(typed)}")
+        assert r.status_code == 200, (typed, r.get_json())
+        assert r.get_json()["tracking_code"] == code
+    # A typo is still a miss: normalising never guesses a symbol.
+    wrong = code[:-1] + ("2" if code[-1] != "2" else "3")
+    assert public.get(f"/api/track/{wrong}").status_code == 404
 
 def test_tracking_lookups_are_rate_limited_per_address(reg_app):  # type: ignore[no-untyped-def]
     client = reg_app.test_client()

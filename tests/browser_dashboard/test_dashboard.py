@@ -189,6 +189,11 @@ def test_county_reviewer_cards_breakdown_and_export(browser, demo, artifacts) ->
     assert header[0] == vocab.TERMS["tracking_code"][0]
     column = header.index("办理状态")
     assert rows and {row[column] for row in rows} <= {zh for zh, _ in vocab.CASE_STATUSES.values()}
+    # The 月报 of the period's month, as PDF, from the same panel.
+    with page.expect_download() as info:
+        page.locator("a[data-report='monthly.pdf']").click()
+    assert info.value.suggested_filename == f"月报-{township['area_code']}-{stats['to'][:7]}.pdf"
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()
 

@@ -306,7 +306,30 @@ def test_every_label_is_chinese_and_the_admin_keeps_the_units(browser, demo) -> 
     assert re.search(r"[\u4e00-\u9fff]", page.locator("[data-field='area_code'] .field-error").inner_text())
     page.context.close()
 
+    # 月报 from the statistics view: the mediator's own township, as an Excel file
+    mediator = open_dashboard(browser, demo, "mediator01", 1366, 900, route="#/stats")
+    mediator.wait_for_selector("body[data-loaded]", timeout=20_000)
+    href = mediator.locator("a[data-report='monthly']").get_attribute("href")
+    assert f"area={demo['accounts']['mediator01'][1][0]}" in href
+    report = mediator.request.get(href)
+    assert report.status == 200 and report.body()[:2] == b"PK"
+    mediator.context.close()
+
     mediator = open_dashboard(browser, demo, "mediator01", 1366, 900, route="#/cases")
+    mediator.wait_for_selector("#case-table tbody tr")
+    # filters and search: the form writes the URL, the list follows it
+    mediator.locator("#f-status").select_option("reported")
+    mediator.get_by_role("button", name="查询 / Search").click()
+    mediator.wait_for_function("location.hash.includes('status=reported')")
+    mediator.wait_for_selector("#case-table tbody tr, #case-list .empty")
+    statuses = set(mediator.locator("#case-table tbody td:nth-child(4)").all_inner_texts())
+    assert statuses <= {vocab.CASE_STATUSES["reported"][0]}, statuses
+    code = mediator.locator("#case-table tbody tr a").first.inner_text()
+    mediator.goto(f"/dashboard/#/cases?q={code}")
+    mediator.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 1")
+    mediator.goto(f"/dashboard/#/cases?area={demo['accounts']['mediator02'][1][0]}")  # another township
+    mediator.wait_for_selector("#case-list .unavailable[data-status='403']")
+    mediator.goto("/dashboard/#/cases")
     mediator.wait_for_selector("#case-table tbody tr")
     first = mediator.locator("#case-table tbody tr a").first
     first.click()

@@ -84,7 +84,8 @@ def test_bad_file_is_one_bilingual_message_without_traceback(run, tmp_path: Path
     result = run("check", path)
     assert result.exit_code == 1
     assert "错误：" in result.output and "Error: " in result.output
-    assert "feature 0" in result.output and "field geometry" in result.output
+    assert "feature 1 (339901100001001 a)" in result.output and "field geometry" in result.output
+    assert "第 1 个要素（339901100001001 a）" in result.output
     assert "Traceback" not in result.output
 
 

@@ -75,8 +75,9 @@ def test_bad_code_names_feature_and_field(tmp_path: Path) -> None:
     with pytest.raises(BadCode) as info:
         read_boundaries(path)
     e = info.value
-    assert (e.file, e.feature, e.field) == (str(path), 1, "code")
-    assert "feature 1" in e.message_en and "第 1 个要素" in e.message_zh
+    # the second feature is number 2: "第 1 个要素" reads as the first (issue 18, finding 5)
+    assert (e.file, e.feature, e.field) == (str(path), 2, "code")
+    assert "feature 2 (坏)" in e.message_en and "第 2 个要素（坏）" in e.message_zh
     assert e.__cause__ is not None
 
 
@@ -89,10 +90,10 @@ def test_empty_code_is_an_error_or_skipped_and_reported(tmp_path: Path) -> None:
     path = _one(tmp_path, {"code": "", "name": "无码村"}, square(120.51, 29.7))
     with pytest.raises(BadCode, match="missing-code skip") as info:
         read_boundaries(path)
-    assert info.value.feature == 1
+    assert info.value.feature == 2 and "feature 2 (无码村)" in info.value.message_en
     b = read_boundaries(path, missing_code="skip")
     assert b.counts() == {"grid": 1}
-    assert [(s.feature, s.name) for s in b.skipped] == [(1, "无码村")]
+    assert [(s.feature, s.name) for s in b.skipped] == [(2, "无码村")]
 
 
 @pytest.mark.parametrize("geom, words", [
@@ -105,7 +106,7 @@ def test_bad_geometry_names_feature_and_geometry_field(tmp_path: Path, geom, wor
     path = _one(tmp_path, {"code": "339901100001002", "name": "x"}, geom)
     with pytest.raises(BadGeometry) as info:
         read_boundaries(path)
-    assert (info.value.feature, info.value.field) == (1, "geometry")
+    assert (info.value.feature, info.value.field) == (2, "geometry")
     assert words in info.value.message_en
 
 
@@ -147,7 +148,7 @@ def test_non_utf8_shapefile_names_feature_and_field(tmp_path: Path) -> None:
     with pytest.raises(EncodingError) as info:
         read_boundaries(path)
     e = info.value
-    assert (e.feature, e.field) == (0, "name")
+    assert (e.feature, e.field) == (1, "name")
     assert "--encoding" in e.message_en
     b = read_boundaries(path, encoding="gbk")
     assert list(b.layer("grid")["name"]) == ["第1网格", "第2网格", "第1网格", "第2网格"]

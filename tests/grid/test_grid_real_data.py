@@ -28,7 +28,7 @@ def test_uncoded_townships_are_an_error_by_default_naming_the_feature() -> None:
     with pytest.raises(BadCode) as info:
         read_boundaries(TOWNSHIPS, code_column="code_nbs2023_by_name")
     e = info.value
-    assert (e.feature, e.field) == (0, "code_nbs2023_by_name")
+    assert (e.feature, e.field) == (1, "code_nbs2023_by_name")
     assert "丙安乡" in e.message_en and "--missing-code skip" in e.message_en
 
 

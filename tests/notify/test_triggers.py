@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 from server.domain.reminders import Reminder
 from server.notify.directory import Directory
-from server.notify.triggers import case_event_notifications, reminder_notifications
+from server.notify.messages import render
+from server.notify.triggers import case_event_notifications, notified, reminder_notifications
 from sync.users import User
 
 AT = datetime(2026, 11, 20, 2, tzinfo=UTC)
@@ -64,3 +65,20 @@ def test_reminders_go_to_the_unit_and_overdue_also_above() -> None:
                               ("in_app", "mia", "case.overdue"), ("in_app", "rex", "case.overdue"),
                               ("in_app", "alice", "case.overdue")}
     assert len({d["_id"] for d in docs}) == len(docs)
+
+
+def test_a_review_decision_on_a_case_tells_the_grid_workers_concerned() -> None:
+    """研判 on a case (a ``commented`` event with ``review_level``, from /api/reviews): the
+    grid workers of the case's grid and its reporter, as for a risk; a comment, or a
+    grid worker's device claiming the mark, tells nobody."""
+    decision = {"_id": "event:x:3", "kind": "commented", "text": "【县级研判】人社局牵头，十日内化解",
+                "review_level": "county", "actor": "rex", "at": "2026-11-20T10:00:00+08:00"}
+    docs = case_event_notifications({**CASE, "reported_by": "mia"}, decision, directory=DIRECTORY, at=AT)
+    assert audience(docs) == {("in_app", "alice", "case.reviewed")}
+    assert docs[0]["payload"]["decision"] == "人社局牵头，十日内化解" and notified(decision)
+    assert (docs[0]["message_zh"], docs[0]["message_en"]) == render(docs[0])
+    assert docs[0]["message_zh"] == "案件（查询码 ABCDEFGHJK）县级研判意见：人社局牵头，十日内化解"
+    assert case_event_notifications(CASE, {**decision, "actor": "alice"}, directory=DIRECTORY, at=AT) == []
+    assert case_event_notifications(CASE, decision, at=AT) == []  # no directory: nobody to find
+    plain = {k: v for k, v in decision.items() if k != "review_level"}
+    assert not notified(plain) and case_event_notifications(CASE, plain, directory=DIRECTORY, at=AT) == []

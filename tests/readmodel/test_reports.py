@@ -165,7 +165,7 @@ def test_reports_are_scoped_and_refuse_bad_input(as_user) -> None:  # type: igno
     assert own["cases"] == stats["cases"] and all(a["area_code"].startswith(TOWNSHIP_1) for a in own["by_area"])
     assert mia.get(f"/api/reports/monthly?month=2026-11&area={COUNTY}").status_code == 403
     for url in ("/api/reports/monthly?month=2026-13", "/api/reports/monthly", "/api/reports/monthly?month=11-2026",
-                "/api/reports/quarterly?quarter=2026Q5", "/api/reports/monthly?month=2026-11&format=pdf",
+                "/api/reports/quarterly?quarter=2026Q5", "/api/reports/monthly?month=2026-11&format=docx",
                 "/api/reports/monthly?month=2026-11&nonsense=1"):
         r = mia.get(url)
         assert r.status_code == 422, url
@@ -193,7 +193,64 @@ def test_cli_report_writes_the_same_figures(world, as_user, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "yuebao.xlsx" in result.output
     assert figures(load_workbook(out)["概览"]) == api
+    pdf = tmp_path / "yuebao.pdf"
+    result = CliRunner().invoke(main, ["report", "--month", "2026-11", "--area", COUNTY, "-o", str(pdf)], env=env)
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes().startswith(b"%PDF") and "yuebao.pdf" in result.output
     bad = CliRunner().invoke(main, ["report", "--month", "2026-11", "--quarter", "2026Q4", "--area", COUNTY], env=env)
     assert bad.exit_code != 0 and "--month" in bad.output
     bad = CliRunner().invoke(main, ["report", "--month", "202611", "--area", COUNTY], env=env)
     assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+
+
+# -- the PDF -------------------------------------------------------------------------------------
+
+def printed(kind: str, value: float | None) -> str:
+    """How the PDF prints a figure (written out here, not imported: the test states it)."""
+    if value is None:
+        return "—"
+    return {"rate": f"{value * 100:.1f}%", "mean": f"{value:.1f}", "count": f"{value:.0f}"}[kind]
+
+
+def count(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def test_monthly_report_pdf_figures_equal_api_stats(as_user, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    """The 月报 as PDF: every metric (value, numerator, denominator), every township's row,
+    the month in the trend and the 重大不稳定问题, read back from the PDF's text, equal
+    ``/api/stats`` for the month; Chinese drawn with the embedded font (no tofu)."""
+    from paper.pdf_checks import ink, missing_glyphs, pages
+    from paper.pdf_checks import text as pdf_text
+
+    from server.reports.pdf import BREAKDOWN_METRICS
+
+    rex = as_user("rex")
+    r = rex.get("/api/reports/monthly?month=2026-11&format=pdf")
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    assert r.mimetype == "application/pdf" and ".pdf" in r.headers["Content-Disposition"]
+    (artifacts / "report-monthly.pdf").write_bytes(r.data)
+    text = pdf_text(r.data)
+    stats = rex.get("/api/stats?from=2026-11-01&to=2026-11-30").get_json()
+    assert "2026年11月矛盾纠纷调处化解工作月报" in text and f"{stats['cases']}件" in text
+
+    for m in stats["metrics"]:
+        row = f"{m['label_zh']}{printed(m['kind'], m['value'])}{count(m['numerator'])}{count(m['denominator'])}"
+        assert row in text, row
+    kinds = {m["key"]: m["kind"] for m in stats["metrics"]}
+    for area in stats["by_area"]:
+        values = {m["key"]: m["value"] for m in area["metrics"]}
+        row = (area["name"] or area["area_code"]) + str(area["cases"]) + "".join(
+            printed(kinds[k], values[k]) for k in BREAKDOWN_METRICS)
+        assert row in text, row
+    assert f"2026-11{stats['cases']}" in text  # the trend table's month
+    assert "=重大隐患0" in text and "=重大隐患1" in text and "=重大隐患2" not in text  # ordinary: not listed
+    values = {m["key"]: m["value"] for m in stats["metrics"]}
+    if values["satisfaction"] is not None and values["satisfaction"] < 0.98:
+        assert "本期未达标指标" in text and "满意率" in text
+
+    assert missing_glyphs(r.data) == set()
+    assert pages(r.data) >= 2 and max(ink(r.data, 0)) > 0.01
+
+    quarterly = rex.get("/api/reports/quarterly?quarter=2026Q4&format=pdf")
+    assert quarterly.status_code == 200 and "2026年第4季度矛盾纠纷调处化解工作季报" in pdf_text(quarterly.data)

@@ -23,7 +23,12 @@ from schemas import (
     validate_document,
     validate_documents,
 )
-from schemas.ids import ID_PATTERNS, TRACKING_ALPHABET, is_valid_tracking_code
+from schemas.ids import (
+    ID_PATTERNS,
+    TRACKING_ALPHABET,
+    is_valid_tracking_code,
+    normalise_tracking_code,
+)
 
 
 def test_generated_ids_match_their_patterns() -> None:
@@ -58,6 +63,17 @@ def test_tracking_codes_are_valid_and_catch_typos() -> None:
                 assert not is_valid_tracking_code(code[:i] + sym + code[i + 1:])
     assert not {"0", "O", "1", "I", "L"} & set(TRACKING_ALPHABET)
 
+
+
+def test_a_tracking_code_typed_by_a_person_reads_as_the_stored_code() -> None:
+    code = new_tracking_code()
+    grouped = f"{code[:4]} {code[4:8]} {code[8:]}"
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in code.lower())  # a Chinese IME's letters
+    for typed in (code, code.lower(), grouped, f"{code[:5]}-{code[5:]}", f" {grouped.lower()}\t",
+                  f"{code[:3]}\u3000{code[3:6]}\uff0d{code[6:]}", fullwidth, f"{code[:5]}_{code[5:]}"):
+        assert normalise_tracking_code(typed) == code, typed
+    # Confusables are not guessed: an O stays an O, and the check symbol refuses it.
+    assert not is_valid_tracking_code(normalise_tracking_code("O" + code[1:]))
 
 def test_id_number_checksum_and_masking() -> None:
     assert is_valid_id_number("11010519491231002X")

@@ -57,6 +57,7 @@ def test_a_good_configuration_fails_only_where_the_test_server_lacks_credentials
     ({"FENGQIAO_TRUSTED_PROXIES": "0"}, "trusted_proxies", "FENGQIAO_TRUSTED_PROXIES is 0"),
     ({"FENGQIAO_PASSWORD_CHANGE": "never"}, "password_change", "may be used for ever"),
     ({"COUCHDB_URL": None}, "couchdb_credentials", "embedded pouchdb-server is for development"),
+    ({"FENGQIAO_REPORT_TARGETS": "happiness>=1"}, "report_targets", "cannot read 'happiness>=1'"),
 ])
 def test_each_insecure_setting_is_refused_in_both_languages(good_env, couch_url, change, problem, text):  # type: ignore[no-untyped-def]
     env = {**good_env, **change}
@@ -65,6 +66,18 @@ def test_each_insecure_setting_is_refused_in_both_languages(good_env, couch_url,
     assert result.exit_code == 1
     assert text in result.output and "✗ 不通过 FAIL" in result.output
     assert "拒绝部署" in result.output and "checks failed" in result.output
+
+
+def test_unreadable_report_targets_stop_the_server_at_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Not at month's end: the settings refuse them, naming the setting in both languages."""
+    from server.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"FENGQIAO_REPORT_TARGETS": "satisfaction>=98%,happiness>=1",
+                       "FENGQIAO_HOME": str(tmp_path)}, environ={})
+    assert "FENGQIAO_REPORT_TARGETS" in caught.value.message_zh and "happiness" in caught.value.message_en
+    assert load_settings({"FENGQIAO_REPORT_TARGETS": "satisfaction>=98%", "FENGQIAO_HOME": str(tmp_path)},
+                         environ={})["FENGQIAO_REPORT_TARGETS"] == "satisfaction>=98%"
 
 
 def test_couchdb_without_admin_credentials_is_refused(good_env, couch_url):  # type: ignore[no-untyped-def]

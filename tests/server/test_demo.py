@@ -17,7 +17,8 @@ def test_demo_loads_a_consistent_county_once(make_app, couch):
     settings = dict(app.config)
     console = Console(quiet=True)
     first = prepare_demo(settings, console, sizes=SMALL, cases=120)
-    assert first["counts"]["cases"] == 120 and first["counts"]["risks"] == 60
+    # 120 random cases, and the few every role's 待办 needs on the first morning
+    assert first["counts"]["cases"] > 120 and first["counts"]["risks"] == 60
     roles = {role for _, role, _, _ in first["accounts"]}
     assert roles == {"admin", "county_reviewer", "township_mediator", "grid_worker", "unit_officer"}
 
@@ -33,7 +34,7 @@ def test_demo_loads_a_consistent_county_once(make_app, couch):
     county = couch.db(topology.county_db())
     at_county = [r["doc"] for r in county.all_docs(include_docs=True, startkey="case:", endkey="case:\ufff0")["rows"]
                  if len(r["doc"]["area_code"]) == 6]  # registered at the county: stored there
-    assert stored + len(at_county) == 120
+    assert stored + len(at_county) == first["counts"]["cases"]
     # the 承办单位 registry, and the unit officer's account names one of its units
     units = county.all_docs(include_docs=True, startkey="unit:", endkey="unit:\ufff0")["rows"]
     assert units and all(validate_document(r["doc"]) == [] for r in units)

@@ -186,26 +186,34 @@ function mapBox(c) {
   if (!L) return empty("地图库未加载", "map library not loaded");
   const loc = c.location;
   api(`/api/exports/grids.geojson${query({ area: c.area_code.slice(0, Math.min(12, c.area_code.length)) })}`).then((r) => {
-    const map = L.map(box, { attributionControl: false });
     const features = r.ok ? (r.body.features || []).filter((f) => c.area_code.startsWith(f.properties.code)
       || f.properties.code.startsWith(c.area_code)) : [];
+    const plain = !loc || !loc.crs || ["wgs84", "cgcs2000"].includes(loc.crs);  // boundaries are WGS84
+    const point = plain && loc && Number.isFinite(loc.lat) && Number.isFinite(loc.lon) ? [loc.lat, loc.lon] : null;
+    if (!features.length && !point) { box.replaceWith(empty("无位置信息", "no location")); return; }
+    // The view first: Leaflet cannot draw a vector layer on a map without one.
+    const map = L.map(box, { attributionControl: false });
     const layer = L.geoJSON({ type: "FeatureCollection", features },
-      { style: { color: "#8b1a1a", weight: 2, fillOpacity: 0.08 } }).addTo(map);
-    const point = loc && Number.isFinite(loc.lat) && Number.isFinite(loc.lon) ? [loc.lat, loc.lon] : null;
-    if (point) L.circleMarker(point, { radius: 9, color: "#0b57d0", weight: 3, fillOpacity: 0.6 }).addTo(map);
+      { style: { color: "#8b1a1a", weight: 2, fillOpacity: 0.08 } });
     if (features.length) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
-    else if (point) map.setView(point, 15);
-    else box.replaceWith(empty("无位置信息", "no location"));
+    else map.setView(point, 15);
+    layer.addTo(map);
+    if (point) L.circleMarker(point, { radius: 9, color: "#0b57d0", weight: 3, fillOpacity: 0.6 }).addTo(map);
   });
   return box;
 }
+
+// The tablet names the photo of a signed 人民调解协议书 after its mediation event.
+const SIGNED_AGREEMENT = /^agreement-.+\.jpg$/;
 
 function photos(c) {
   const names = Object.keys(c._attachments || {});
   if (!names.length) return empty("无照片", "no photos");
   return h("div", { class: "photos" }, ...names.map((n) => h("img", {
     src: `/api/cases/${encodeURIComponent(c._id)}/attachments/${encodeURIComponent(n)}`,
-    alt: `现场照片 ${n} / photo`, loading: "lazy" })));
+    alt: SIGNED_AGREEMENT.test(n) ? `签字协议书照片 ${n} / signed agreement` : `现场照片 ${n} / photo`,
+    title: SIGNED_AGREEMENT.test(n) ? "签字协议书 signed agreement" : n, loading: "lazy",
+    dataset: { attachment: n } })));
 }
 
 // -- timeline -----------------------------------------------------------------------------

@@ -26,6 +26,10 @@ function filterForm(form, params) {
       id: "f-q", name: "q", type: "search", value: params.get("q") || "", maxlength: "100",
       placeholder: `${termText(v, "tracking_code")} / 标题 / 情况`,
     })),
+    field("f-area", "区域编码", "area code", h("input", {
+      id: "f-area", name: "area", inputmode: "numeric", pattern: "\\d{6}|\\d{9}|\\d{12}|\\d{15}",
+      maxlength: "15", value: params.get("area") || "", placeholder: shared.user.area_codes[0],
+    })),
     ...SELECTS.map(([name, table, zh, en]) => field(`f-${name}`, zh, en,
       h("select", { id: `f-${name}`, name },
         option("", "全部 / all", !params.get(name)),

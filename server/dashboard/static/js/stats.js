@@ -245,9 +245,22 @@ function renderExports() {
     ["risks.xlsx", { area: state.area }, "隐患台账 Excel", "risk register (xlsx)"],
     ["grids.geojson", { area: state.area }, "网格边界 GeoJSON", "grid boundaries"],
   ];
-  $("exports").replaceChildren(...items.map(([name, params, zh, en]) =>
-    h("a", { class: "button secondary", href: `/api/exports/${name}${query(params)}`, download: "",
-             dataset: { export: name } }, ...bilingual(zh, en))));
+  // 月报 and 季报 of the period's last month and its quarter (server.reports), for the area.
+  const end = state.to || new Date().toISOString().slice(0, 10);
+  const month = end.slice(0, 7);
+  const quarter = `${end.slice(0, 4)}Q${Math.floor((Number(end.slice(5, 7)) - 1) / 3) + 1}`;
+  const reports = [
+    ["monthly", { month, area: state.area }, `${month} 月报`, "monthly report"],
+    ["quarterly", { quarter, area: state.area }, `${quarter} 季报`, "quarterly report"],
+  ];
+  $("exports").replaceChildren(
+    ...items.map(([name, params, zh, en]) =>
+      h("a", { class: "button secondary", href: `/api/exports/${name}${query(params)}`, download: "",
+               dataset: { export: name } }, ...bilingual(zh, en))),
+    ...reports.flatMap(([kind, params, zh, en]) => [["xlsx", "Excel"], ["pdf", "PDF"]].map(([format, name]) =>
+      h("a", { class: "button", href: `/api/reports/${kind}${query({ ...params, format })}`, download: "",
+               dataset: { report: format === "xlsx" ? kind : `${kind}.${format}` } },
+        ...bilingual(`${zh}（${name}）`, `${en} (${name})`)))));
 }
 
 async function showCaseList(el, filter, ctx, zh, en) {

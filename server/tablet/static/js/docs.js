@@ -1,6 +1,7 @@
 // Building documents exactly as schemas/ says (case.py, events.py, risk.py, ids.py), and
 // validating them on the tablet with the same limits, so a worker learns of a mistake at
 // once instead of after the next sync. The gateway still decides; its refusals are shown.
+import { termsProblem } from './agreement.js';
 
 const TRACKING_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -152,6 +153,7 @@ export function buildEvent(caseDoc, kind, fields, session) {
     area_code: caseDoc.area_code,
   };
   for (const [k, v] of Object.entries(fields)) {
+    if (Array.isArray(v)) { if (v.length) doc[k] = v; continue; }  // e.g. an agreement's terms
     if (v !== '' && v !== undefined && v !== null) doc[k] = typeof v === 'string' ? v.trim() : v;
   }
   return doc;
@@ -159,7 +161,7 @@ export function buildEvent(caseDoc, kind, fields, session) {
 
 // Required fields per event kind a grid worker records (schemas/events.py).
 export const EVENT_FORMS = {
-  mediated: { required: ['outcome'], optional: ['mediator', 'note'] },
+  mediated: { required: ['outcome'], optional: ['mediator', 'terms', 'performance', 'note'] },
   resolved: { required: ['resolution_level'], optional: ['summary', 'note'] },
   escalated: { required: ['reason'], optional: ['note'], fixed: { to_level: 'township' } },
   followed_up: { required: ['result'], optional: ['note'] },
@@ -173,7 +175,7 @@ export function validateEvent(kind, fields, vocab) {
   const choice = { outcome: vocab.mediation_outcomes, resolution_level: vocab.resolution_levels,
     rating: vocab.evaluations };
   const max = { mediator: L.name, summary: L.description, reason: L.note, result: L.note,
-    comment: L.note, note: L.note, reply: L.description };
+    comment: L.note, note: L.note, reply: L.description, performance: L.note };
   const spec = EVENT_FORMS[kind];
   for (const name of spec.required) {
     if (choice[name]) {
@@ -182,7 +184,14 @@ export function validateEvent(kind, fields, vocab) {
       checkText(e, name, fields[name], { required: true, max: max[name] });
     }
   }
-  for (const name of spec.optional) checkText(e, name, fields[name], { max: max[name] });
+  for (const name of spec.optional) {
+    if (name === 'terms') {  // a list (agreement.js termsFromText), checked there
+      const problem = termsProblem(fields.terms || [], L);
+      if (problem) e.add('terms', problem);
+    } else {
+      checkText(e, name, fields[name], { max: max[name] });
+    }
+  }
   return e;
 }
 

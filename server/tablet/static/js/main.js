@@ -1,8 +1,9 @@
-// The tablet app: hash routes #/list, #/new, #/case/<id>, #/risk; login when no session.
+// The tablet app: hash routes #/list, #/new, #/case/<id>, #/risk, #/notices; login when no session.
 import { Store, loadSession, login } from './store.js';
 import { buildCase, buildEvent, buildRisk, validateCase, validateEvent, validateRisk, EVENT_FORMS } from './docs.js';
 import { project, acceptedOnReport, sortEvents, dayText } from './projection.js';
 import { gridMap, pointInGeometry } from './map.js';
+import { agreementEvents, agreementHtml, attachSignedCopy, signedCopyName, termsFromText } from './agreement.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = () => $('#view');
@@ -150,6 +151,7 @@ async function startStore(session) {
     timer = setTimeout(() => {
       refreshProfile();
       renderConflicts();
+      renderUnread();
       const h = location.hash;
       if (!formDirty() && !h.startsWith('#/new') && !h.startsWith('#/risk')) route();
     }, 150);
@@ -157,6 +159,7 @@ async function startStore(session) {
   await store.open();
   renderWho();
   renderNet();
+  renderUnread();
   refreshProfile();
 }
 
@@ -437,7 +440,10 @@ function eventFields(kind, p) {
     <textarea name="${name}" data-field="${name}" ${['summary', 'reply'].includes(name) ? 'maxlength="5000"' : 'maxlength="2000"'}></textarea>`;
   switch (kind) {
     case 'mediated': return `<label>调解结果 <small>Outcome</small></label><select name="outcome" data-field="outcome">${options('mediation_outcomes', '', { blank: true })}</select>
-      <label>调解员（选填） <small>Mediator</small></label><input name="mediator" maxlength="50" data-field="mediator">${ta('note', '备注', 'Note')}`;
+      <label>调解员（选填） <small>Mediator</small></label><input name="mediator" maxlength="50" data-field="mediator">
+      <label>协议条款（选填，每行一条；达成协议时打印在协议书上） <small>Agreed terms, one per line</small></label>
+      <textarea name="terms" data-field="terms"></textarea>
+      ${ta('performance', '履行方式、期限', 'Performance')}${ta('note', '备注', 'Note')}`;
     case 'resolved': {
       const only = resolutionChoices(p);
       return `<label>化解层级 <small>Resolved at</small></label><select name="resolution_level" data-field="resolution_level">${options('resolution_levels', only[0], { only })}</select>
@@ -460,6 +466,8 @@ function eventDetails(ev) {
   add('结果', ev.outcome && label('mediation_outcomes', ev.outcome));
   add('调解员', ev.mediator);
   add('化解层级', ev.resolution_level && label('resolution_levels', ev.resolution_level));
+  if (ev.terms && ev.terms.length) parts.push(`协议条款：${ev.terms.map((t, i) => `${i + 1}. ${esc(t)}`).join('；')}`);
+  add('履行', ev.performance);
   add('上交至', ev.to_level && label('case_levels', ev.to_level));
   add('评价', ev.rating && label('evaluations', ev.rating));
   for (const k of ['summary', 'reason', 'result', 'comment', 'text', 'content', 'reply', 'decision', 'note']) add({
@@ -494,6 +502,13 @@ async function renderCase(id, { force = false } = {}) {
       · ${fmtTime(ev.at)} · ${esc(ev.actor)}<br>${eventDetails(ev)}
       <div class="badges">${syncBadge(store.syncState(ev, seqs))} ${conflictBadge(ev)}</div></li>`)).join('');
   const actions = allowedActions(p, events);
+  const agreements = agreementEvents(events, vocab).map((ev) => {
+    const signed = !!(doc._attachments && doc._attachments[signedCopyName(ev)]);
+    return `<li class="card" data-agreement="${esc(ev._id)}" data-signed="${signed ? 1 : 0}">
+      <p><strong>${esc(label('mediation_outcomes', ev.outcome))}</strong> · ${fmtTime(ev.at)}
+        · ${signed ? '已拍摄签字协议 Signed copy on file' : '尚未拍摄签字协议 No signed copy yet'}</p>
+      <a class="button" href="#/agreement/${encodeURIComponent(id)}/${encodeURIComponent(ev._id)}">显示协议、拍摄签字件 Show and sign</a></li>`;
+  }).join('');
   // A sync event may redraw the case while it loads: never under a form being filled in.
   if (!force && formDirty()) return;
   view().innerHTML = `<p><a href="#/list" class="button secondary">← 返回列表 Back</a></p>
@@ -517,6 +532,7 @@ async function renderCase(id, { force = false } = {}) {
     ? `<div class="actions">${actions.map(([k, zh, en]) => `<button type="button" class="secondary" data-action="${k}">${esc(zh ?? label('event_kinds', k))} <small>${en}</small></button>`).join('')}</div>`
     : `<p class="muted" data-no-actions>${esc(noActionsText(p))}</p>`}
     <div id="actionslot"></div>
+    ${agreements ? `<h2>${esc(vocab.documents.agreement.zh)} <small>${esc(vocab.documents.agreement.en)}</small></h2><ul class="cards" id="agreements">${agreements}</ul>` : ''}
     <h2>办理经过 <small>Timeline</small></h2><ul class="timeline">${timeline}</ul>`;
   view().querySelectorAll('[data-action]').forEach((btn) => { btn.onclick = () => openAction(doc, btn.dataset.action, p); });
 }
@@ -535,11 +551,100 @@ function openAction(doc, kind, p) {
     const spec = EVENT_FORMS[kind];
     const fields = { ...(spec.fixed || {}) };
     for (const name of [...spec.required, ...spec.optional]) fields[name] = form.querySelector(`[name=${name}]`)?.value ?? '';
+    if ('terms' in fields) fields.terms = termsFromText(fields.terms);
     if (!showErrors(form, validateEvent(kind, fields, vocab))) return;
     await store.local.put(buildEvent(doc, kind, fields, store.session));
     await renderCase(doc._id, { force: true });  // replaces the form with the new timeline
   };
   form.scrollIntoView({ block: 'start' });
+}
+
+// ---------------------------------------------------------------------------- agreement
+// The agreement in large type for the parties to read, and the photo of the signed paper
+// (agreement.js): offline, stored as an attachment of the case, synced like other photos.
+async function renderAgreement(caseId, eventId) {
+  let doc;
+  let ev;
+  try {
+    [doc, ev] = await Promise.all([store.local.get(caseId), store.local.get(eventId)]);
+  } catch {
+    view().innerHTML = '<p class="form-error">本机没有此协议 / not on this device</p><a class="button" href="#/list">返回 Back</a>';
+    return;
+  }
+  const name = signedCopyName(ev);
+  let photo = '<p class="muted" data-signed="0">尚未拍摄签字后的协议书。No photo of the signed copy yet.</p>';
+  if (doc._attachments && doc._attachments[name]) {
+    const seqs = await store.localSeqs();
+    try {
+      const blob = await store.local.getAttachment(caseId, name);
+      photo = `<div data-signed="1">${syncBadge(store.syncState(doc, seqs))}<br>
+        <img class="photo" alt="签字协议 signed agreement" src="${URL.createObjectURL(blob)}"></div>`;
+    } catch { photo = '<p class="muted" data-signed="1">照片尚未下载 / photo not on device</p>'; }
+  }
+  const day = (iso) => new Date(iso).toLocaleDateString('zh-CN', { year: 'numeric', month: 'long', day: 'numeric' });
+  view().innerHTML = `<p><a href="#/case/${encodeURIComponent(caseId)}" class="button secondary">← 返回案件 Back to the case</a></p>
+    ${agreementHtml(doc, ev, vocab, { esc, label, day })}
+    <h2>签字协议照片 <small>Signed copy</small></h2>
+    <p class="muted">请当事人在纸质协议书上签字、按指印后拍照留存。Photograph the paper agreement once the parties have signed it.</p>
+    <div id="signedcopy">${photo}</div>
+    <form id="signform"><p class="actions"><label class="button" for="signedphoto">拍摄签字协议 Photograph the signed copy</label></p>
+    <input type="file" accept="image/*" capture="environment" id="signedphoto" hidden>
+    <p data-photoinfo class="muted"></p></form>`;
+  // While the camera is open, a sync must not redraw the page under it (formDirty).
+  view().querySelector('label[for=signedphoto]').onclick = () => { $('#signform').dataset.dirty = '1'; };
+  $('#signedphoto').onchange = async (e) => {
+    const file = e.target.files[0];
+    const info = view().querySelector('[data-photoinfo]');
+    if (!file) return;
+    info.textContent = '正在压缩… Compressing…';
+    try {
+      const blob = await resizePhoto(file, vocab.limits.attachment_bytes);
+      await attachSignedCopy(store.local, caseId, name, blob, vocab.limits);
+    } catch (err) {
+      info.className = 'form-error';
+      info.textContent = `未能保存照片：${err.message}`;
+      return;
+    }
+    await renderAgreement(caseId, eventId);
+  };
+}
+
+// ---------------------------------------------------------------------------- notices
+// The user's in-app notices (交办, 研判, 临期/到期/逾期 …) from the synced notification
+// documents, in the server's words (message_zh / message_en stored on each): offline too.
+
+/** The unread count on the 通知 tab. */
+async function renderUnread() {
+  const badge = $('#unread');
+  const n = store ? await store.unreadCount() : 0;
+  badge.textContent = n > 99 ? '99+' : String(n);
+  badge.dataset.unread = String(n);
+  badge.setAttribute('aria-label', `${n} 条未读 / ${n} unread`);
+  badge.hidden = n === 0;
+}
+
+function noticeItem(n, onDevice) {
+  const open = n.case_id && onDevice.has(n.case_id)
+    ? `<a class="button secondary" href="#/case/${encodeURIComponent(n.case_id)}" data-open="${esc(n._id)}">查看案件 Open case</a>` : '';
+  return `<li class="${n.unread ? 'unread' : ''}" data-notice="${esc(n._id)}" data-unread="${n.unread ? 1 : 0}">
+    <p><strong>${n.unread ? '● ' : ''}${esc(n.message_zh || n.template)}</strong></p>
+    <p class="muted">${esc(n.message_en || '')}</p>
+    <p class="when">${fmtTime(n.created_at)}${n.unread ? '' : ' · 已读 Read'}</p>
+    <div class="actions">${open}${n.unread ? `<button type="button" class="secondary" data-read="${esc(n._id)}">标为已读 Mark read</button>` : ''}</div></li>`;
+}
+
+async function renderNotices() {
+  const [notices, cases] = await Promise.all([store.notices(), store.allOfType('case')]);
+  const onDevice = new Set(cases.map((c) => c._id));
+  const unread = notices.filter((n) => n.unread).map((n) => n._id);
+  view().innerHTML = `<div class="sectionhead"><h1>通知 <small>Notices (${notices.length})</small></h1>
+      ${unread.length ? '<button type="button" class="secondary" id="readall">全部标为已读 Mark all read</button>' : ''}</div>
+    ${notices.length ? `<ul class="notices" id="noticelist">${notices.map((n) => noticeItem(n, onDevice)).join('')}</ul>`
+    : '<p class="notice">暂无通知。No notices.</p>'}`;
+  const mark = async (ids) => { await store.markRead(ids); await renderNotices(); renderUnread(); };
+  view().querySelectorAll('[data-read]').forEach((b) => { b.onclick = () => mark([b.dataset.read]); });
+  view().querySelectorAll('[data-open]').forEach((a) => { a.addEventListener('click', () => store.markRead([a.dataset.open])); });
+  if (unread.length) $('#readall').onclick = () => mark(unread);
 }
 
 // ---------------------------------------------------------------------------- risk
@@ -586,8 +691,13 @@ async function route() {
   document.querySelectorAll('#tabs a').forEach((a) => a.classList.toggle('active', hash.startsWith(`#/${a.dataset.tab}`)));
   const run = async () => {
     if (hash.startsWith('#/case/')) await renderCase(decodeURIComponent(hash.slice(7)));
+    else if (hash.startsWith('#/agreement/')) {
+      const [caseId, eventId] = hash.slice(12).split('/').map(decodeURIComponent);
+      await renderAgreement(caseId, eventId);
+    }
     else if (hash.startsWith('#/new')) await renderNewCase();
     else if (hash.startsWith('#/risk')) await renderRisk();
+    else if (hash.startsWith('#/notices')) await renderNotices();
     else await renderList();
   };
   rendering = (rendering || Promise.resolve()).then(run, run);

@@ -84,12 +84,16 @@ function deadline(caseDoc, sorted, policy, pauses, openPause, extensions, now) {
     const startAt = Date.parse(startEv.at);
     const ended = sorted.some((e) => Date.parse(e.at) >= startAt && rule.end.some((m) => matches(m, e)));
     if (ended) continue;
-    let paused = 0;
-    for (const [from, to] of pauses) {
-      if (Date.parse(from) >= startAt) paused += chinaDay(to) - chinaDay(from);
-    }
+    // Count the rule's days after the start day, skipping every day a pause covers
+    // (from its China date up to, not including, the resume's), as the server does
+    // (projection.py _deadline: calendar.add_days with skip).
+    const paused = pauses.map(([from, to]) => [chinaDay(from), chinaDay(to)]);
     const ext = Math.min(extensions[rule.name] || 0, rule.max_extension_days || 0);
-    const due = chinaDay(startEv.at) + rule.days + ext + paused;
+    let due = chinaDay(startEv.at);
+    for (let todo = rule.days + ext; todo > 0;) {
+      due += 1;
+      if (!paused.some(([a, b]) => a <= due && due < b)) todo -= 1;
+    }
     const left = due - today;
     const stage = left < 0 ? 'overdue' : left === 0 ? 'due' : left <= DUE_SOON_DAYS ? 'due_soon' : 'ok';
     if (!worst || due < worst.due) worst = { rule, due, left, stage };

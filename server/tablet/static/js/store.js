@@ -119,7 +119,7 @@ export class Store extends EventTarget {
     this.local = new PouchDB(`fq_${session.username}`);
     this.remote = new PouchDB(`${location.origin}/sync/${encodeURIComponent(session.username)}`, {
       skip_setup: true, auth: { username: session.username, password: session.password } });
-    this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null };
+    this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null, read_marks: {} };
     this.net = navigator.onLine ? 'online' : 'offline';
     // What failed and is not yet fixed by a later successful sync, per source (see top).
     this.failures = { push: null, pull: null, scope: null };
@@ -147,10 +147,12 @@ export class Store extends EventTarget {
       this.net = 'online'; this.emit('net');
       await this.checkScope();
       this.restart();
+      this.sendReadMarks();
     });
     window.addEventListener('offline', () => { this.net = 'offline'; this.emit('net'); });
     await this.checkScope();
     this.start();
+    this.sendReadMarks();
   }
 
   /** When an admin changed this worker's grids, documents that left the scope must leave
@@ -203,7 +205,7 @@ export class Store extends EventTarget {
     this.failures.scope = null;
     await this.local.destroy();
     this.local = new PouchDB(`fq_${this.session.username}`);
-    this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null };
+    this.state = { push_checkpoint: 0, synced: {}, denied: {}, last_sync: null, read_marks: {} };
     this.local.changes({ since: 'now', live: true }).on('change', () => this.emit('data'));
     this.emit('data');
   }
@@ -266,6 +268,7 @@ export class Store extends EventTarget {
         }
         this.emit('net');
         this.emit('data');
+        this.sendReadMarks();  // the server is reachable: any read mark still unsent goes now
       });
       // Fatal (401/403): PouchDB stops this replication; the failure stays until a new login.
       rep.on('error', (err) => this.fail(name, failureText(name, err)));
@@ -303,6 +306,67 @@ export class Store extends EventTarget {
     const res = await this.local.allDocs({ startkey: `${prefix}:`, endkey: `${prefix}:\ufff0`,
       include_docs: true, conflicts: true });
     return res.rows.map((r) => r.doc);
+  }
+
+  // ------------------------------------------------------------------ in-app notices
+  // Notices are the server's ``notification`` documents (channel in_app, recipient = this
+  // user), synced down like any document of the user's scope, with their words stored on
+  // them (message_zh / message_en: the server's one wording, never a copy here). A tablet
+  // may not write them (the gateway refuses the type), so "read" is recorded on the device
+  // (read_marks in the _local sync state, which never replicates) and sent to the server
+  // with POST /api/notices/<id>/read — HTTP Basic, as for sync — whenever it is reachable;
+  // the server's read_at then comes back down with the document.
+
+  /** This user's in-app notices, newest first, each with ``unread``. */
+  async notices() {
+    const marks = this.state.read_marks || {};
+    const docs = (await this.allOfType('notification')).filter((n) =>
+      n.channel === 'in_app' && n.recipient === this.session.username);
+    docs.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+    // A mark the server's read_at has come back for is done with.
+    const done = docs.filter((n) => n.read_at && marks[n._id] && marks[n._id].sent);
+    if (done.length) { for (const n of done) delete marks[n._id]; this.saveState(); }
+    return docs.map((n) => ({ ...n, unread: !n.read_at && !marks[n._id] }));
+  }
+
+  async unreadCount() {
+    return (await this.notices()).filter((n) => n.unread).length;
+  }
+
+  /** Mark notices read now (offline too); the server hears of it when reachable. */
+  async markRead(ids) {
+    const marks = (this.state.read_marks ||= {});
+    const at = new Date().toISOString();
+    for (const id of ids) marks[id] ||= { at, sent: false };
+    await this.saveState();
+    this.emit('data');
+    this.sendReadMarks();
+  }
+
+  /** Send the read marks the server has not had yet; keep those that could not go. */
+  async sendReadMarks() {
+    const marks = this.state.read_marks || {};
+    if (!navigator.onLine || this._sendingMarks || !Object.values(marks).some((m) => !m.sent)) return;
+    this._sendingMarks = true;
+    let changed = false;
+    try {
+      for (const id of Object.keys(marks).filter((k) => !marks[k].sent)) {
+        let res;
+        try {
+          res = await fetch(`/api/notices/${encodeURIComponent(id)}/read`, { method: 'POST', cache: 'no-store',
+            headers: { Authorization: basic(this.session.username, this.session.password) } });
+        } catch { break; }  // unreachable: the next connection tries again
+        // 200: recorded (the mark stays until read_at syncs down, so the notice does not
+        // turn unread in between); 404: not there (or not this user's): nothing to send.
+        if (res.ok) { marks[id].sent = true; changed = true; }
+        else if (res.status === 404) { delete marks[id]; changed = true; }
+        else if (res.status === 401) { this.fail('scope', LOGIN_EXPIRED); break; }
+        else break;
+      }
+    } finally {
+      this._sendingMarks = false;
+    }
+    if (changed) await this.saveState();
   }
 
   /** Ids of the records that have not reached the server (仅本机). */
