@@ -91,8 +91,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "通知工作进程：跟随同步事件、每日临期/到期/逾期提醒、发送（可多个同时运行）/ the notification loop "
      "in the foreground (feed, daily reminders, sending); several may run."),
     ("report", "server.reports.cli:report_cli",
-     "月报/季报（xlsx）：全部指标、目标达成、分类、渠道、乡镇、趋势、积案、重大不稳定问题 / monthly or "
-     "quarterly report (xlsx)."),
+     "月报/季报（xlsx 或 PDF）：全部指标、目标达成、分类、渠道、乡镇、趋势、积案、重大不稳定问题 / monthly or "
+     "quarterly report (xlsx or PDF)."),
     ("paper", "server.paper.cli:paper_group",
      "打印文书（PDF）：协议书、告知书、回执、交办单、督办函、纪要、卷宗 / printed documents (PDF)."),
 )
