@@ -23,6 +23,23 @@ def login(client, username: str, password: str):  # type: ignore[no-untyped-def]
     return answer
 
 
+def signed_in_clients(app: Any, password: str) -> Callable[[str | None], Any]:
+    """``get(name)``: a test client of ``app`` logged in as ``name`` through
+    ``/api/auth/login`` (``None``: anonymous), one per user, reused (logins are slow)."""
+    clients: dict[str | None, Any] = {}
+
+    def get(name: str | None) -> Any:
+        if name not in clients:
+            client = app.test_client()
+            if name is not None:
+                r = login(client, name, password)
+                assert r.status_code == 200, r.get_json()
+            clients[name] = client
+        return clients[name]
+
+    return get
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> bool:
     """Poll ``predicate`` until it is truthy (True) or ``timeout`` seconds pass (False):
     replication and feeds take their time; a test bounds every wait."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from factories import COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2, provision_accounts
-from testenv import login
+from testenv import signed_in_clients
 
 from sync.couch import CouchClient
 from sync.topology import Topology, remove_replications
@@ -70,15 +70,4 @@ def accounts(api_app, couch, topology) -> dict[str, Any]:  # type: ignore[no-unt
 def as_user(api_app, accounts):  # type: ignore[no-untyped-def]
     """``as_user(name)``: a test client logged in through ``/api/auth/login``
     (``None``: anonymous). One session per user for the whole run."""
-    clients: dict[str | None, Any] = {}
-
-    def get(name: str | None):  # type: ignore[no-untyped-def]
-        if name not in clients:
-            client = api_app.test_client()
-            if name is not None:
-                r = login(client, name, PASSWORD)
-                assert r.status_code == 200, r.get_json()
-            clients[name] = client
-        return clients[name]
-
-    return get
+    return signed_in_clients(api_app, PASSWORD)

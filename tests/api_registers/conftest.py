@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from factories import COUNTY, PASSWORD, TOWNSHIP_1, TOWNSHIP_2, provision_accounts
-from testenv import login
+from testenv import signed_in_clients
 
 from sync.couch import CouchClient, Database
 from sync.topology import Topology, remove_replications
@@ -59,18 +59,7 @@ def accounts(reg_app, couch, topo) -> dict[str, Any]:  # type: ignore[no-untyped
 @pytest.fixture(scope="session")
 def as_user(reg_app, accounts):  # type: ignore[no-untyped-def]
     """``as_user(name)``: a logged-in test client (``None``: anonymous)."""
-    clients: dict[str | None, Any] = {}
-
-    def get(name: str | None):  # type: ignore[no-untyped-def]
-        if name not in clients:
-            client = reg_app.test_client()
-            if name is not None:
-                r = login(client, name, PASSWORD)
-                assert r.status_code == 200, r.get_json()
-            clients[name] = client
-        return clients[name]
-
-    return get
+    return signed_in_clients(reg_app, PASSWORD)
 
 
 @pytest.fixture(scope="session")

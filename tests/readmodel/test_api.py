@@ -18,7 +18,7 @@ import pytest
 from factories import ACCOUNTS as ALL_ACCOUNTS
 from factories import COUNTY, GRID_A, GRID_B, GRID_C, PASSWORD, TOWNSHIP_1, TOWNSHIP_2
 from openpyxl import load_workbook
-from testenv import RUN_PREFIX, login
+from testenv import RUN_PREFIX, signed_in_clients
 
 from schemas import vocab
 from server.readmodel.generate import case_with_events
@@ -82,18 +82,7 @@ def world(couch, couch_url, tmp_path_factory) -> Iterator[dict[str, Any]]:  # ty
 
 @pytest.fixture(scope="module")
 def as_user(world):  # type: ignore[no-untyped-def]
-    clients: dict[str | None, Any] = {}
-
-    def get(name: str | None):  # type: ignore[no-untyped-def]
-        if name not in clients:
-            client = world["app"].test_client()
-            if name is not None:
-                r = login(client, name, PASSWORD)
-                assert r.status_code == 200, r.get_json()
-            clients[name] = client
-        return clients[name]
-
-    return get
+    return signed_in_clients(world["app"], PASSWORD)
 
 
 def visible(world: dict[str, Any], name: str) -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from factories import COUNTY, PASSWORD, TOWNSHIP_1
 from openpyxl import load_workbook
-from testenv import RUN_PREFIX, login
+from testenv import RUN_PREFIX, signed_in_clients
 
 from server.domain.metrics import METRICS
 from server.readmodel.generate import CST, generate
@@ -62,17 +62,7 @@ def world(couch, couch_url, tmp_path_factory) -> Iterator[dict[str, Any]]:  # ty
 
 @pytest.fixture(scope="module")
 def as_user(world):  # type: ignore[no-untyped-def]
-    clients: dict[str | None, Any] = {}
-
-    def get(name: str | None):  # type: ignore[no-untyped-def]
-        if name not in clients:
-            client = world["app"].test_client()
-            if name is not None:
-                assert login(client, name, PASSWORD).status_code == 200
-            clients[name] = client
-        return clients[name]
-
-    return get
+    return signed_in_clients(world["app"], PASSWORD)
 
 
 def figures(sheet: Any, key_column: int = 7) -> dict[str, tuple[Any, Any, Any]]:
