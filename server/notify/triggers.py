@@ -112,7 +112,10 @@ def case_event_notifications(case: Mapping[str, Any], event: Mapping[str, Any], 
             if directory is None:
                 continue
             people = directory.unit_officers(unit.get("unit_id"))
-            if unit.get("area_code"):
+            # A territorial unit (属地) answers through its area's accounts; a functional
+            # department's area code is only where it sits (the county), and its people are
+            # its officers, not that area's reviewers.
+            if unit.get("area_code") and unit.get("unit_type") == "territorial":
                 people += directory.unit_users(str(unit["area_code"]))
             for who in people:
                 in_app(who, unit=unit.get("unit"))

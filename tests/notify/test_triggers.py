@@ -44,6 +44,11 @@ def test_assignment_tells_the_party_the_handler_the_registered_unit_and_the_terr
     assert audience(case_event_notifications(CASE, event, directory=DIRECTORY, at=AT)) == {
         ("sms", "13700000000", "case.assigned"), ("in_app", "alice", "case.assigned"),
         ("in_app", "hr1", "case.assigned"), ("in_app", "noah", "case.assigned")}
+    # a functional department registered at the county: its officers, not the county's reviewers
+    county_dept = {**event, "units": [{"unit": "人社局", "unit_type": "functional", "unit_id": "unit:renshe",
+                                       "area_code": "339901"}]}
+    assert "rex" not in {r for _, r, _ in audience(case_event_notifications(CASE, county_dept,
+                                                                              directory=DIRECTORY, at=AT))}
     # without a directory (the API's immediate call): party and first handler only
     assert audience(case_event_notifications(CASE, event, at=AT)) == {
         ("sms", "13700000000", "case.assigned"), ("in_app", "alice", "case.assigned")}
