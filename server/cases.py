@@ -440,24 +440,17 @@ def people(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> dict[str
     return out
 
 
-DIRECTORY_TTL = 60.0  # seconds an account list is reused for in-app notices
-
-
 def notice_directory() -> Any:
-    """Who an in-app notice reaches (``server.notify.directory``), from the accounts
-    database, re-read at most once a minute: an event recorded through the API tells its
-    recipients at once, not when the scheduler's feed reaches it."""
-    import time
-
+    """Who an in-app notice reaches (``server.notify.directory``), re-read at most once a
+    minute: an event recorded through the API tells its recipients at once, not when the
+    scheduler's feed reaches it."""
     from .auth import user_store
-    from .notify.directory import Directory
+    from .notify.directory import DirectoryCache
 
-    cached = current_app.extensions.get("fq_notice_directory")
-    if cached is None or time.monotonic() - cached[0] > DIRECTORY_TTL:
-        store = user_store()
-        cached = (time.monotonic(), Directory.of(store.all() if store.db.exists() else []))
-        current_app.extensions["fq_notice_directory"] = cached
-    return cached[1]
+    cache = current_app.extensions.get("fq_notice_directory")
+    if cache is None:
+        cache = current_app.extensions["fq_notice_directory"] = DirectoryCache(user_store())
+    return cache.get()
 
 
 def store_event(doc: dict[str, Any], home: Database) -> dict[str, Any]:

@@ -16,11 +16,15 @@ administrators receive nothing.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grid.codes import township_of
-from sync.users import User
+from sync.users import User, UserStore
+
+DIRECTORY_TTL = 60.0  # seconds an account list is reused (accounts change rarely)
 
 
 @dataclass(frozen=True)
@@ -61,3 +65,20 @@ class Directory:
 
     def role_of(self, username: str) -> str | None:
         return next((u.role for u in self.users if u.username == username), None)
+
+
+class DirectoryCache:
+    """The directory of a county's accounts, read again at most every ``ttl`` seconds: the
+    one cache both the scheduler and the API's immediate notices use."""
+
+    def __init__(self, users: UserStore, ttl: float = DIRECTORY_TTL) -> None:
+        self.users, self.ttl = users, ttl
+        self._cached: tuple[float, Directory] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Directory:
+        with self._lock:
+            if self._cached is None or time.monotonic() - self._cached[0] > self.ttl:
+                users = self.users.all() if self.users.db.exists() else []
+                self._cached = (time.monotonic(), Directory.of(users))
+            return self._cached[1]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from sync.couch import CouchClient
 from sync.users import UserStore
 
 from .delivery import send_pending, worker_id
-from .directory import Directory
+from .directory import Directory, DirectoryCache
 from .feed import EventFeed
 from .outbox import CHINA, now
 from .reminders import run_reminders
@@ -36,7 +35,6 @@ from .senders import Sender, sender_from_settings
 log = logging.getLogger("fengqiao.notify")
 
 WORKER_MODES = ("thread", "off")
-DIRECTORY_TTL = 60.0  # seconds an account list is reused (accounts change rarely)
 
 
 class Scheduler:
@@ -58,18 +56,14 @@ class Scheduler:
         self.feed = EventFeed(self.db, self.directory,
                               max_age=timedelta(days=float(settings.get("FENGQIAO_NOTIFY_MAX_AGE_DAYS") or 7)),
                               clock=clock)
-        self._directory: tuple[float, Directory] | None = None
+        self._directory = DirectoryCache(self.users)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0
         self.last_error: str | None = None
 
     def directory(self) -> Directory:
-        cached = self._directory
-        if cached is None or time.monotonic() - cached[0] > DIRECTORY_TTL:
-            cached = (time.monotonic(), Directory.of(self.users.all() if self.users.db.exists() else []))
-            self._directory = cached
-        return cached[1]
+        return self._directory.get()
 
     def tick(self) -> dict[str, Any]:
         """One pass; returns what it did (empty when the county database does not exist yet)."""
