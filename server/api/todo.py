@@ -22,6 +22,7 @@ from server.domain.projection import jsonable
 from server.readmodel import rows as model_rows
 from server.readmodel.queries import DUE_SOON_DAYS, repeat_candidates, todo_cases
 
+from .. import units
 from ..auth import require_user
 from ..risks import today
 from . import ApiBlueprint
@@ -73,9 +74,7 @@ def my_todo():  # type: ignore[no-untyped-def]
 
 
 def _unit_todo(user: Any, as_of: Any) -> dict[str, Any]:
-    from .units import unit_case_items
-
-    unit, items = unit_case_items(user)
+    unit, items = units.unit_case_items(user)
     pending = [i for i in items if i["pending"]]
     done = [i for i in items if not i["pending"]]
     return {"as_of": as_of.isoformat(), "role": user.role, "unit": unit,
