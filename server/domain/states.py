@@ -138,9 +138,7 @@ def event_refusals(case: Mapping[str, Any], events: list[Mapping[str, Any]],
         if before is None or len(others) != len(history):
             before = state_anomalies(project_case(case, others).anomalies)
         after = project_case(case, [*others, event])
-        new = [a for a in after.anomalies
-               if a.code in STATE_CODES and (a.code, a.event_id) not in before
-               and a.code not in tolerated]
+        new = new_state_anomalies(after.anomalies, before, tolerated)
         if new:
             out.append(_refused(event, new))
             before = None if len(others) != len(history) else before
@@ -149,6 +147,14 @@ def event_refusals(case: Mapping[str, Any], events: list[Mapping[str, Any]],
         before = state_anomalies(after.anomalies)
         out.append(None)
     return out
+
+
+def new_state_anomalies(anomalies: Any, before: set[tuple[str, str | None]],
+                        tolerated: frozenset[str] = frozenset()) -> list[Any]:
+    """The state anomalies of a history with a new event that the history without it did
+    not have (``before``: its ``state_anomalies``): why the event may not be recorded."""
+    return [a for a in anomalies if a.code in STATE_CODES and (a.code, a.event_id) not in before
+            and a.code not in tolerated]
 
 
 def _refused(event: Mapping[str, Any], new: list[Any]) -> tuple[str, str]:
@@ -209,8 +215,7 @@ def available_actions(case: Mapping[str, Any], events: list[Mapping[str, Any]],
         for extra in _trial_fields(kind, p):
             trial = {"_id": f"event:{uuid}:~trial", "type": "event", "kind": kind, "at": at,
                      "case_id": case.get("_id"), "area_code": case.get("area_code"), **extra}
-            after = project_case(case, [*events, trial], now=now).anomalies
-            if not {(a.code, a.event_id) for a in after if a.code in STATE_CODES} - before:
+            if not new_state_anomalies(project_case(case, [*events, trial], now=now).anomalies, before):
                 ok = True
                 for name, value in extra.items():
                     options.setdefault(name, []).append(value)
