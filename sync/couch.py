@@ -261,15 +261,19 @@ class Database:
 
     # -- feeds ------------------------------------------------------------------------------
 
-    def changes(self, **params: Any) -> JSON:
-        """One ``_changes`` answer (``feed`` normal or longpoll), parsed whole."""
+    def changes(self, *, read_timeout: float | None = None, **params: Any) -> JSON:
+        """One ``_changes`` answer (``feed`` normal or longpoll), parsed whole.
+        ``read_timeout`` (seconds) bounds the wait where the server ignores a longpoll's own
+        ``timeout`` (pouchdb-server 4.2.0): a caller that must notice a stop in time sets it."""
         body = params.pop("body", None)
+        timeout = (httpx.Timeout(read_timeout, connect=5.0) if read_timeout is not None
+                   else _feed_timeout(params))
         if body is not None:
             return self.client.json(
-                "POST", self._p("_changes"), json=body, params=_params(params), timeout=_feed_timeout(params)
+                "POST", self._p("_changes"), json=body, params=_params(params), timeout=timeout
             )
         return self.client.json(
-            "GET", self._p("_changes"), params=_params(params), timeout=_feed_timeout(params)
+            "GET", self._p("_changes"), params=_params(params), timeout=timeout
         )
 
     def wait_for_change(self, since: Any, timeout_s: float) -> bool:

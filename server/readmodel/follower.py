@@ -151,7 +151,11 @@ class Follower:
                                           "limit": self.batch, "timeout": self.poll_timeout_ms}
                 if since is not None:
                     params["since"] = since
-                answer = db.changes(**params)
+                # The read ends a second after the longpoll's own timeout, so a stop is
+                # noticed within that even where the server ignores the timeout (closing
+                # the client from ``stop`` does not always cut a read short); a read timeout
+                # on a quiet feed is handled below as nothing new.
+                answer = db.changes(read_timeout=self.poll_timeout_ms / 1000 + 1.0, **params)
                 results = answer.get("results") or []
                 if results and not self._stop.is_set():
                     result = self.store.apply_changes(results, results[-1]["seq"])
