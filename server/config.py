@@ -77,6 +77,11 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("lazy", "eager", "off")),
     Setting("FENGQIAO_STATS_PATH", None, "DuckDB file of the statistics read model",
             shown="`$FENGQIAO_HOME/stats.duckdb`"),
+    Setting("FENGQIAO_STATS_SOCKET", None,
+            "Unix socket of the process that owns the statistics read model (`fengqiao stats serve`); "
+            "set, the server reads statistics there instead of opening the file itself. `serve --workers N` "
+            "with N > 1 starts that process and sets this",
+            shown="unset (in-process)"),
     Setting("FENGQIAO_TRACK_RATE_MAX", 30,
             "public tracking-code lookups allowed per address within `FENGQIAO_TRACK_RATE_WINDOW`", int),
     Setting("FENGQIAO_TRACK_RATE_WINDOW", 60.0,

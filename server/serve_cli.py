@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,7 +20,15 @@ from .config import load_settings, set_in_environment
 
 
 def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
-    """Serve the app with gunicorn (gthread workers); returns when it is stopped."""
+    """Serve the app with gunicorn (gthread workers); returns when it is stopped.
+
+    With more than one worker the statistics read model gets its own owning process
+    (``fengqiao stats serve``), which the workers read over a Unix socket: DuckDB lets
+    one process open the file (``server/readmodel/remote.py``)."""
+    if workers > 1 and not settings.get("FENGQIAO_STATS_SOCKET"):
+        with read_model_process(settings) as socket_path:
+            run_server({**settings, "FENGQIAO_STATS_SOCKET": str(socket_path)}, workers, threads)
+        return
     from gunicorn.app.base import BaseApplication
 
     from .app import create_app
@@ -40,6 +53,35 @@ def run_server(settings: dict[str, Any], workers: int, threads: int) -> None:
             return app
 
     _Gunicorn().run()
+
+
+@contextmanager
+def read_model_process(settings: dict[str, Any], timeout: float = 120.0) -> Iterator[Path]:
+    """A ``fengqiao stats serve`` child owning the read model, for as long as the block runs."""
+    from .config import SETTINGS
+    from .readmodel.cli import default_socket
+    from .readmodel.remote import wait_until_serving
+
+    path = default_socket(settings)
+    env = dict(os.environ)
+    for setting in SETTINGS:
+        if setting.from_env and settings.get(setting.name) is not None:
+            env[setting.name] = str(settings[setting.name])
+    env["FENGQIAO_STATS_FOLLOW"] = "eager"
+    child = subprocess.Popen([sys.executable, "-m", "server", "stats", "serve", "--socket", str(path)],
+                             env=env)
+    try:
+        if not wait_until_serving(path, timeout, lambda: child.poll() is None):
+            raise click.ClickException(
+                f"统计读模型进程未能启动（退出码 {child.poll()}）/ the read-model process did not start "
+                f"(exit code {child.poll()})")
+        yield path
+    finally:
+        child.terminate()
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def _report_couch_requests(server: Any, worker: Any) -> None:
@@ -78,8 +120,8 @@ def print_urls(settings: dict[str, Any], accounts: list[tuple[str, str, list[str
 @click.option("--host", help="监听地址 / listen address (FENGQIAO_HOST).")
 @click.option("--port", type=int, help="端口 / port (FENGQIAO_PORT).")
 @click.option("--workers", default=1, show_default=True,
-              help="进程数；统计读模型（DuckDB 单写者）要求为 1 / worker processes; the statistics "
-              "read model (DuckDB allows one writing process) needs 1.")
+              help="进程数；大于 1 时统计读模型另起一个属主进程 / worker processes; above 1 the "
+              "statistics read model runs in one owning process of its own (fengqiao stats serve).")
 @click.option("--threads", default=16, show_default=True, help="每进程线程数 / threads per worker.")
 def serve(host: str | None, port: int | None, workers: int, threads: int) -> None:
     with couch_settings(FENGQIAO_HOST=host, FENGQIAO_PORT=port) as settings:

@@ -7,12 +7,14 @@ Layout::
     queries.py   metrics (same definitions as ``server.domain.metrics``), list, exports rows
     exports.py   xlsx / csv / geojson writers
     calendar.py  memoising working-day calendar (bulk projection)
+    remote.py    the owning process's query socket and the workers' cursor over it
     cli.py       ``fengqiao stats …``, ``fengqiao export …``, ``fengqiao bench stats``
     bench.py     the benchmark
 
-**One process.** DuckDB allows one process to open the file for writing, so the server
-must run the read model in ONE process: ``serve`` with 1 worker × N threads. Readers in
-that process use their own cursor; one follower thread writes. ``fengqiao stats rebuild``
+**One owning process.** DuckDB allows one process to open the file for writing. With
+``serve`` at 1 worker × N threads the server process owns it: readers use their own
+cursor, one follower thread writes. With N > 1 workers, ``fengqiao stats serve`` owns it
+and the workers read over a Unix socket (``remote.py``, ``FENGQIAO_STATS_SOCKET``). ``fengqiao stats rebuild``
 and ``fengqiao export`` open the file themselves, so they need the server stopped (they
 say so clearly when the file is locked).
 
@@ -33,6 +35,7 @@ from flask import Flask, current_app
 from server.config import SETTINGS, party_key
 
 from .follower import Follower, catch_up
+from .remote import RemoteStore
 from .store import ReadModel, ReadModelError, default_path
 
 __all__ = ["ReadModel", "ReadModelError", "ReadModelService", "init_app", "service"]
@@ -52,6 +55,8 @@ class ReadModelService:
         self._store: ReadModel | None = None
         self.follower: Follower | None = None
         self._lock = threading.Lock()
+        socket_path = settings.get("FENGQIAO_STATS_SOCKET")
+        self.remote = RemoteStore(socket_path) if socket_path else None
 
     def county_db_name(self) -> str:
         from server.app import topology_for
@@ -60,6 +65,8 @@ class ReadModelService:
 
     @property
     def store(self) -> ReadModel:
+        if self.remote is not None:
+            return self.remote  # type: ignore[return-value]  # the reading part of a ReadModel
         with self._lock:
             if self._store is None:
                 self._store = ReadModel(self.path, party_key=party_key(self.settings))
@@ -68,6 +75,8 @@ class ReadModelService:
     def ready(self) -> ReadModel:
         """The store, made current the way the mode says (called by every read path)."""
         store = self.store
+        if self.remote is not None:
+            return store  # the owning process follows the feed
         if self.mode == "off":
             from server.app import couch
 
@@ -99,6 +108,9 @@ class ReadModelService:
                 self._store = None
 
     def status(self) -> dict[str, Any]:
+        if self.remote is not None:
+            return {"path": str(self.path), "mode": "remote", "socket": str(self.remote.path),
+                    "seq": self.remote.seq(), "follower": None}
         f = self.follower
         return {
             "path": str(self.path), "mode": self.mode,
@@ -114,7 +126,7 @@ class ReadModelService:
 def init_app(app: Flask) -> ReadModelService:
     svc = ReadModelService(dict(app.config))
     app.extensions["readmodel"] = svc
-    if svc.mode == "eager":
+    if svc.mode == "eager" and svc.remote is None:
         svc.start_follower()
     return svc
 

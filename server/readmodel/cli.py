@@ -94,6 +94,48 @@ def stats_status() -> None:
             client.close()
 
 
+@stats_group.command("serve", help="作为读模型唯一属主进程运行：跟随县库、在 Unix 套接字上应答查询"
+                     "（serve --workers N>1 会自动启动）/ own the read model: follow the county feed and "
+                     "answer the server processes' queries on a Unix socket (started by serve --workers N>1).")
+@click.option("--socket", "socket_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="套接字路径 / socket path (default: FENGQIAO_STATS_SOCKET, else $FENGQIAO_HOME/run/stats.sock).")
+def stats_serve(socket_path: Path | None) -> None:
+    import signal
+    import threading
+
+    from .follower import Follower
+    from .remote import QueryServer
+
+    with _settings() as settings:
+        path = socket_path or Path(settings.get("FENGQIAO_STATS_SOCKET") or default_socket(settings))
+        _client, db = _county_db(settings)
+        store = _store(settings)
+        follower = Follower(store, settings["COUCHDB_URL"], db.name).start()
+        server = QueryServer(store, path).start()
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        console.print(f"统计读模型进程已就绪 / read model serving on {path}")
+        try:
+            stop.wait()
+        finally:
+            server.close()
+            follower.stop()
+            store.close()
+            _client.close()
+
+
+def default_socket(settings: dict[str, Any]) -> Path:
+    """``$FENGQIAO_HOME/run/stats.sock``, or a fresh private directory under the system's
+    temporary one when that path is too long for a Unix socket (108 bytes on Linux)."""
+    import tempfile
+
+    path = Path(settings["FENGQIAO_HOME"]).resolve() / "run" / "stats.sock"
+    if len(str(path).encode()) < 100:
+        return path
+    return Path(tempfile.mkdtemp(prefix="fengqiao-")) / "stats.sock"
+
+
 @click.group("export", help="导出台账 / exports (xlsx, csv, geojson).")
 def export_group() -> None:
     pass
