@@ -95,6 +95,7 @@ class CouchClient:
         )
         self._counts: Counter[str] = Counter()
         self._count_lock = threading.Lock()
+        self._by_selector: bool | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -141,6 +142,16 @@ class CouchClient:
     def info(self) -> JSON:
         """``GET /``: vendor and version; the cheapest proof the server answers."""
         return self.json("GET", "")
+
+    def replicates_by_selector(self) -> bool:
+        """Whether the server's replicator honours a ``selector`` (documented for Apache
+        CouchDB since 2.0, whose ``GET /`` says ``"couchdb": "Welcome"``). The embedded
+        pouchdb-server answers ``"express-pouchdb"`` there and ignores it (measured)."""
+        if self._by_selector is None:
+            info = self.info()
+            major = str(info.get("version", "0")).split(".")[0]
+            self._by_selector = info.get("couchdb") == "Welcome" and major.isdigit() and int(major) >= 2
+        return self._by_selector
 
     def all_dbs(self) -> list[str]:
         return self.json("GET", "_all_dbs")
@@ -399,6 +410,7 @@ def replication_doc(
     continuous: bool = True,
     filter: str | None = None,
     query_params: Mapping[str, Any] | None = None,
+    selector: Mapping[str, Any] | None = None,
 ) -> JSON:
     """A ``_replicator`` document. Source and target are full URLs with credentials,
     because Apache CouchDB 3.x refuses bare database names (local_endpoints_not_supported).
@@ -408,6 +420,8 @@ def replication_doc(
         doc["filter"] = filter
     if query_params:
         doc["query_params"] = dict(query_params)
+    if selector is not None:
+        doc["selector"] = dict(selector)
     return doc
 
 

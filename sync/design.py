@@ -7,9 +7,13 @@ how PouchDB pushes every edit, so edits would be lost silently. The databases ar
 (``_security``) and every write from outside passes the gateway or the API, which validate
 with ``schemas/`` and answer per document in two languages.
 
-Replication filters are JS filter functions, not ``selector``: the embedded pouchdb-server
-ignores ``selector`` in replications (docs/architecture.md, "Measured facts"), and a filter function behaves the
-same on Apache CouchDB 3.x.
+Replication filters come in two forms of one rule. Apache CouchDB (2.0 and later) gets a
+``selector``: it is matched inside CouchDB, where a JS filter costs a couchjs round trip
+per document and per replication — with 2 replications per township that was more than
+half of the requests CouchDB answered under ``bench load`` (issue 16). The embedded
+pouchdb-server ignores ``selector`` in replications (docs/architecture.md, "Measured
+facts"), so it keeps the JS filter functions. ``tests/sync/test_replication_filters.py``
+checks that both forms pass exactly the same documents.
 """
 
 from __future__ import annotations
@@ -35,6 +39,31 @@ FILTER_DOWN = """function (doc, req) {
   if (doc.type === 'user' || doc.type === 'receipt') { return false; }
   return typeof doc.area_code === 'string' && doc.area_code.indexOf(tw) === 0;
 }"""
+
+
+def up_selector() -> dict[str, Any]:
+    """``FILTER_UP`` as a selector: every document (tombstones too) but design documents,
+    whose ids are the only ones starting with ``_`` that a database replicates."""
+    return {"_id": {"$regex": "^[^_]"}}
+
+
+def down_selector(township: str) -> dict[str, Any]:
+    """``FILTER_DOWN`` for one township as a selector. ``indexOf(tw) === 0`` is a regex
+    anchored at the start (codes are digits, nothing to escape); ``tw.indexOf(code) === 0``
+    is membership in the township code's prefixes (the empty one included, as in JS)."""
+    if not township.isdigit():
+        raise ValueError(f"township code must be digits: {township!r}")
+    under = {"$regex": f"^{township}"}
+    return {
+        "_deleted": {"$exists": False},
+        "$or": [
+            {"type": "policy"},
+            {"type": "area", "code": {"$type": "string"},
+             "$or": [{"code": under}, {"code": {"$in": [township[:n] for n in range(len(township))]}}]},
+            {"type": {"$nin": ["policy", "area", "user", "receipt"]}, "area_code": under},
+            {"type": {"$exists": False}, "area_code": under},  # ``$nin`` never matches a missing field
+        ],
+    }
 
 
 def design_documents(kind: str) -> dict[str, dict[str, Any]]:

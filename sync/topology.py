@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .couch import CouchClient, Database, replication_doc
-from .design import design_documents, mango_indexes
+from .design import design_documents, down_selector, mango_indexes, up_selector
 from .errors import Conflict, CouchError, NotFound
 
 # Only server admins read or write the databases: tablets and people reach data through
@@ -91,9 +91,14 @@ def init_databases(client: CouchClient, topology: Topology) -> dict[str, list[st
 
 
 def wanted_replications(client: CouchClient, topology: Topology, code: str) -> list[dict[str, Any]]:
+    """The township's up and down ``_replicator`` documents: with a ``selector`` where the
+    server replicates by one (Apache CouchDB), else with the JS filters (``sync.design``)."""
     up_id, down_id = topology.replication_ids(code)
     township = client.db_url(topology.township_db(code))
     county = client.db_url(topology.county_db())
+    if client.replicates_by_selector():
+        return [replication_doc(up_id, township, county, selector=up_selector()),
+                replication_doc(down_id, county, township, selector=down_selector(code))]
     return [
         replication_doc(up_id, township, county, filter="fengqiao/up"),
         replication_doc(down_id, county, township, filter="fengqiao/down",
@@ -198,10 +203,13 @@ def replication_status(client: CouchClient, topology: Topology, window: int = 20
             source = client.db(topology.township_db(code) if direction == "up" else topology.county_db())
             target = client.db(topology.county_db() if direction == "up" else topology.township_db(code))
             state, error = _state(client, doc_id, doc)
-            params: dict[str, Any] = {"descending": True, "limit": window, "style": "all_docs",
-                                      "filter": f"fengqiao/{direction}"}
-            if direction == "down":
-                params["township"] = code
+            params: dict[str, Any] = {"descending": True, "limit": window, "style": "all_docs"}
+            if doc is not None and "selector" in doc:  # the filter the replication itself uses
+                params.update(filter="_selector", body={"selector": doc["selector"]})
+            else:
+                params["filter"] = f"fengqiao/{direction}"
+                if direction == "down":
+                    params["township"] = code
             recent = source.changes(**params)["results"]  # newest first
             missing = target.revs_diff({r["id"]: [c["rev"] for c in r["changes"]] for r in recent}) if recent else {}
             positions = [i for i, r in enumerate(recent) if r["id"] in missing]
