@@ -834,20 +834,19 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     gw = _gw()
     db = gw.backing_db(user)
     index = gw.indexes.for_db(db)
-    # Which ids the township holds, from its feed without a body (``refresh_ids``): a
-    # full refresh read the body of every document other processes had written since,
-    # on every push (issue 16). What the decision needs of the township — pushed ids it
-    # holds, the parents events name, their stored events — is then read fresh, by id,
-    # in one request. (A document another writer creates with the same id in the instant
-    # between this read and our write comes in as a conflict, which the review queue shows.)
-    index.refresh_ids()
+    # What the decision needs of the township — the pushed ids it holds, the parents the
+    # events name, the stored events of those cases — is read fresh by id, never from the
+    # township's feed: reading the feed since the last push made each push pay for every
+    # write of every other tablet and process in between (issue 16). (A document another
+    # writer creates with the same id in the instant between this read and our write
+    # comes in as a conflict, which the review queue shows.)
     named = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
              and not d["_id"].startswith("_")]
     batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
     township = _township_rows(db, index, docs, named, batch_keys)
     stored = {i: s for i in named if (s := _stored_row(township.get(i))) is not None}
     parents = {i: s for i, row in township.items() if (s := _stored_row(row)) is not None}
-    elsewhere = _elsewhere(gw, db, index, docs, named, batch_keys)
+    elsewhere = _elsewhere(gw, db, docs, named, batch_keys, township)
     refusals = [decide(user, doc, _stored_for(doc, stored, elsewhere),
                        new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,
                        parent_key=_parent_key(doc, parents, batch_keys, elsewhere))
@@ -864,8 +863,8 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     return merge_results(docs, refusals, written, new_edits=new_edits)
 
 
-def _elsewhere(gw: Gateway, db: Database, index: Any, docs: list[Any], named: list[str],
-               batch_keys: dict[str, str | None]) -> dict[str, Stored]:
+def _elsewhere(gw: Gateway, db: Database, docs: list[Any], named: list[str],
+               batch_keys: dict[str, str | None], township: dict[str, dict[str, Any]]) -> dict[str, Stored]:
     """One identity rule across the county: ids and event parents the township does not
     have are looked up in the county database, which every township replicates into. Ids
     are UUIDs, so an id that exists in another township is never an innocent clash: the
@@ -875,8 +874,8 @@ def _elsewhere(gw: Gateway, db: Database, index: Any, docs: list[Any], named: li
     county = gw.client.db(gw.topology.county_db())
     if county.name == db.name:
         return {}
-    wanted = [i for i in named if not index.holds(i)]
-    wanted += [p for p in _parents(docs) if p not in batch_keys and not index.holds(p)]
+    wanted = [i for i in named if i not in township]
+    wanted += [p for p in _parents(docs) if p not in batch_keys and p not in township]
     return {doc_id: replace(found, elsewhere=True)
             for doc_id, found in _stored(county, list(dict.fromkeys(wanted))).items()}
 
@@ -928,22 +927,32 @@ def _parents(docs: list[Any]) -> list[str]:
 
 def _township_rows(db: Database, index: Any, docs: list[Any], named: list[str],
                    batch_keys: dict[str, str | None]) -> dict[str, dict[str, Any]]:
-    """What the township holds now of everything the decision needs, in ONE ``_all_docs``
-    read by id (``include_docs``): the pushed ids it holds, the parents the batch's events
-    name (not in the batch), and every stored event of those events' cases (the index
-    knows their ids). None of it read: no request. (It was an index refresh reading other
-    writers' bodies, a read of the pushed ids, and per case a read of the case and an
-    ``_all_docs`` range of its events, issue 16.)"""
-    wanted = [i for i in named if index.holds(i)]
-    wanted += [p for p in _parents(docs) if p not in batch_keys and index.holds(p)]
-    cases = [d["case_id"] for d in docs if isinstance(d, dict) and d.get("type") == "event"
-             and isinstance(d.get("case_id"), str)]
-    wanted += [e for c in dict.fromkeys(cases) for e in index.event_ids(c)]
+    """What the township holds now of everything the decision needs (``_all_docs`` rows
+    with ``include_docs``, by id; absent ids are left out).
+
+    One read by id: every pushed id, the parents the batch's events name (not in the
+    batch), and the events of those cases this process has seen. Then, for each case that
+    the township holds and that the batch adds events to, its events as one ``_all_docs``
+    range — the stored history, including what other processes and the county wrote since
+    this process last looked. A new case and its events need nothing more: a batch of
+    them costs one read here, and a tablet's batch of events on a stored case two."""
+    cases = list(dict.fromkeys(d["case_id"] for d in docs if isinstance(d, dict) and d.get("type") == "event"
+                               and isinstance(d.get("case_id"), str)))
+    wanted = [*named, *(p for p in _parents(docs) if p not in batch_keys)]
+    wanted += [e for c in cases for e in index.event_ids(c)]
     wanted = list(dict.fromkeys(wanted))
-    if not wanted:
-        return {}
-    rows = db.all_docs(keys=wanted, include_docs=True)["rows"]
-    return {r["id"]: r for r in rows if "id" in r and "error" not in r and "value" in r}
+    found: dict[str, dict[str, Any]] = {}
+    if wanted:
+        rows = db.all_docs(keys=wanted, include_docs=True)["rows"]
+        found = {r["id"]: r for r in rows if "id" in r and "error" not in r and "value" in r}
+    for case_id in cases:
+        if case_id in found and not found[case_id]["value"].get("deleted"):
+            prefix = f"event:{case_id.partition(':')[2]}:"
+            rows = db.all_docs(startkey=prefix, endkey=prefix + "\ufff0", include_docs=True)["rows"]
+            found.update((r["id"], r) for r in rows)
+            for r in rows:
+                index.saw(r["id"])
+    return found
 
 
 def _audit_refusals(gw: Gateway, user: User, docs: list[Any], refusals: list[Refusal | None]) -> None:

@@ -29,8 +29,6 @@ class ScopeIndex:
         self.keys: dict[str, str | None] = {}
         self.revs: dict[str, str] = {}  # the winning revision each key was computed from
         self._events: dict[str, set[str]] = {}  # "case:<uuid>" → its "event:<uuid>:…" ids seen
-        self._ids: set[str] = set()  # ids the feed listed after the map (``refresh_ids``)
-        self._ids_seq: Any = None
         self.seq: Any = 0
         self._counts: dict[tuple[str, str, int, str], int] = {}
         self._lock = threading.Lock()
@@ -57,29 +55,6 @@ class ScopeIndex:
             if page.get("last_seq") is not None:
                 self.seq = page["last_seq"]
             return self.seq
-
-    def refresh_ids(self) -> None:
-        """Learn which ids the database holds now, from its feed without any body.
-
-        For a push: it must know whether each id it decides on is already stored, but reads
-        what it needs of those by id itself. The map's keys are not updated (a pull still
-        refreshes them); the first call builds the map."""
-        with self._lock:
-            if self.seq == 0 and not self.keys:
-                self._build()
-                self._ids_seq = self.seq
-                return
-            page = self.db.changes(since=self._ids_seq if self._ids_seq is not None else self.seq)
-            for row in page.get("results", []):
-                self._ids.add(row["id"])
-                self._saw(row["id"])
-            if page.get("last_seq") is not None:
-                self._ids_seq = page["last_seq"]
-
-    def holds(self, doc_id: str) -> bool:
-        """Does the database hold ``doc_id`` (a live document or a tombstone), as far as the
-        last :meth:`refresh` or :meth:`refresh_ids` saw?"""
-        return doc_id in self.keys or doc_id in self._ids
 
     def _build(self) -> None:
         last = self.seq
@@ -118,6 +93,11 @@ class ScopeIndex:
             cached = sum(1 for key in list(self.keys.values()) if sees(user, key))
             self._counts = {stamp: cached, **dict(list(self._counts.items())[-200:])}
         return cached
+
+    def saw(self, doc_id: str) -> None:
+        """Learn that the database holds ``doc_id`` (an event's id files it under its case)."""
+        with self._lock:
+            self._saw(doc_id)
 
     def _saw(self, doc_id: str) -> None:
         if doc_id.startswith("event:"):
