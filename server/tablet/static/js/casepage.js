@@ -1,7 +1,7 @@
 // One case (#/case/<id>): its details and photo, the actions its state allows (actions.js),
 // its agreements to show and sign, and the timeline of its events with their sync state.
 import { esc, fmtTime, label, myAreas, policies, rules, store, view, vocab } from './shared.js';
-import { conflictBadge, deadlineBadge, syncBadge } from './badges.js';
+import { caseBadges, conflictBadge, syncBadge } from './badges.js';
 import { formDirty } from './forms.js';
 import { attachmentUrl } from './photo.js';
 import { allowedActions, noActionsText, openAction } from './actions.js';
@@ -37,7 +37,6 @@ export async function renderCase(id, { force = false } = {}) {
   const events = sortEvents(evRes.rows.map((r) => r.doc));
   const [seqs, pol, areas] = await Promise.all([store.localSeqs(), policies(), myAreas()]);
   const p = project(doc, events, pol[doc.policy], rules);
-  const { zh: sz, en: se } = vocab.case_statuses[p.status];
   let photo = '';
   if (doc._attachments && doc._attachments['photo.jpg']) {
     try {
@@ -61,9 +60,7 @@ export async function renderCase(id, { force = false } = {}) {
   view().innerHTML = `<p><a href="#/list" class="button secondary">← 返回列表 Back</a></p>
     <h1>${esc(doc.title || label('categories', doc.category))} <small>${esc(vocab.terms.tracking_code.zh)} ${esc(doc.tracking_code)}</small></h1>
     <div class="badges" data-id="${esc(doc._id)}">
-      <span class="badge b-status" data-status="${p.status}">${esc(sz)} ${esc(se)}</span>
-      <span class="badge b-level">${esc(label('case_levels', p.level))}</span>
-      ${deadlineBadge(p.deadline)} ${syncBadge(store.syncState(doc, seqs))} ${conflictBadge(doc)}
+      ${caseBadges(doc, p, seqs)}
     </div>
     ${doc._conflicts && doc._conflicts.length ? '<p class="form-error">此案件基本信息在多台设备上被同时修改，已保留全部版本，等待乡镇审核。</p>' : ''}
     <dl class="kv">

@@ -1,7 +1,7 @@
 // 我的纠纷: every case on the device with its status, level, deadline and sync state, and
 // the risks the worker reported with the latest 研判 decision on each.
-import { esc, fmtTime, label, myAreas, policies, rules, store, view, vocab } from './shared.js';
-import { conflictBadge, deadlineBadge, syncBadge } from './badges.js';
+import { esc, fmtTime, label, myAreas, policies, rules, store, view } from './shared.js';
+import { caseBadges, conflictBadge, syncBadge } from './badges.js';
 import { project } from './projection.js';
 
 export async function renderList() {
@@ -21,13 +21,10 @@ export async function renderList() {
   mine.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
   const items = mine.map((c) => {
     const p = project(c, byCase[c._id] || [], pol[c.policy], rules);
-    const { zh: sz, en: se } = vocab.case_statuses[p.status];
     return `<li><a class="card" href="#/case/${encodeURIComponent(c._id)}" data-id="${esc(c._id)}">
       <h3>${esc(c.title || label('categories', c.category))} <small>${esc(c.tracking_code)}</small></h3>
       <div class="badges">
-        <span class="badge b-status" data-status="${p.status}">${esc(sz)} ${esc(se)}</span>
-        <span class="badge b-level">${esc(label('case_levels', p.level))}</span>
-        ${deadlineBadge(p.deadline)} ${syncBadge(store.syncState(c, seqs))} ${conflictBadge(c)}
+        ${caseBadges(c, p, seqs)}
       </div>
       <p>${esc(c.description.length > 80 ? c.description.slice(0, 80) + '…' : c.description)}</p>
       <p class="muted">${esc(areas.names[c.area_code] || c.area_code)} · ${fmtTime(c.created_at)} · ${esc(label('channels', c.channel))}</p>
