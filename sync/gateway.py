@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import wraps
 from typing import Any
@@ -843,10 +844,11 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     named = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
              and not d["_id"].startswith("_")]
     batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
+    county = _county_lookup(gw, db, docs, named, batch_keys)  # runs while the township is read
     township = _township_rows(db, index, docs, named, batch_keys)
     stored = {i: s for i in named if (s := _stored_row(township.get(i))) is not None}
     parents = {i: s for i, row in township.items() if (s := _stored_row(row)) is not None}
-    elsewhere = _elsewhere(gw, db, docs, named, batch_keys, township)
+    elsewhere = {i: found for i, found in county.result().items() if i not in township}
     refusals = [decide(user, doc, _stored_for(doc, stored, elsewhere),
                        new_edits=new_edits, validate=gw.validate, check_location=gw.check_location,
                        parent_key=_parent_key(doc, parents, batch_keys, elsewhere))
@@ -863,21 +865,28 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     return merge_results(docs, refusals, written, new_edits=new_edits)
 
 
-def _elsewhere(gw: Gateway, db: Database, docs: list[Any], named: list[str],
-               batch_keys: dict[str, str | None], township: dict[str, dict[str, Any]]) -> dict[str, Stored]:
-    """One identity rule across the county: ids and event parents the township does not
-    have are looked up in the county database, which every township replicates into. Ids
-    are UUIDs, so an id that exists in another township is never an innocent clash: the
-    push check refuses it (``sync.push``), whatever revision or ``new_edits`` it claims.
-    (A record written in another township in the second before it reaches the county is
-    not seen here; the county's conflict queue would show a clash.)"""
+# Reads a push makes beside the township's (the county lookup); a few threads per process.
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fengqiao-push-lookup")
+
+
+def _county_lookup(gw: Gateway, db: Database, docs: list[Any], named: list[str],
+                   batch_keys: dict[str, str | None]) -> Future[dict[str, Stored]]:
+    """One identity rule across the county: the pushed ids and the parents events name are
+    looked up in the county database, which every township replicates into; the caller
+    keeps what the township itself does not hold. Ids are UUIDs, so an id that exists in
+    another township is never an innocent clash: the push check refuses it
+    (``sync.push``), whatever revision or ``new_edits`` it claims. Started before the
+    township read and run beside it, so a push waits for one read, not two. (A record
+    written in another township in the second before it reaches the county is not seen
+    here; the county's conflict queue would show a clash.)"""
+    done: Future[dict[str, Stored]] = Future()
     county = gw.client.db(gw.topology.county_db())
-    if county.name == db.name:
-        return {}
-    wanted = [i for i in named if i not in township]
-    wanted += [p for p in _parents(docs) if p not in batch_keys and p not in township]
-    return {doc_id: replace(found, elsewhere=True)
-            for doc_id, found in _stored(county, list(dict.fromkeys(wanted))).items()}
+    wanted = list(dict.fromkeys([*named, *(p for p in _parents(docs) if p not in batch_keys)]))
+    if county.name == db.name or not wanted:
+        done.set_result({})
+        return done
+    return _LOOKUPS.submit(lambda: {doc_id: replace(found, elsewhere=True)
+                                    for doc_id, found in _stored(county, wanted).items()})
 
 
 def _stored_for(doc: Any, stored: dict[str, Stored], elsewhere: dict[str, Stored]) -> Stored | None:
