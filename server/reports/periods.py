@@ -6,16 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from server.errors import ServerError
+
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUARTER_RE = re.compile(r"^(\d{4})[Qq]([1-4])$")
 
 
-class PeriodError(ValueError):
+class PeriodError(ServerError):
     """A period text that is not ``YYYY-MM`` or ``YYYYQn``; message in both languages."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh, self.message_en = message_zh, message_en
+    kind = "invalid"
 
 
 @dataclass(frozen=True)
