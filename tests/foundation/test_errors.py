@@ -275,3 +275,12 @@ def test_click_usage_errors_stay_exit_2() -> None:
     assert result.exit_code == 2
     assert isinstance(click.UsageError("x"), click.ClickException)
 
+
+def test_a_period_the_calendar_lacks_is_an_input_problem_not_a_500() -> None:
+    """``0000-01`` matches YYYY-MM but names no month (schemathesis found it as a 500)."""
+    from server.reports import PeriodError, month, quarter
+
+    for make, text in ((month, "0000-01"), (month, "9999-12"), (quarter, "0000Q1")):
+        with pytest.raises(PeriodError) as info:
+            make(text)
+        assert answer_for(info.value).status == 422
