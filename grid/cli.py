@@ -2,8 +2,9 @@
 (mounted as ``fengqiao bench grid``).
 
 Every command that changes stored data is a dry run unless given ``--commit``. Errors are
-one message in Chinese and English naming file, feature/row and field, and exit code 1 —
-never a traceback. The store is ``--home`` (default ``$FENGQIAO_HOME/grid``, i.e.
+``GridError``s (``grid/errors.py``) naming file, feature/row and field in Chinese and
+English; the ``fengqiao`` command (``server/cli.py``, the one CLI translator: ``grid``
+imports nothing of ``server``) prints them with exit code 1 — never a traceback. The store is ``--home`` (default ``$FENGQIAO_HOME/grid``, i.e.
 ``./var/grid``).
 
 Imports are made where they are needed: ``grid assign <version>`` runs with numpy, shapely
@@ -33,17 +34,6 @@ if TYPE_CHECKING:
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
-
-
-class GridGroup(click.Group):
-    """Turns grid errors into one bilingual message and exit code 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GridError as exc:
-            click.echo(f"错误：{exc.message_zh}\nError: {exc.message_en}", err=True)
-            sys.exit(1)
 
 
 def _home_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,7 +140,7 @@ def _print_report(report: CheckReport, limit: int) -> None:
 
 # --------------------------------------------------------------------------- group
 
-@click.group("grid", cls=GridGroup,
+@click.group("grid",
              help="网格边界：导入、检查、版本、落点 / grid boundaries: import, check, versions, assignment.")
 def grid_cli() -> None:
     pass

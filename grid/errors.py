@@ -6,11 +6,16 @@ location: ``file``, ``feature`` (the feature's 1-based number in the file, as a 
 counts: "第 1 个要素" is the first; 1-based CSV line for point files: ``row``), the
 feature's ``code`` and ``name`` when known (so a message names the feature the way the
 county's GIS staff know it), and ``field``. Errors raised by shapely, pyproj or pyogrio are translated
-into these at the boundary with ``raise ... from exc`` so the cause is kept. The hierarchy::
+into these at the boundary with ``raise ... from exc`` so the cause is kept.
 
-    GridError                       base of everything raised by grid/
+One family; ``kind`` says what an error means to whoever answers it (the HTTP status and
+the ``fengqiao`` exit code of each kind are one table, in ``server/errors.py`` and
+docs/architecture.md §8.1: ``invalid`` 422 / exit 1, ``not_found`` 404 / 1, ``conflict``
+409 / 1). A raise site may name a narrower kind (``kind="not_found"``). The hierarchy::
+
+    GridError                       base of everything raised by grid/              invalid
     ├── CodeError                   a code breaks the GB/T 2260 + township/village/grid rules
-    ├── InputError                  an input file cannot be used as given
+    ├── InputError                  an input file cannot be used as given           invalid
     │   ├── FileReadError           missing, unreadable or unsupported file
     │   ├── UnknownCRS              no CRS, or one pyproj does not know
     │   ├── MissingColumn           a configured column is not in the file
@@ -18,8 +23,12 @@ into these at the boundary with ``raise ... from exc`` so the cause is kept. The
     │   ├── BadGeometry             empty, missing or non-polygon geometry
     │   ├── EncodingError           text not UTF-8, an unknown --encoding, or garbled names
     │   └── BadPoint                a point row with a missing or non-numeric lon/lat
-    ├── VersionError                no such boundary version, none active, or refused change
-    └── CoordinateError             unknown coordinate system name for points
+    ├── VersionError                no such boundary version (not_found), none active or a
+    │                               refused change (conflict), a malformed version (invalid)
+    └── CoordinateError             unknown coordinate system name for points       invalid
+
+The ``fengqiao grid`` commands raise these; ``fengqiao`` (``server/cli.py``) prints the
+message in both languages with the kind's exit code. ``grid`` imports nothing of ``server``.
 
 This module imports nothing else from the project.
 """
@@ -32,6 +41,8 @@ from typing import Any
 class GridError(Exception):
     """Base class of grid errors; ``message_zh`` and ``message_en`` are for people."""
 
+    kind: str = "invalid"
+
     def __init__(
         self,
         message_zh: str,
@@ -42,7 +53,10 @@ class GridError(Exception):
         field: str | None = None,
         code: str | None = None,
         name: str | None = None,
+        kind: str | None = None,
     ) -> None:
+        if kind is not None:
+            self.kind = kind  # this raise site says more than its class
         where_zh, where_en = _where(file, feature, field, code, name)
         self.message_zh = f"{where_zh}{message_zh}"
         self.message_en = f"{where_en}{message_en}"

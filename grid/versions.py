@@ -107,6 +107,7 @@ class Version:
                 "或用 --force 强制使用",
                 f"version {self.number} failed its check with {errors} errors and cannot be used "
                 "for assignment; fix and re-import, or pass --force",
+                kind="conflict",
             )
         key = f"_index_{near_m}"
         if key not in self.__dict__:
@@ -178,6 +179,7 @@ class GridStore:
             raise VersionError(
                 f"边界版本 {number} 不存在（{self.home}）；现有版本：{have}",
                 f"boundary version {number} does not exist in {self.home}; versions: {have}",
+                kind="not_found",
             )
         return Version(int(number), path)
 
@@ -195,6 +197,7 @@ class GridStore:
                 f"没有已启用的边界版本（{self.home}）；请先 grid import --commit，再 grid activate N --commit",
                 f"no active boundary version in {self.home}; run grid import --commit, then "
                 "grid activate N --commit",
+                kind="conflict",
             )
         return self.get(n)
 
@@ -246,6 +249,7 @@ class GridStore:
                 "修复后重新导入，或用 --force 强制启用",
                 f"version {number} failed its check with {meta['check']['errors']} errors; fix "
                 "and re-import, or pass --force",
+                kind="conflict",
             )
         previous = self.active_number()
         if previous is not None and previous != version.number:

@@ -7,10 +7,17 @@ every message this package defines is *one* string: the Chinese text, a unit sep
 takes it apart again. A message without the separator (one we did not define, e.g. from a
 marshmallow version that added a new key) still yields a usable Chinese text.
 
-Hierarchy::
+The errors of this package, one family (``kind`` says what the error means to whoever
+answers it: the HTTP status and the CLI exit code of each kind are one table, in
+``server/errors.py`` and docs/architecture.md §8.1)::
+
+    SchemaError           base of everything raised by schemas/                  invalid
+    └── DocumentInvalid   ``check_document``: a document has FieldErrors          invalid
 
     FieldError            one problem with one field (a value, not an exception)
-    DocumentInvalid       (ValueError) raised by ``check_document`` when a doc has FieldErrors
+
+Every error carries ``message_zh`` and ``message_en``: a person reads them (a grid
+worker's refused record, a mediator's form, an admin's terminal).
 
 This module imports nothing else from the project.
 """
@@ -58,11 +65,24 @@ class FieldError:
         return f"{where}: {self.message_en} / {self.message_zh}"
 
 
-class DocumentInvalid(ValueError):
+class SchemaError(Exception):
+    """Base class of schema errors; ``message_zh`` and ``message_en`` are for people."""
+
+    kind: str = "invalid"
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+class DocumentInvalid(SchemaError):
     """A document failed validation; ``errors`` lists every problem found."""
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
+        super().__init__("；".join(f"{e.field or '文档'}：{e.message_zh}" for e in errors) or "文档不合法",
+                         "; ".join(f"{e.field or 'document'}: {e.message_en}" for e in errors)
+                         or "invalid document")
         self.errors = errors
 
 

@@ -50,6 +50,7 @@ from sync.errors import Conflict
 from sync.topology import ADMIN_ONLY_SECURITY
 
 from .clock import now
+from .errors import ServerError
 
 _SCHEMA = AuditSchema()
 
@@ -62,12 +63,10 @@ ID_END = "audit:1"
 MAX_APPEND_TRIES = 200
 
 
-class AuditChainError(Exception):
+class AuditChainError(ServerError):
     """The audit record could not be appended (the request then fails: see module doc)."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh, self.message_en = message_zh, message_en
+    kind = "unavailable"
 
 
 def audit_db_name(prefix: str, county_code: str) -> str:

@@ -40,6 +40,7 @@ from sync.couch import CouchClient, Database
 from sync.errors import SyncError
 
 from .audit import audit_db_name
+from .errors import ServerError
 
 FORMAT = 1
 READ_BATCH = 100                # revisions per _bulk_get
@@ -49,8 +50,9 @@ WRITE_BATCH_BYTES = 8 * 2**20   # … or fewer, when photos make them large
 Progress = Callable[[str, int], None]  # (database, revisions just done)
 
 
-class BackupError(SyncError):
-    """A backup or restore problem, naming the database (and document) concerned."""
+class BackupError(ServerError):
+    """A backup or restore problem, naming the database (and document) concerned; each
+    raise site names its kind (a directory that is not empty: ``conflict``, …)."""
 
 
 def county_databases(client: CouchClient, prefix: str, county: str) -> list[str]:
@@ -121,11 +123,12 @@ def backup(client: CouchClient, prefix: str, county: str, directory: Path,
     """Back up the county's databases into ``directory`` (created; must be empty)."""
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
-        raise BackupError(f"备份目录 {directory} 不为空", f"backup directory {directory} is not empty")
+        raise BackupError(f"备份目录 {directory} 不为空", f"backup directory {directory} is not empty",
+                          kind="conflict")
     names = county_databases(client, prefix, county)
     if not names:
         raise BackupError(f"服务器上没有县 {county} 的数据库（前缀 {prefix!r}）",
-                          f"no databases of county {county} on the server (prefix {prefix!r})")
+                          f"no databases of county {county} on the server (prefix {prefix!r})", kind="not_found")
     manifest: dict[str, Any] = {"format": FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "county": county, "databases": {}}
     for name in names:
@@ -138,7 +141,8 @@ def backup(client: CouchClient, prefix: str, county: str, directory: Path,
         except BackupError:
             raise
         except SyncError as exc:
-            raise BackupError(f"备份 {name} 失败：{exc.message_zh}", f"backup of {name} failed: {exc.message_en}") from exc
+            raise BackupError(f"备份 {name} 失败：{exc.message_zh}", f"backup of {name} failed: {exc.message_en}",
+                              kind=exc.kind) from exc
         manifest["databases"][short] = {"file": file, "security": db.security(), **counts}
     (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
@@ -149,10 +153,10 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{path} 无法读取：{exc}", f"cannot read {path}: {exc}") from exc
+        raise BackupError(f"{path} 无法读取：{exc}", f"cannot read {path}: {exc}", kind="invalid") from exc
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{path}：不支持的备份格式 {manifest.get('format')!r}",
-                          f"{path}: unsupported backup format {manifest.get('format')!r}")
+                          f"{path}: unsupported backup format {manifest.get('format')!r}", kind="invalid")
     return manifest
 
 
@@ -162,7 +166,8 @@ def _write(db: Database, batch: list[dict[str, Any]]) -> None:
     except SyncError as exc:
         ids = ", ".join(sorted({d["_id"] for d in batch})[:5])
         raise BackupError(f"写入 {db.name} 失败（文档 {ids} …）：{exc.message_zh}",
-                          f"writing {db.name} failed (documents {ids} …): {exc.message_en}") from exc
+                          f"writing {db.name} failed (documents {ids} …): {exc.message_en}",
+                          kind=exc.kind) from exc
     for result in results:  # with new_edits=false CouchDB lists only the failures
         if result.get("error"):
             raise BackupError(
@@ -175,7 +180,7 @@ def _refuse_if_not_empty(client: CouchClient, name: str) -> None:
     if db.exists() and revision_count(db) > 0:
         raise BackupError(f"目标数据库 {name} 已有数据：恢复只写入空数据库（或换一个 FENGQIAO_DB_PREFIX）",
                           f"target database {name} holds documents: restore writes only into empty "
-                          "databases (or use another FENGQIAO_DB_PREFIX)")
+                          "databases (or use another FENGQIAO_DB_PREFIX)", kind="conflict")
 
 
 def restore_database(client: CouchClient, name: str, path: Path, security: dict[str, Any],
@@ -191,7 +196,8 @@ def restore_database(client: CouchClient, name: str, path: Path, security: dict[
             try:
                 batch.append(json.loads(line))
             except ValueError as exc:
-                raise BackupError(f"{path}:{number} 不是 JSON：{exc}", f"{path}:{number} is not JSON: {exc}") from exc
+                raise BackupError(f"{path}:{number} 不是 JSON：{exc}", f"{path}:{number} is not JSON: {exc}",
+                                  kind="invalid") from exc
             size += len(line)
             if len(batch) >= WRITE_BATCH or size >= WRITE_BATCH_BYTES:
                 _write(db, batch)
@@ -216,6 +222,6 @@ def restore(client: CouchClient, prefix: str, directory: Path, progress: Progres
         started(targets[short], int(entry["revisions"]))
         path = directory / entry["file"]
         if not path.is_file():
-            raise BackupError(f"缺少备份文件 {path}", f"backup file {path} is missing")
+            raise BackupError(f"缺少备份文件 {path}", f"backup file {path} is missing", kind="invalid")
         restore_database(client, targets[short], path, entry["security"], progress)
     return manifest

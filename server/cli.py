@@ -6,6 +6,11 @@ command runs or shows its own help, so ``fengqiao --help`` imports click and not
 weight (issue 16: importing every command cost 1.4 s per invocation). Keep this module's
 top-level imports light; ``tests/foundation/test_cli_imports.py`` checks it.
 
+Errors: a command raises the error of its package (``GridError``, ``SyncError``,
+``ServerError`` …) and :class:`FengqiaoGroup` — the one CLI translator — prints its message
+in both languages with the exit code of its kind (``server.errors.KINDS``: 1 refused, 2
+usage, 3 configuration, 4 unavailable, 5 failed), never a traceback.
+
 Commands that need CouchDB use ``COUCHDB_URL`` when it is set, otherwise they start the
 embedded pouchdb-server under ``FENGQIAO_HOME`` for their own duration, supervised (restarted
 on the same URL if it dies) — or attach to the one a running ``fengqiao demo``/``serve``
@@ -22,9 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sync.errors import SyncError
-
-from .config import EMBEDDED_COUCH, ConfigError, load_settings
+from .config import EMBEDDED_COUCH, load_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,14 +50,25 @@ def __getattr__(name: str) -> Any:
 
 
 class FengqiaoGroup(click.Group):
-    """Turns our errors into one clear message and exit code 1, never a traceback."""
+    """The one translator of errors for every ``fengqiao`` command (``grid``'s too): an error
+    of any of the four families (or a file that cannot be read or written) becomes its
+    message in both languages and its kind's exit code (``server.errors.cli_answer``),
+    never a traceback. Anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (SyncError, ConfigError) as exc:
-            click.echo(f"错误：{exc.message_zh}\nError: {exc.message_en}", err=True)
-            sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors (exit 2), --help, Ctrl-C
+        except Exception as exc:
+            from .errors import cli_answer  # here: fengqiao --help stays light
+
+            answer = cli_answer(exc)
+            if answer is None:
+                raise
+            code, message = answer
+            click.echo(message, err=True)
+            sys.exit(code)
 
 
 @click.group(cls=FengqiaoGroup, help="枫桥 fengqiao：网格化矛盾纠纷调处 / grid-based dispute mediation.")

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import ServerError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -165,13 +167,10 @@ def password_change_enforced(settings: Mapping[str, Any]) -> bool:
     return when == "always" or (when == "production" and settings.get("FENGQIAO_ENV") == "production")
 
 
-class ConfigError(Exception):
+class ConfigError(ServerError):
     """A setting has a value that cannot work; ``message_zh``/``message_en`` say which."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh = message_zh
-        self.message_en = message_en
+    kind = "config"
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
@@ -239,9 +238,8 @@ def report_targets_problem(values: Mapping[str, Any]) -> ConfigError | None:
 
     try:
         parse_targets(values.get("FENGQIAO_REPORT_TARGETS"))
-    except ValueError as exc:
-        zh, _, en = str(exc).partition(" / ")
-        return ConfigError(zh, en or zh)
+    except ConfigError as exc:
+        return exc
     return None
 
 

@@ -24,13 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .couch import Database
-from .errors import Conflict, NotFound, SyncError
+from .errors import Conflict, ConflictError, NotFound
 
 CHECKPOINT_ID = "_local/fengqiao_conflict_scan"
-
-
-class ConflictError(SyncError):
-    """A resolution that cannot be applied (record missing, already resolved, bad rev)."""
 
 
 def _now() -> str:
@@ -123,7 +119,7 @@ def resolve(db: Database, doc_id: str, chosen_rev: str, resolved_by: str, note: 
     leaves = [current["_rev"], *current.get("_conflicts", [])]
     if chosen_rev not in leaves:
         raise ConflictError(f"修订号 {chosen_rev} 不是该文档的冲突修订之一",
-                            f"{chosen_rev} is not one of the document's conflicting revisions")
+                            f"{chosen_rev} is not one of the document's conflicting revisions", kind="invalid")
     losers = [rev for rev in leaves if rev != chosen_rev]
     discarded = [entry["ok"] for entry in db.get(doc_id, open_revs=losers) if "ok" in entry]
     # The record is written first: if deleting the losers fails half-way, the copies are

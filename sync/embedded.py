@@ -77,6 +77,7 @@ def pouchdb_server_script(node_modules: Path | None = None) -> Path:
             f"找不到 pouchdb-server（{script}）。请在项目根目录运行 `npm ci --ignore-scripts`（`make test` 会自动安装）。",
             f"pouchdb-server not found at {script}. Run `npm ci --ignore-scripts` in the project "
             "root (`make test` does it for you).",
+            kind="config",
         )
     return script
 
@@ -389,7 +390,7 @@ class EmbeddedCouch:
         node = shutil.which("node")
         if node is None:
             raise EmbeddedServerError(
-                "找不到 node。请安装 Node.js 20。", "node not found on PATH: install Node.js 20."
+                "找不到 node。请安装 Node.js 20。", "node not found on PATH: install Node.js 20.", kind="config"
             )
         script = pouchdb_server_script()
         config_file = self.dir / "config.json"

@@ -24,11 +24,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import wire
 from .couch import CouchClient, Database
-from .errors import Conflict, CouchError, CouchUnreachable
+from .errors import Conflict, NotAcceptable
 from .feeds import MAX_WAIT_S, FeedSlots
 from .gateway_cache import Checkpoint, CheckpointRevs, InfoCache
 from .logins import LoginGuard
@@ -119,32 +118,9 @@ def _gw() -> Gateway:
 
 # -- answers ----------------------------------------------------------------------------------
 # (CouchDB-shaped answers, strict JSON and typed query arguments live in ``sync.wire``.)
-
-
-@bp.errorhandler(BadBody)
-def _bad_body(exc: BadBody) -> Response:
-    return couch_error(400, "bad_request", exc.zh, exc.en)
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(exc: RequestEntityTooLarge) -> Response:
-    limit = request.max_content_length or 0
-    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-    return couch_error(413, "too_large", f"请求内容过大（上限 {size}）", f"request body too large (limit {size})")
-
-
-@bp.errorhandler(CouchUnreachable)
-def _unreachable(exc: CouchUnreachable) -> Response:
-    log.error("%s", exc.message_en)
-    return couch_error(503, "service_unavailable", "数据库暂时无法连接", "database unreachable")
-
-
-@bp.errorhandler(CouchError)
-def _couch_failed(exc: CouchError) -> Response:
-    if exc.status in (400, 404, 409, 412):
-        return couch_json({"error": exc.error, "reason": exc.reason}, exc.status)
-    log.error("CouchDB error in gateway: %s", exc.message_en)
-    return couch_error(502, "bad_gateway", "数据库返回错误", "the database answered with an error")
+# Errors that escape a route (BadBody 400, NotAcceptable 406, a body over the limit 413,
+# CouchDB unreachable 503 or answering an error) are answered in CouchDB's shape by the one
+# translation of errors to HTTP, ``server/errors.py``, like every other error of the app.
 
 
 # -- authentication ---------------------------------------------------------------------------
@@ -766,16 +742,6 @@ def _refuse_multipart_only() -> None:
     accept = request.accept_mimetypes
     if any(mime.startswith("multipart/") for mime, _ in accept) and not accept.accept_json:
         raise NotAcceptable()
-
-
-class NotAcceptable(Exception):
-    pass
-
-
-@bp.errorhandler(NotAcceptable)
-def _not_acceptable(exc: NotAcceptable) -> Response:
-    return couch_error(406, "not_acceptable", "同步网关只以 JSON 回答文档（不提供 multipart）",
-                       "the sync gateway answers documents as JSON only (no multipart)")
 
 
 def _reader(user: User) -> tuple[Database, Any]:

@@ -32,7 +32,7 @@ from grid.codes import county_of, township_of
 from schemas import vocab
 
 from .couch import CouchClient, Database
-from .errors import Conflict, NotFound, SyncError
+from .errors import Conflict, NotFound, UserError
 
 ROLES = tuple(vocab.ROLES)
 CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, "admin": 6,
@@ -46,14 +46,6 @@ MIN_PASSWORD_LENGTH = 10
 # OWASP's argon2id minimum (19 MiB, t=2): tablets authenticate on every sync request, so
 # verifications are cached (see Authenticator) rather than made cheaper still.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-
-
-class UserError(SyncError):
-    """A user record or password that cannot be accepted; names the field."""
-
-    def __init__(self, field: str, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{field}：{message_zh}", f"{field}: {message_en}")
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -166,7 +158,8 @@ class UserStore:
         check_password_strength(password, username, display_name)
         existing = self.get(username)
         if existing is not None and not replace:
-            raise UserError("username", f"用户 {username} 已存在", f"user {username} exists already")
+            raise UserError("username", f"用户 {username} 已存在", f"user {username} exists already",
+                            kind="conflict")
         doc: dict[str, Any] = {
             "_id": f"user:{username}", "type": "user", "schema_version": 1,
             "username": username, "display_name": display_name or username, "role": role,
@@ -192,7 +185,7 @@ class UserStore:
         for _ in range(5):
             doc = self.get(username)
             if doc is None:
-                raise UserError("username", f"用户 {username} 不存在", f"no user {username}")
+                raise UserError("username", f"用户 {username} 不存在", f"no user {username}", kind="not_found")
             doc["password_hash"] = _hasher.hash(password)
             doc.pop("must_change_password", None)
             if must_change:
@@ -202,7 +195,8 @@ class UserStore:
                 return
             except Conflict:
                 continue
-        raise UserError("username", "账号正被修改，请重试", "the account is being changed; try again")
+        raise UserError("username", "账号正被修改，请重试", "the account is being changed; try again",
+                        kind="conflict")
 
     def all(self) -> list[User]:
         rows = self.db.all_docs(include_docs=True, startkey="user:", endkey="user:\ufff0")["rows"]

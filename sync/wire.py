@@ -19,17 +19,11 @@ from typing import Any
 
 from flask import Response, request
 
+from .errors import BadBody
+
 MAX_SAFE_INTEGER = 2**53 - 1  # beyond this JavaScript (PouchDB, pouchdb-server) loses digits
 REV_RE = re.compile(r"^[1-9]\d{0,8}-[0-9a-f]{1,64}$")
 SEQ_RE = re.compile(r"^(now|\d+|\d+-[A-Za-z0-9_\-]+)$")
-
-
-class BadBody(Exception):
-    """A request the gateway refuses as malformed: answered 400 with both reasons."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.zh, self.en = zh, en
 
 
 def couch_json(body: Any, status: int = 200) -> Response:
@@ -137,7 +131,7 @@ def json_value(name: str, raw: str) -> Any:
     try:
         return parse_json(raw)
     except BadBody as exc:
-        raise BadBody(f"参数 {name}：{exc.zh}", f"parameter {name}: {exc.en}") from exc
+        raise BadBody(f"参数 {name}：{exc.message_zh}", f"parameter {name}: {exc.message_en}") from exc
 
 
 def json_string(name: str, raw: str) -> str:

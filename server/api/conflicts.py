@@ -127,10 +127,8 @@ def resolve_conflict(body: dict[str, Any], doc_id: str):  # type: ignore[no-unty
     if body["chosen_rev"] not in leaves:
         raise validation_error([FieldError("chosen_rev", f"须为以下修订之一：{', '.join(leaves)}",
                                            f"must be one of: {', '.join(leaves)}")])
-    try:
-        resolved = sync_conflicts.resolve(db, doc_id, body["chosen_rev"], user.username, body.get("note") or "")
-    except sync_conflicts.ConflictError as exc:
-        raise ApiError(409, "conflict_changed", exc.message_zh, exc.message_en) from None
+    # A record changed meanwhile: ConflictError, 409 (server.errors).
+    resolved = sync_conflicts.resolve(db, doc_id, body["chosen_rev"], user.username, body.get("note") or "")
     audit.record("conflict_resolved", doc_id=doc_id,
                  detail={"chosen_rev": body["chosen_rev"], "discarded": len(resolved.get("discarded", []))})
     return {"conflict": resolved}

@@ -31,8 +31,6 @@ from server.paper import (
     DOSSIER,
     MINUTES,
     WITH_ID_NUMBERS,
-    NotAvailable,
-    PaperError,
     content,
     sources,
 )
@@ -60,15 +58,6 @@ def _pdf(data: bytes, title: str, code: str) -> Response:
 def _unknown_kind(kind: str) -> ApiError:
     return ApiError(404, "not_found", f"没有“{kind[:40]}”这种文书，可选：{'、'.join(CASE_DOCUMENTS)}",
                     f"no document kind {kind[:40]!r}; one of: {', '.join(CASE_DOCUMENTS)}")
-
-
-def _typeset(make: Any) -> bytes:
-    try:
-        return make()
-    except NotAvailable as exc:
-        raise ApiError(409, "not_available", exc.message_zh, exc.message_en) from None
-    except PaperError as exc:
-        raise ApiError(503, "paper_failed", exc.message_zh, exc.message_en) from exc
 
 
 def _audit_reveal(case_id: str, kind: str, reason: str | None, title: str) -> None:
@@ -117,7 +106,7 @@ def case_document(args: dict[str, Any], case_id: str, kind: str):  # type: ignor
         choice["event_id"] = args["event"]
     if kind == "supervision" and args.get("stage"):
         choice["stage"] = args["stage"]
-    pdf = _typeset(lambda: sources.case_document_pdf(kind, facts, **choice))
+    pdf = sources.case_document_pdf(kind, facts, **choice)  # NotAvailable: 409 (server.errors)
     if kind in WITH_ID_NUMBERS:
         _audit_reveal(case["_id"], kind, args.get("reason"), title)
     audit.record("document_issued", doc_id=case["_id"],
@@ -136,7 +125,7 @@ def dossier(args: dict[str, Any], case_id: str):  # type: ignore[no-untyped-def]
     user = require_user(*cases.REVEAL_ROLES)
     case, home = cases.locate(case_id, user)
     facts = sources.case_facts(case, home)
-    pdf = _typeset(lambda: sources.dossier_pdf(case, home, facts))
+    pdf = sources.dossier_pdf(case, home, facts)
     _audit_reveal(case["_id"], "dossier", args.get("reason"), DOSSIER[0])
     audit.record("document_issued", doc_id=case["_id"], detail={"document": "dossier"})
     return _pdf(pdf, DOSSIER[0], case["tracking_code"])
@@ -154,6 +143,6 @@ def review_minutes(review_id: str):  # type: ignore[no-untyped-def]
     visible = visible_review(doc, user) if doc and doc.get("type") == "review" else None
     if visible is None:
         raise ApiError(404, "not_found", "未找到该研判记录", "review meeting not found")
-    pdf = _typeset(lambda: sources.minutes_pdf(visible))
+    pdf = sources.minutes_pdf(visible)
     audit.record("document_issued", doc_id=doc["_id"], detail={"document": "minutes"})
     return _pdf(pdf, MINUTES[0], doc["held_on"])

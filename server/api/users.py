@@ -24,7 +24,7 @@ from schemas.errors import FieldError
 from schemas.ids import ID_PATTERNS
 from sync.errors import Conflict
 from sync.topology import init_databases
-from sync.users import User, UserError, check_password_strength, provision, validate_user
+from sync.users import User, check_password_strength, provision, validate_user
 
 from .. import audit
 from ..auth import (
@@ -62,11 +62,6 @@ def _out(doc: dict[str, Any]) -> dict[str, Any]:
     if doc.get("phone"):
         out["phone"] = doc["phone"]
     return out
-
-
-def _user_error(exc: UserError) -> ApiError:
-    return validation_error([FieldError(exc.field, exc.message_zh.split("：", 1)[-1],
-                                        exc.message_en.split(": ", 1)[-1])])
 
 
 def _admin() -> User:
@@ -161,16 +156,11 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         from .. import units
 
         units.get_unit(body["unit_id"])  # 404 for a unit that does not exist
-    try:
-        provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
-                  store, body["username"], body["role"], body["area_codes"], body["password"],
-                  display_name=body.get("display_name", ""), phone=body.get("phone"), must_change=True,
-                  unit_id=body.get("unit_id"))
-    except UserError as exc:
-        if exc.field == "username" and store.get(body["username"]) is not None:
-            raise ApiError(409, "user_exists", f"用户 {body['username']} 已存在",
-                           f"user {body['username']} exists already") from None
-        raise _user_error(exc) from None
+    # A UserError (weak password, bad areas: 422; the name exists: 409) is answered by server.errors.
+    provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
+              store, body["username"], body["role"], body["area_codes"], body["password"],
+              display_name=body.get("display_name", ""), phone=body.get("phone"), must_change=True,
+              unit_id=body.get("unit_id"))
     doc = store.get(body["username"])
     audit.record("user_created", doc_id=f"user:{body['username']}",
                  detail={"role": body["role"], "area_codes": body["area_codes"], "by": admin.username})
@@ -198,10 +188,7 @@ def update_user(changes: dict[str, Any], username: str):  # type: ignore[no-unty
         raise ApiError(409, "self_deactivation", "不能停用自己的账号", "you cannot deactivate your own account")
     role = changes.get("role", doc["role"])
     codes = changes.get("area_codes", doc["area_codes"])
-    try:
-        doc["area_codes"] = list(validate_user(username, role, codes, admin.county_code))
-    except UserError as exc:
-        raise _user_error(exc) from None
+    doc["area_codes"] = list(validate_user(username, role, codes, admin.county_code))
     doc["role"] = role
     for name in ("display_name", "active"):
         if name in changes:
@@ -238,10 +225,7 @@ def reset_password(body: dict[str, Any], username: str):  # type: ignore[no-unty
     user's sessions end."""
     admin = _admin()
     doc = _get(username, admin)
-    try:
-        check_password_strength(body["password"], username, doc.get("display_name", ""))
-    except UserError as exc:
-        raise _user_error(exc) from None
+    check_password_strength(body["password"], username, doc.get("display_name", ""))
     store = user_store()
     provision(current_app.extensions["couch"], current_app.extensions["sync_gateway"].topology,
               store, username, doc["role"], doc["area_codes"], body["password"],

@@ -38,6 +38,8 @@ from urllib.parse import quote
 
 import httpx
 
+from server.config import ConfigError
+
 from .senders import (
     PermanentSendError,
     TransientSendError,
@@ -81,8 +83,10 @@ class AliyunSms:
                  templates: Mapping[str, str], endpoint: str | None = None,
                  timeout: float = 10.0, clock: Any = None) -> None:
         if not (access_key_id and access_key_secret and sign_name):
-            raise ValueError("Aliyun SMS needs FENGQIAO_SMS_KEY_ID, FENGQIAO_SMS_KEY_SECRET and "
-                             "FENGQIAO_SMS_SIGN_NAME / 阿里云短信须配置密钥与签名")
+            raise ConfigError("阿里云短信须配置密钥与签名：FENGQIAO_SMS_KEY_ID、FENGQIAO_SMS_KEY_SECRET、"
+                              "FENGQIAO_SMS_SIGN_NAME",
+                              "Aliyun SMS needs FENGQIAO_SMS_KEY_ID, FENGQIAO_SMS_KEY_SECRET and "
+                              "FENGQIAO_SMS_SIGN_NAME")
         self.access_key_id = access_key_id
         self.secret = access_key_secret
         self.sign_name = sign_name
@@ -114,14 +118,15 @@ class AliyunSms:
         try:
             body = response.json()
         except ValueError as exc:
-            raise TransientSendError(f"Aliyun answered HTTP {response.status_code} without JSON") from exc
+            raise TransientSendError(f"阿里云返回 HTTP {response.status_code}，没有 JSON",
+                                     f"Aliyun answered HTTP {response.status_code} without JSON") from exc
         code = str(body.get("Code"))
         if code == "OK":
             return str(body.get("BizId") or "") or None
         message = f"Aliyun {code}: {body.get('Message')} (RequestId {body.get('RequestId')})"
         if code in TRANSIENT_CODES:
-            raise TransientSendError(message)
-        raise PermanentSendError(message)
+            raise TransientSendError(f"阿里云暂不能发送：{message}", message)
+        raise PermanentSendError(f"阿里云拒绝发送：{message}", message)
 
     def close(self) -> None:
         self.client.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any
 
@@ -19,13 +18,10 @@ def _county(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 def _sender(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """The configured sender (settings that cannot work: ConfigError, fengqiao prints it)."""
     from .senders import sender_from_settings
 
-    try:
-        return sender_from_settings(settings)
-    except ValueError as exc:
-        click.echo(f"错误 / Error: {exc}", err=True)
-        sys.exit(1)
+    return sender_from_settings(settings)
 
 
 @click.group("notify", help="通知发件箱 / notification outbox.")
@@ -62,9 +58,10 @@ def notify_requeue(notification_id: str) -> None:
         with client:
             done = requeue(county, notification_id)
     if not done:
-        click.echo(f"错误：{notification_id} 不存在或不是发送失败状态\nError: {notification_id} is missing "
-                   "or not failed", err=True)
-        sys.exit(1)
+        from server.errors import ServerError
+
+        raise ServerError(f"{notification_id} 不存在或不是发送失败状态", f"{notification_id} is missing or not failed",
+                          kind="not_found")
     click.echo(f"已重新排队 / queued again: {notification_id}")
 
 

@@ -4,13 +4,19 @@ A sender returns the provider's id for the message (Aliyun ``BizId``, Tencent
 ``SerialNo``; None where there is none) or raises one of three errors, which decide what
 the outbox does next (``server.notify.delivery``):
 
-    SendError                 base; never raised itself
+    SendError                 base; never raised itself (a ``server.errors.ServerError``)
     ├── TransientSendError    not sent, safe to try again later (connection refused,
-    │                         HTTP 5xx, the provider's rate limit)
+    │                         HTTP 5xx, the provider's rate limit)            unavailable
     ├── PermanentSendError    not sent and never will be as it stands (bad signature or
-    │                         key, unknown template, invalid number): failed at once
+    │                         key, unknown template, invalid number): failed at once  config
     └── UnknownOutcome        the request may have reached the provider (a read timeout
                               after sending): never retried — the outbox is at-most-once
+                                                                              failed
+
+Their messages (both languages, the provider's own words kept) are what an administrator
+reads in the outbox (``last_error``). A settings problem found before anything is sent
+(an unknown provider, missing keys, a malformed template list) is a
+``server.config.ConfigError``.
 
 Any other exception from a sender counts as transient: a bug in a template or a dropped
 connection before the request left is more often passing than not, and MAX_ATTEMPTS
@@ -23,19 +29,26 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from server.config import ConfigError
+from server.errors import ServerError
+
 log = logging.getLogger("fengqiao.notify")
 
 
-class SendError(Exception):
+class SendError(ServerError):
     """A notification was not delivered; subclasses say whether to try again."""
 
 
 class TransientSendError(SendError):
     """Not sent; try again after a back-off."""
 
+    kind = "unavailable"
+
 
 class PermanentSendError(SendError):
     """Not sent, and trying again will not help."""
+
+    kind = "config"
 
 
 class UnknownOutcome(SendError):
@@ -89,13 +102,14 @@ class ChannelRouter:
     def send(self, notification: Mapping[str, Any]) -> str | None:
         sender = self.senders.get(str(notification.get("channel")))
         if sender is None:
-            raise PermanentSendError(f"no sender for channel {notification.get('channel')!r} / 未配置该渠道的发送方式")
+            raise PermanentSendError(f"未配置渠道 {notification.get('channel')!r} 的发送方式",
+                                     f"no sender for channel {notification.get('channel')!r}")
         return sender.send(notification)
 
 
 def sms_templates(spec: str | None) -> dict[str, str]:
     """``FENGQIAO_SMS_TEMPLATES`` (``case.accepted=SMS_1,case.closed=SMS_2``) as a dict.
-    Raises ValueError for an entry without ``=``."""
+    Raises ConfigError for an entry without ``=``."""
     out: dict[str, str] = {}
     for part in (spec or "").split(","):
         part = part.strip()
@@ -103,15 +117,16 @@ def sms_templates(spec: str | None) -> dict[str, str]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"FENGQIAO_SMS_TEMPLATES: {part!r} is not template=provider_id / 应为 模板=短信模板ID")
+            raise ConfigError(f"FENGQIAO_SMS_TEMPLATES：{part!r} 应为 模板=短信模板ID",
+                              f"FENGQIAO_SMS_TEMPLATES: {part!r} is not template=provider_id")
         out[key.strip()] = value.strip()
     return out
 
 
 def sender_from_settings(settings: Mapping[str, Any]) -> ChannelRouter:
     """The sender the settings describe: SMS through ``FENGQIAO_SMS_PROVIDER`` (``log``,
-    ``aliyun`` or ``tencent``), in-app notices marked delivered. Raises ValueError for a
-    provider name or template list that cannot work."""
+    ``aliyun`` or ``tencent``), in-app notices marked delivered. Raises ConfigError for a
+    provider name, keys or template list that cannot work."""
     provider = str(settings.get("FENGQIAO_SMS_PROVIDER") or "log")
     templates = sms_templates(settings.get("FENGQIAO_SMS_TEMPLATES"))
     sms: Sender
@@ -134,8 +149,8 @@ def sender_from_settings(settings: Mapping[str, Any]) -> ChannelRouter:
                          templates=templates, region=str(settings.get("FENGQIAO_SMS_REGION") or "ap-guangzhou"),
                          endpoint=settings.get("FENGQIAO_SMS_ENDPOINT") or None)
     else:
-        raise ValueError(f"FENGQIAO_SMS_PROVIDER must be log, aliyun or tencent, got {provider!r} / "
-                         "短信服务商须为 log、aliyun 或 tencent")
+        raise ConfigError(f"短信服务商 FENGQIAO_SMS_PROVIDER 须为 log、aliyun 或 tencent，实际为 {provider!r}",
+                          f"FENGQIAO_SMS_PROVIDER must be log, aliyun or tencent, got {provider!r}")
     return ChannelRouter({"sms": sms, "in_app": InAppDelivery()})
 
 
@@ -146,7 +161,7 @@ def template_params(notification: Mapping[str, Any]) -> list[str]:
     an SMS would pass through the provider and the carrier."""
     code = (notification.get("payload") or {}).get("tracking_code")
     if not code:
-        raise PermanentSendError("SMS without a tracking code / 短信缺少查询码")
+        raise PermanentSendError("短信缺少查询码", "SMS without a tracking code")
     return [str(code)]
 
 
@@ -154,8 +169,8 @@ def provider_template(templates: Mapping[str, str], notification: Mapping[str, A
     """The provider's template id for our template name; PermanentSendError if none."""
     name = str(notification.get("template"))
     if name not in templates:
-        raise PermanentSendError(f"no SMS template configured for {name} (FENGQIAO_SMS_TEMPLATES) / "
-                                 f"未配置短信模板 {name}")
+        raise PermanentSendError(f"未配置短信模板 {name}（FENGQIAO_SMS_TEMPLATES）",
+                                 f"no SMS template configured for {name} (FENGQIAO_SMS_TEMPLATES)")
     return templates[name]
 
 
@@ -172,9 +187,12 @@ def http_call(client: Any, request: Any) -> Any:
     try:
         response = client.send(request)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise TransientSendError(f"provider unreachable: {type(exc).__name__}: {exc}") from exc
+        raise TransientSendError(f"无法连接短信服务商：{type(exc).__name__}: {exc}",
+                                 f"provider unreachable: {type(exc).__name__}: {exc}") from exc
     except httpx.TransportError as exc:
-        raise UnknownOutcome(f"no answer after sending: {type(exc).__name__}: {exc} / 已发出但无应答，结果未知") from exc
+        raise UnknownOutcome(f"已发出但无应答，结果未知：{type(exc).__name__}: {exc}",
+                             f"no answer after sending: {type(exc).__name__}: {exc}") from exc
     if response.status_code >= 500 or response.status_code == 429:
-        raise TransientSendError(f"provider HTTP {response.status_code}: {response.text[:300]}")
+        raise TransientSendError(f"短信服务商返回 HTTP {response.status_code}：{response.text[:300]}",
+                                 f"provider HTTP {response.status_code}: {response.text[:300]}")
     return response

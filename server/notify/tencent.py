@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from server.config import ConfigError
+
 from .senders import (
     PermanentSendError,
     TransientSendError,
@@ -100,8 +102,10 @@ class TencentSms:
                  templates: Mapping[str, str], region: str = "ap-guangzhou",
                  endpoint: str | None = None, timeout: float = 10.0, clock: Any = None) -> None:
         if not (secret_id and secret_key and sdk_app_id and sign_name):
-            raise ValueError("Tencent SMS needs FENGQIAO_SMS_KEY_ID, FENGQIAO_SMS_KEY_SECRET, "
-                             "FENGQIAO_SMS_APP_ID and FENGQIAO_SMS_SIGN_NAME / 腾讯云短信须配置密钥、应用与签名")
+            raise ConfigError("腾讯云短信须配置密钥、应用与签名：FENGQIAO_SMS_KEY_ID、FENGQIAO_SMS_KEY_SECRET、"
+                              "FENGQIAO_SMS_APP_ID、FENGQIAO_SMS_SIGN_NAME",
+                              "Tencent SMS needs FENGQIAO_SMS_KEY_ID, FENGQIAO_SMS_KEY_SECRET, "
+                              "FENGQIAO_SMS_APP_ID and FENGQIAO_SMS_SIGN_NAME")
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.sdk_app_id = sdk_app_id
@@ -133,13 +137,15 @@ class TencentSms:
         try:
             answer = response.json()["Response"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise TransientSendError(f"Tencent answered HTTP {response.status_code} without a Response") from exc
+            raise TransientSendError(f"腾讯云返回 HTTP {response.status_code}，没有 Response",
+                                     f"Tencent answered HTTP {response.status_code} without a Response") from exc
         error = answer.get("Error")
         if error:
             self._raise(str(error.get("Code")), str(error.get("Message")), answer.get("RequestId"))
         statuses = answer.get("SendStatusSet") or []
         if not statuses:
-            raise PermanentSendError(f"Tencent answered no SendStatusSet (RequestId {answer.get('RequestId')})")
+            raise PermanentSendError(f"腾讯云没有返回 SendStatusSet（RequestId {answer.get('RequestId')}）",
+                                     f"Tencent answered no SendStatusSet (RequestId {answer.get('RequestId')})")
         status = statuses[0]
         if status.get("Code") != "Ok":
             self._raise(str(status.get("Code")), str(status.get("Message")), answer.get("RequestId"))
@@ -149,8 +155,8 @@ class TencentSms:
     def _raise(code: str, message: str, request_id: Any) -> None:
         text = f"Tencent {code}: {message} (RequestId {request_id})"
         if code.startswith(TRANSIENT_PREFIXES):
-            raise TransientSendError(text)
-        raise PermanentSendError(text)
+            raise TransientSendError(f"腾讯云暂不能发送：{text}", text)
+        raise PermanentSendError(f"腾讯云拒绝发送：{text}", text)
 
     def close(self) -> None:
         self.client.close()

@@ -10,7 +10,6 @@ whoever asked for it.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Any
 
 import click
 
-from .content import CASE_DOCUMENTS, DOSSIER, MINUTES, WITH_ID_NUMBERS, NotAvailable
-from .errors import PaperError
+from server.errors import ServerError
+
+from .content import CASE_DOCUMENTS, DOSSIER, MINUTES, WITH_ID_NUMBERS
 
 CLI_USER = "cli"
 OUTPUT = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -29,11 +29,6 @@ OUTPUT = click.option("-o", "--output", required=True, type=click.Path(dir_okay=
 @click.group("paper", help="打印文书（PDF）：协议书、告知书、回执、交办单、督办函、纪要、卷宗 / printed documents (PDF).")
 def paper_group() -> None:
     pass
-
-
-def _fail(message_zh: str, message_en: str) -> None:
-    click.echo(f"错误：{message_zh}\nError: {message_en}", err=True)
-    sys.exit(1)
 
 
 @contextmanager
@@ -67,21 +62,17 @@ def _find_case(ref: str) -> tuple[dict[str, Any], Any]:
             if doc and doc.get("type") == "case":
                 home = cases.home_db(doc["area_code"])
                 return home.get_or_none(case_id) or doc, home
-    _fail(f"未找到案件 {ref}（案件编号或查询码）", f"no case {ref} (give a case id or a tracking code)")
-    raise AssertionError  # unreachable: _fail exits
+    raise ServerError(f"未找到案件 {ref}（案件编号或查询码）", f"no case {ref} (give a case id or a tracking code)",
+                      kind="not_found")
 
 
 def _write(output: Path, make: Callable[[], bytes]) -> None:
-    try:
-        data = make()
-    except NotAvailable as exc:
-        _fail(exc.message_zh, exc.message_en)
-    except PaperError as exc:
-        _fail(exc.message_zh, exc.message_en)
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(data)
-        click.echo(f"已生成 / written: {output} ({len(data):,} bytes)")
+    """Make the PDF and write it (a document the case lacks, or one that cannot be typeset,
+    is a PaperError: fengqiao prints it)."""
+    data = make()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    click.echo(f"已生成 / written: {output} ({len(data):,} bytes)")
 
 
 @paper_group.command("document", help="打印案件文书 / print one document of a case. KIND: "
@@ -142,7 +133,7 @@ def paper_minutes(review: str, output: Path) -> None:
         review_id = review if review.startswith("review:") else f"review:{review}"
         doc = cases.county_db().get_or_none(review_id) if len(review_id) < 60 else None
         if not doc or doc.get("type") != "review":
-            _fail(f"未找到研判记录 {review}", f"no review meeting {review}")
+            raise ServerError(f"未找到研判记录 {review}", f"no review meeting {review}", kind="not_found")
         _write(output, lambda: sources.minutes_pdf(doc))
         audit.record("document_issued", doc_id=review_id, user=CLI_USER, detail={"document": "minutes"})
 

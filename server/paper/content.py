@@ -25,6 +25,8 @@ from server.domain.policies import POLICY_LABELS
 from server.domain.projection import CaseProjection
 from server.domain.reminders import STAGES, Reminder, case_reminders
 
+from .errors import NotAvailable
+
 CHINA = timezone(timedelta(hours=8))
 
 # kind → (Chinese title, English title). The URL names the kind (``agreement.pdf``).
@@ -43,14 +45,6 @@ DOSSIER = ("卷宗", "case file")
 # (``server.cases.REVEAL_ROLES``), and audited like a reveal.
 WITH_ID_NUMBERS = frozenset({"agreement"})
 AGREEMENT_OUTCOMES = ("agreement", "partial")
-
-
-class NotAvailable(Exception):
-    """The case has no such document (yet): ``message_zh``/``message_en`` say what is missing."""
-
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh, self.message_en = message_zh, message_en
 
 
 # -- dates -------------------------------------------------------------------------------------

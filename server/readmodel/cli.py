@@ -7,7 +7,6 @@ while the server is stopped (they say so if the file is locked).
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from server.errors import ServerError
 
 console = Console(highlight=False, stderr=True)
 
@@ -28,14 +29,11 @@ def _settings(**overrides: Any):  # type: ignore[no-untyped-def]
 def _store(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
     from server.config import party_key
 
-    from .store import ReadModel, ReadModelError, default_path
+    from .store import ReadModel, default_path
 
-    try:
-        return ReadModel(settings.get("FENGQIAO_STATS_PATH") or default_path(settings["FENGQIAO_HOME"]),
-                         party_key=party_key(settings))
-    except ReadModelError as exc:
-        click.echo(f"错误：{exc.message_zh}\nError: {exc.message_en}", err=True)
-        sys.exit(1)
+    # A file held by a running server is a ReadModelError: fengqiao prints it, exit 4.
+    return ReadModel(settings.get("FENGQIAO_STATS_PATH") or default_path(settings["FENGQIAO_HOME"]),
+                     party_key=party_key(settings))
 
 
 def _county_db(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -61,9 +59,9 @@ def stats_rebuild(batch: int) -> None:
         store = _store(settings)
         try:
             if not db.exists():
-                click.echo(f"错误：县库 {db.name} 不存在（先运行 fengqiao db init）\n"
-                           f"Error: county database {db.name} does not exist (run fengqiao db init)", err=True)
-                sys.exit(1)
+                raise ServerError(f"县库 {db.name} 不存在（先运行 fengqiao db init）",
+                                  f"county database {db.name} does not exist (run fengqiao db init)",
+                                  kind="not_found")
             seq_total = db.info().get("doc_count", 0) + db.info().get("doc_del_count", 0)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as progress:

@@ -53,6 +53,7 @@ from schemas.privacy import MINIMISED_PARTY_FIELDS, keyed_hash, minimise_case
 from server.domain.metrics import BACKLOG_DAYS, case_row
 from server.domain.projection import project_case
 from server.domain.workdays import WorkCalendar
+from server.errors import ServerError
 
 from . import cells
 from .calendar import fast_calendar
@@ -132,13 +133,10 @@ TABLES = ("meta", "case_docs", "events", "cases", "risk_docs", "riskevents", "ri
           *(layout.table for layout in cells.LAYOUTS), "live_cases")
 
 
-class ReadModelError(Exception):
-    """The read model cannot be opened or used; bilingual like the other errors."""
+class ReadModelError(ServerError):
+    """The read model cannot be opened or used (another process holds its file)."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh = message_zh
-        self.message_en = message_en
+    kind = "unavailable"
 
 
 def cases_at(as_of: date, table: str = "cases") -> str:

@@ -21,27 +21,20 @@ import click
               help="xlsx 或 pdf（默认按输出文件扩展名，否则 xlsx）/ default: the output's extension, else xlsx.")
 def report_cli(month_text: str | None, quarter_text: str | None, area: str, output: Path | None,
                fmt: str | None) -> None:
-    from server.config import ConfigError
     from server.readmodel.cli import _county_db, _settings, _store
     from server.readmodel.follower import catch_up
 
     from . import filename, month, parse_targets, quarter, report_data
-    from .periods import PeriodError
     from .xlsx import write_report
 
     if bool(month_text) == bool(quarter_text):
         raise click.UsageError("请给出 --month 或 --quarter 之一 / give exactly one of --month or --quarter")
     if not area.isdigit() or len(area) not in (6, 9, 12, 15):
         raise click.BadParameter("应为 6/9/12/15 位区划编码 / a 6, 9, 12 or 15 digit area code", param_hint="--area")
-    try:
-        period = month(month_text) if month_text else quarter(str(quarter_text))
-    except PeriodError as exc:
-        raise click.BadParameter(str(exc), param_hint="--month/--quarter") from None
+    # A period that does not read is a PeriodError, bad targets a ConfigError: fengqiao prints them.
+    period = month(month_text) if month_text else quarter(str(quarter_text))
     with _settings() as settings:
-        try:
-            targets = parse_targets(settings.get("FENGQIAO_REPORT_TARGETS"))
-        except ValueError as exc:
-            raise ConfigError(str(exc), str(exc)) from None
+        targets = parse_targets(settings.get("FENGQIAO_REPORT_TARGETS"))
         client, db = _county_db(settings)
         store = _store(settings)
         try:
@@ -66,13 +59,7 @@ def report_cli(month_text: str | None, quarter_text: str | None, area: str, outp
 
 
 def _pdf(data: dict, settings: dict) -> bytes:  # type: ignore[type-arg]
-    """The report's PDF with the county's templates; a typesetting failure as a clear error."""
-    from server.config import ConfigError
-    from server.paper import PaperError
-
+    """The report's PDF with the county's templates (a typesetting failure: PaperError)."""
     from .pdf import report_pdf
 
-    try:
-        return report_pdf(data, override=settings.get("FENGQIAO_PAPER_TEMPLATES") or None)
-    except PaperError as exc:
-        raise ConfigError(exc.message_zh, exc.message_en) from None
+    return report_pdf(data, override=settings.get("FENGQIAO_PAPER_TEMPLATES") or None)

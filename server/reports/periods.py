@@ -6,16 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from server.errors import ServerError
+
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUARTER_RE = re.compile(r"^(\d{4})[Qq]([1-4])$")
 
 
-class PeriodError(ValueError):
+class PeriodError(ServerError):
     """A period text that is not ``YYYY-MM`` or ``YYYYQn``; message in both languages."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh, self.message_en = message_zh, message_en
+    kind = "invalid"
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,19 @@ def _month_end(year: int, month: int) -> date:
     return first_next - timedelta(days=1)
 
 
+def _check_year(year: int, text: str) -> None:
+    """A year a calendar holds, with a next one (``0000-01`` or ``9999-12`` is no period)."""
+    if not 1 <= year <= 9998:
+        raise PeriodError(f"年份超出范围：{text!r}", f"year out of range: {text!r}")
+
+
 def month(text: str) -> Period:
     """``2026-11`` → November 2026; PeriodError otherwise."""
     m = MONTH_RE.match(text or "")
     if not m:
         raise PeriodError(f"月份应为 YYYY-MM，如 2026-11，实际为 {text!r}", f"month must be YYYY-MM, e.g. 2026-11, got {text!r}")
     year, mon = int(m.group(1)), int(m.group(2))
+    _check_year(year, text)
     return Period("monthly", date(year, mon, 1), _month_end(year, mon), text)
 
 
@@ -63,4 +70,5 @@ def quarter(text: str) -> Period:
     if not m:
         raise PeriodError(f"季度应为 YYYYQn，如 2026Q4，实际为 {text!r}", f"quarter must be YYYYQn, e.g. 2026Q4, got {text!r}")
     year, q = int(m.group(1)), int(m.group(2))
+    _check_year(year, text)
     return Period("quarterly", date(year, 3 * q - 2, 1), _month_end(year, 3 * q), f"{year}Q{q}")

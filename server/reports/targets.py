@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from server.config import ConfigError
 from server.domain.metrics import METRICS
 
 OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt,
@@ -66,16 +67,16 @@ ENTRY_RE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*([0-9.]+)\s*(%?)\s*$")
 
 def parse_targets(spec: str | None, defaults: tuple[Target, ...] = DEFAULT_TARGETS) -> tuple[Target, ...]:
     """The defaults with the entries of ``spec`` replacing (or adding to) them, in order.
-    Raises ValueError (both languages) for an entry that cannot be read."""
+    Raises ConfigError (``FENGQIAO_REPORT_TARGETS``) for an entry that cannot be read."""
     chosen: dict[str, Target] = {t.key: t for t in defaults}
     for part in (spec or "").split(","):
         if not part.strip():
             continue
         m = ENTRY_RE.match(part)
         if not m or (m.group(1) not in METRIC_KEYS and m.group(1) not in SPECIAL):
-            raise ValueError(f"FENGQIAO_REPORT_TARGETS：无法识别 {part.strip()!r}（例：satisfaction>=0.98）/ "
-                             f"cannot read {part.strip()!r} (e.g. satisfaction>=0.98); keys: "
-                             f"{', '.join([*METRIC_KEYS, *SPECIAL])}")
+            raise ConfigError(f"FENGQIAO_REPORT_TARGETS：无法识别 {part.strip()!r}（例：satisfaction>=0.98）",
+                              f"FENGQIAO_REPORT_TARGETS: cannot read {part.strip()!r} (e.g. satisfaction>=0.98); "
+                              f"keys: {', '.join([*METRIC_KEYS, *SPECIAL])}")
         key, op, number, percent = m.groups()
         value = float(number) / (100 if percent else 1)
         base: Mapping[str, Any] = SPECIAL.get(key, {"metric": key})

@@ -68,7 +68,7 @@ def test_db_init_rejects_bad_township_code_with_expected_format(couch_url, clean
 def test_unreachable_couchdb_is_one_message_not_a_traceback():
     env = {"COUCHDB_URL": f"http://admin:pw@127.0.0.1:{free_port()}/"}
     result = CliRunner().invoke(main, ["db", "init"], env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # unavailable (server.errors.KINDS)
     assert "cannot reach CouchDB" in result.output and "无法连接" in result.output
     assert "Traceback" not in result.output and "pw@" not in result.output
 

@@ -97,13 +97,13 @@ def test_one_clock_reads_the_test_clock():
     ("FENGQIAO_STATS_FOLLOW", "maybe", "FENGQIAO_STATS_FOLLOW"),
 ])
 def test_bad_configuration_is_one_clear_message_not_a_traceback(name: str, value: str, words: str) -> None:
-    """A malformed setting stops a command with both languages and exit code 1."""
+    """A malformed setting stops a command with both languages and exit code 3 (config)."""
     import subprocess
     import sys
 
     env = {**os.environ, name: value}
     run = subprocess.run([sys.executable, "-m", "server", "stats", "status"], env=env,
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == 3, run.stderr
     assert "Traceback" not in run.stderr and words in run.stderr
     assert "错误" in run.stderr and "Error:" in run.stderr

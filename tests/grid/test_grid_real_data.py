@@ -15,8 +15,8 @@ from grid.areas import area_documents
 from grid.assign import GridIndex
 from grid.boundaries import read_boundaries, read_outline
 from grid.check import check_boundaries
-from grid.cli import grid_cli
 from grid.errors import BadCode
+from server.cli import main  # fengqiao: the one CLI translator of errors
 
 TOWNSHIPS = REAL / "townships.geojson"
 OUTLINE = REAL / "county_outline.geojson"
@@ -87,7 +87,7 @@ def test_assignment_on_townships_only() -> None:
 
 
 def test_cli_import_with_code_column_and_outline(tmp_path: Path) -> None:
-    result = CliRunner().invoke(grid_cli, [
+    result = CliRunner().invoke(main, ["grid",
         "import", str(TOWNSHIPS), "--code-column", "code_nbs2023_by_name", "--missing-code", "skip",
         "--outline", str(OUTLINE), "--home", str(tmp_path), "--commit", "--json"])
     assert result.exit_code == 0, result.output

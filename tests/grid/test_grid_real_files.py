@@ -24,10 +24,10 @@ from pyproj import Geod
 from grid.assign import GridIndex, brute_force_code
 from grid.boundaries import Boundaries, make_layer, read_boundaries, read_outline
 from grid.check import check_boundaries
-from grid.cli import grid_cli
 from grid.errors import BadCode, EncodingError, UnknownCRS, VersionError
 from grid.place import wgs84_to_mars
 from grid.versions import GridStore
+from server.cli import main  # fengqiao: the one CLI translator of errors
 
 A, B, C = "339901001", "339901002", "339901003"  # 街道 A holds B's enclave in its hole
 NAMES = {A: "东湖街道", B: "枫桥街道", C: "上塘街道"}
@@ -65,7 +65,7 @@ def _points(path: Path, lon: list[float], lat: list[float]) -> Path:
 
 def _assign(*args: object) -> tuple[int, str, list[dict[str, str]]]:
     out = Path(str(args[-1]))
-    result = CliRunner().invoke(grid_cli, ["assign", *map(str, args[:-1]), "-o", str(out)])
+    result = CliRunner().invoke(main, ["grid", "assign", *map(str, args[:-1]), "-o", str(out)])
     rows = list(csv.DictReader(out.open(encoding="utf-8"))) if out.exists() else []
     return result.exit_code, result.output, rows
 
@@ -94,7 +94,7 @@ def test_projected_geojson_without_crs_member_needs_crs_and_the_english_half_say
 
 def test_cli_import_with_crs_records_it_in_the_version(tmp_path: Path) -> None:
     path = _without_crs(_frame(district()).to_crs("EPSG:4549"), tmp_path / "zone40.geojson")
-    result = CliRunner().invoke(grid_cli, ["import", str(path), "--crs", "EPSG:4549", "--home",
+    result = CliRunner().invoke(main, ["grid", "import", str(path), "--crs", "EPSG:4549", "--home",
                                            str(tmp_path / "home"), "--commit", "--json"])
     assert result.exit_code == 0, result.output
     meta = GridStore(tmp_path / "home").get(1).meta
@@ -183,7 +183,7 @@ def test_gcj02_read_as_wgs84_misplaces_the_enclave_and_the_outline_says_which_cr
 
 def test_cli_import_gcj02_records_the_conversion(tmp_path: Path) -> None:
     path = _gcj_file(tmp_path)
-    result = CliRunner().invoke(grid_cli, ["import", str(path), "--crs", "gcj02", "--home",
+    result = CliRunner().invoke(main, ["grid", "import", str(path), "--crs", "gcj02", "--home",
                                            str(tmp_path / "home"), "--commit", "--json"])
     assert result.exit_code == 0, result.output
     crs = GridStore(tmp_path / "home").get(1).meta["crs"]
@@ -222,7 +222,7 @@ def test_assign_from_a_file_with_a_bowtie_stops(tmp_path: Path) -> None:
 
 def test_a_version_whose_check_failed_is_not_used_without_force(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    result = CliRunner().invoke(grid_cli, ["import", str(_duplicate_file(tmp_path)), "--home", str(home),
+    result = CliRunner().invoke(main, ["grid", "import", str(_duplicate_file(tmp_path)), "--home", str(home),
                                            "--commit", "--json"])
     assert result.exit_code == 0 and not json.loads(result.output)["check"]["ok"]
     pts = _points(tmp_path / "p.csv", [A_PT[0]], [A_PT[1]])
@@ -267,7 +267,7 @@ def test_rows_of_one_area_can_be_refused_with_the_hint(tmp_path: Path) -> None:
     with pytest.raises(BadCode) as info:
         read_boundaries(_exploded(tmp_path), multipart="error")
     assert "features 2, 3" in info.value.message_en and "dissolve" in info.value.message_en
-    result = CliRunner().invoke(grid_cli, ["check", str(_exploded(tmp_path)), "--multipart", "error"])
+    result = CliRunner().invoke(main, ["grid", "check", str(_exploded(tmp_path)), "--multipart", "error"])
     assert result.exit_code == 1 and "dissolve" in result.output
 
 

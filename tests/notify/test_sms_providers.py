@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from providers import FakeAliyun, FakeTencent, aliyun_expected_signature, tencent_expected_signature
 
+from server.config import ConfigError
 from server.notify import aliyun, tencent
 from server.notify.senders import PermanentSendError, TransientSendError, sender_from_settings
 
@@ -152,9 +153,9 @@ def test_sender_from_settings_routes_channels_and_refuses_bad_settings(fake_tenc
     assert sum(fake_tencent.accepted.values()) == 1
     with pytest.raises(PermanentSendError):
         router.send({**sms(), "channel": "wechat"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         sender_from_settings({"FENGQIAO_SMS_PROVIDER": "carrier-pigeon"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         sender_from_settings({"FENGQIAO_SMS_PROVIDER": "aliyun"})  # no keys
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         sender_from_settings({"FENGQIAO_SMS_TEMPLATES": "case.accepted"})

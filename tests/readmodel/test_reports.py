@@ -17,6 +17,7 @@ from factories import COUNTY, PASSWORD, TOWNSHIP_1
 from openpyxl import load_workbook
 from testenv import RUN_PREFIX, signed_in_clients
 
+from server.config import ConfigError
 from server.domain.metrics import METRICS
 from server.readmodel.generate import CST, generate
 from server.reports import parse_targets
@@ -168,7 +169,7 @@ def test_targets_are_configurable_and_checked() -> None:
     assert targets["satisfaction"].value == 0.95 and targets["backlog"].op == "<="
     assert targets["timely_acceptance"].value == 1.0  # defaults kept
     assert targets["online_repeat_share"].channel == "online" and targets["online_repeat_share"].met(0.39)
-    with pytest.raises(ValueError, match="satisfaction>=0.98"):
+    with pytest.raises(ConfigError, match="satisfaction>=0.98"):
         parse_targets("happiness>=1")
 
 
