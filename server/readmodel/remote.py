@@ -233,7 +233,8 @@ class RemoteCursor:
             self.close()
             raise _unavailable(self._path, exc) from exc
         if "error" in answer:
-            raise ReadModelError(f"统计查询失败：{answer['error']}", f"read-model query failed: {answer['error']}")
+            raise ReadModelError(f"统计查询失败：{answer['error']}", f"read-model query failed: {answer['error']}",
+                                 kind="failed")  # a query the owner cannot run is a bug, not an outage
         return answer
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> RemoteCursor:
