@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 from schema_examples import EXAMPLES
 
 from schemas import vocab
-from schemas.ids import ID_PATTERNS
+from schemas.ids import ID_PATTERNS, USERNAME_RE
 from schemas.registry import (
     AREA,
     BOUNDARY,
@@ -193,3 +194,35 @@ def test_no_product_code_keeps_its_own_table_of_types() -> None:
              for hit in own_type_tables(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
     assert found == [], ("per-type facts belong in schemas/registry.py (DocType); "
                          "read them from DOC_TYPES instead:\n" + "\n".join(found))
+
+
+# -- one user-name rule ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "ok"), [
+    ("wang.wei", True), ("abc", True), ("a" * 32, True), ("li_na-2", True),
+    ("ab", False), ("a" * 33, False), ("1abc", False), ("Wang", False), ("_abc", False),
+    ("abc\n", False), ("a:b", False), ("王伟", False), ("", False),
+])
+def test_one_username_rule_for_accounts_ids_and_fields(name: str, ok: bool) -> None:
+    """An account may be created under a name exactly when documents may name it: the
+    account rule (``sync.users``), ``user:<name>`` ids and every username field are the one
+    pattern of ``schemas.ids``."""
+    from schemas import validate_document
+    from sync.users import UserError, validate_user
+
+    assert bool(re.fullmatch(USERNAME_RE, name)) is ok
+    try:
+        validate_user(name, "county_reviewer", ["330681"], "330681")
+        account = True
+    except UserError as exc:
+        account = False
+        assert exc.field == "username"
+    assert account is ok
+    event = dict(EXAMPLES["event"], actor=name)
+    assert ("actor" not in {e.field for e in validate_document(event)}) is ok
+    assert bool(ID_PATTERNS["user"].fullmatch(f"user:{name}")) is ok
+
+
+def test_sync_users_keeps_no_pattern_of_its_own() -> None:
+    text = (ROOT / "sync" / "users.py").read_text(encoding="utf-8")
+    assert "USERNAME_RE = " not in text and "[a-z0-9_." not in text
