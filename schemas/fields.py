@@ -22,6 +22,7 @@ from schemas.ids import (
     ID_PATTERNS,
     REV_RE,
     USERNAME_RE,
+    USERNAME_RULE,
     is_valid_tracking_code,
 )
 from schemas.privacy import id_number_problem, is_valid_phone
@@ -135,12 +136,10 @@ class AreaCode(Text):
 
 
 class Username(Text):
-    """A login name: lower-case letters, digits, ``_.-``, 2–32 characters."""
+    """A login name: the one rule of ``schemas.ids.USERNAME_RE`` (a lower-case letter, then
+    2–31 lower-case letters, digits or ``_.-``)."""
 
-    default_error_messages = {
-        "pattern": bi("用户名须为 2–32 位小写字母、数字或 _.-",
-                      "Username must be 2–32 lower-case letters, digits or _.-"),
-    }
+    default_error_messages = {"pattern": bi(*USERNAME_RULE)}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=32, pattern=USERNAME_RE, **kwargs)

@@ -18,7 +18,12 @@ UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # ULID (Crockford base32, 26 chars) or our own <yyyymmddThhmmss.fffZ>-<4..16 hex/base32 chars>.
 TSID_RE = r"(?:[0-9A-HJKMNP-TV-Z]{26}|\d{8}T\d{6}\.\d{3}Z-[0-9a-zA-Z]{4,16})"
 AREA_CODE_RE = r"(?:\d{6}|\d{9}|\d{12}|\d{15})"
-USERNAME_RE = r"[a-z0-9][a-z0-9_.\-]{1,31}"
+# The one user-name rule: of accounts (``sync.users``), of ``user:<name>`` ids and of every
+# field naming a user (``schemas.fields.Username``). No colon: it separates a name from
+# what follows it (``_local/fq_<user>:<name>``).
+USERNAME_RE = r"[a-z][a-z0-9_.\-]{2,31}"
+USERNAME_RULE = ("用户名须以小写字母开头，3–32 位小写字母、数字、_ . -",
+                 "must start with a lower-case letter: 3–32 of a-z 0-9 _ . -")
 POLICY_NAME_RE = r"[a-z0-9_]{1,32}"
 FREE_SUFFIX_RE = r"[A-Za-z0-9:._\-]{1,200}"
 REV_RE = re.compile(r"^\d+-[0-9a-f]{1,64}$")

@@ -1,4 +1,6 @@
-"""Dispatch a document to its schema by ``type`` (and ``kind``), and validate in bulk.
+"""The document-type registry: every type, the facts about it that the sync gateway, the
+scope rule and the API services rely on (``DocType``), and dispatch of a document to its
+schema by ``type`` (and ``kind``), validated in bulk.
 
 Schema instances are built once at import and reused: building a marshmallow schema is far
 more expensive than running one, and a sync gateway validates thousands of documents per
@@ -28,15 +30,93 @@ from schemas.user import UserPublicSchema, UserSchema
 
 
 @dataclass(frozen=True)
+class Scope:
+    """How a document of a type reduces to its scope key (``sync.scope``): the key's kind
+    (``prefix``) and the field whose value follows it, ``<prefix>:<doc[field]>``.
+
+    ``sync.scope`` says who sees which kind of key and what a value must look like.
+    """
+
+    prefix: str | None  # a, g, u, c, p; None: never synced
+    field: str | None   # None for ``p`` (one key for everyone) and for server-only types
+
+
+# Work documents of an area (``a:<area_code>``): everyone working there sees them.
+AREA = Scope("a", "area_code")
+# Boundaries (``g:<code>``): a user's own areas, their ancestors, and (above grid level)
+# what lies inside.
+BOUNDARY = Scope("g", "code")
+# Conflict records (``c:<area_code>``): the mediators and reviewers of the area.
+MEDIATORS = Scope("c", "area_code")
+# Reference data (``p``): everyone signed in.
+PUBLIC = Scope("p", None)
+# Never synced: nobody sees it through the gateway.
+SERVER = Scope(None, None)
+
+
+def owner(field: str) -> Scope:
+    """Documents of one user (``u:<doc[field]>``): that user only."""
+    return Scope("u", field)
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A child document names its parent in ``field`` (a ``type`` id), lives in the
+    parent's area, and its id carries the parent's uuid (``event:<case uuid>:…``)."""
+
+    field: str
+    type: str
+
+
+@dataclass(frozen=True)
 class DocType:
-    """One document type: its name, the schema(s) per version, whether it is area-scoped."""
+    """One document type and every fact about it that more than one package relies on.
+
+    No field has a default: a new type states each fact, and
+    ``tests/schemas/test_type_registry.py`` checks the facts against its schema.
+
+    * ``scope``: how its scope key is formed (``sync.scope``).
+    * ``author``: the field naming the account that wrote it; on a tablet's write it must
+      be the signed-in user, and no later version may change it (``sync.push``).
+    * ``parent``: for a child document, its parent's id field and type (``sync.push``
+      checks the areas agree; the API reads a parent's children, ``server.cases``).
+    * ``immutable``: append-only: written once, never edited (``sync.push``).
+    * ``tablet_writes``: tablets may push it through the sync gateway (``sync.push``);
+      every other type is written by the server only.
+    * ``device_time``: the field holding the writing device's clock time; a time no clock
+      error explains is refused (``sync.push.device_time_problem``).
+    * ``server_only``: set by the server only; a pushed document carrying one is refused
+      (``sync.push``), and so is an API request body naming one.
+    * ``reserved``: set only by one server path (``review_level``: ``/api/reviews``); an API
+      request body may not send it, a device cannot be stopped from writing it, so the
+      readers judge it by who wrote it (``server.notify.triggers``).
+    """
 
     name: str
     label_zh: str
     label_en: str
-    scoped: bool
+    scope: Scope
+    author: str | None
+    parent: Parent | None
+    immutable: bool
+    tablet_writes: bool
+    device_time: str | None
+    server_only: frozenset[str]
+    reserved: frozenset[str]
     # version → function picking the schema instance for a document (by kind etc.)
     select: Mapping[int, Callable[[Mapping[str, Any]], Schema | FieldError]]
+
+    @property
+    def set_by_server(self) -> frozenset[str]:
+        """What the API fills in on a child document it appends — its type, parent, author
+        (the caller), device time (the server's: a client-chosen one could backdate it),
+        area (the parent's) and the server-only and reserved fields: a request body naming
+        one is refused (``server.cases.new_event``, ``server.risks.new_risk_event``)."""
+        if self.parent is None:
+            raise ValueError(f"{self.name} is not appended to a parent")
+        own = {"type", "schema_version", self.parent.field, *self.server_only, *self.reserved}
+        own.update(n for n in (self.author, self.device_time, self.scope.field) if n is not None)
+        return frozenset(own)
 
 
 def _fixed(schema: Schema) -> Callable[[Mapping[str, Any]], Schema]:
@@ -62,28 +142,62 @@ _EVENT = {k: cls() for k, cls in EVENT_SCHEMAS.items()}
 _RISK_EVENT = {k: cls() for k, cls in RISK_EVENT_SCHEMAS.items()}
 _USER_FULL, _USER_PUBLIC = UserSchema(), UserPublicSchema()
 
+# Set by the server on every document a device may write (the receipt time).
+_RECEIVED = frozenset({"received_at"})
+_NONE: frozenset[str] = frozenset()
+
 DOC_TYPES: dict[str, DocType] = {
     t.name: t
     for t in (
-        DocType("case", "矛盾纠纷", "dispute case", True, {1: _fixed(CaseSchema())}),
-        DocType("event", "案件事件", "case event", True, {1: _by_kind(_EVENT, EVENT_KINDS)}),
-        DocType("risk", "风险隐患", "risk entry", True, {1: _fixed(RiskSchema())}),
-        DocType("riskevent", "风险事件", "risk event", True,
-                {1: _by_kind(_RISK_EVENT, RISK_EVENT_KINDS)}),
-        DocType("notification", "通知", "notification", True, {1: _fixed(NotificationSchema())}),
-        DocType("area", "区划/网格", "area", False, {1: _fixed(AreaSchema())}),
-        # A user doc with a password hash is the server-side profile; without, the public one.
-        DocType("user", "用户", "user", False,
-                {1: lambda doc: _USER_FULL if "password_hash" in doc else _USER_PUBLIC}),
-        DocType("conflict", "冲突记录", "conflict record", False, {1: _fixed(ConflictSchema())}),
-        DocType("policy", "时限规则", "deadline policy", False, {1: _fixed(PolicySchema())}),
-        DocType("unit", "承办单位", "responsible unit", False, {1: _fixed(UnitDocSchema())}),
+        DocType("case", "矛盾纠纷", "dispute case", scope=AREA, author="reported_by", parent=None,
+                immutable=False, tablet_writes=True, device_time="created_at",
+                server_only=_RECEIVED, reserved=_NONE, select={1: _fixed(CaseSchema())}),
+        DocType("event", "案件事件", "case event", scope=AREA, author="actor",
+                parent=Parent("case_id", "case"), immutable=True, tablet_writes=True,
+                device_time="at", server_only=_RECEIVED, reserved=frozenset({"review_level"}),
+                select={1: _by_kind(_EVENT, EVENT_KINDS)}),
+        DocType("risk", "风险隐患", "risk entry", scope=AREA, author="reported_by", parent=None,
+                immutable=False, tablet_writes=True, device_time="created_at",
+                server_only=_RECEIVED, reserved=_NONE, select={1: _fixed(RiskSchema())}),
+        DocType("riskevent", "风险事件", "risk event", scope=AREA, author="actor",
+                parent=Parent("risk_id", "risk"), immutable=True, tablet_writes=True,
+                device_time="at", server_only=_RECEIVED, reserved=_NONE,
+                select={1: _by_kind(_RISK_EVENT, RISK_EVENT_KINDS)}),
+        # To one user (``recipient``: a username; an SMS's phone number is nobody's key);
+        # its ``area_code`` carries it down to the township (``sync.design``).
+        DocType("notification", "通知", "notification", scope=owner("recipient"), author=None,
+                parent=None, immutable=False, tablet_writes=False, device_time=None,
+                server_only=_NONE, reserved=_NONE, select={1: _fixed(NotificationSchema())}),
+        DocType("area", "区划/网格", "area", scope=BOUNDARY, author=None, parent=None,
+                immutable=False, tablet_writes=False, device_time=None, server_only=_NONE,
+                reserved=_NONE, select={1: _fixed(AreaSchema())}),
+        # A user doc with a password hash is the server-side profile; without, the public
+        # one (the only one a township database holds).
+        DocType("user", "用户", "user", scope=owner("username"), author=None, parent=None,
+                immutable=False, tablet_writes=False, device_time=None,
+                server_only=_NONE, reserved=_NONE,
+                select={1: lambda doc: _USER_FULL if "password_hash" in doc else _USER_PUBLIC}),
+        DocType("conflict", "冲突记录", "conflict record", scope=MEDIATORS, author=None, parent=None,
+                immutable=False, tablet_writes=False, device_time=None, server_only=_NONE,
+                reserved=_NONE, select={1: _fixed(ConflictSchema())}),
+        DocType("policy", "时限规则", "deadline policy", scope=PUBLIC, author=None, parent=None,
+                immutable=False, tablet_writes=False, device_time=None, server_only=_NONE,
+                reserved=_NONE, select={1: _fixed(PolicySchema())}),
+        DocType("unit", "承办单位", "responsible unit", scope=SERVER, author="created_by",
+                parent=None, immutable=False, tablet_writes=False, device_time=None,
+                server_only=_NONE, reserved=_NONE, select={1: _fixed(UnitDocSchema())}),
     )
 }
 assert set(DOC_TYPES) == set(ID_PATTERNS)
 
-# Types that carry ``area_code`` and are scoped by it (sync gateway, replication filters).
-SCOPED_TYPES: frozenset[str] = frozenset(name for name, t in DOC_TYPES.items() if t.scoped)
+# Child types by their parent's type: ``{"case": "event", "risk": "riskevent"}``.
+CHILD_TYPE: dict[str, str] = {t.parent.type: n for n, t in DOC_TYPES.items() if t.parent}
+
+
+def doc_type(name: Any) -> DocType | None:
+    """The registry entry of a ``type`` value; None for anything else."""
+    return DOC_TYPES.get(name) if isinstance(name, str) else None
+
 
 _TOMBSTONE_KEYS = frozenset({"_id", "_rev", "_deleted", "_revisions"})
 
@@ -161,5 +275,6 @@ def label(code_list: Mapping[str, tuple[str, str]], code: str, lang: str = "zh")
     return code if pair is None else pair[0 if lang == "zh" else 1]
 
 
-__all__ = ["DOC_TYPES", "SCOPED_TYPES", "DocType", "check_document", "label",
-           "validate_document", "validate_documents", "vocab"]
+__all__ = ["AREA", "BOUNDARY", "CHILD_TYPE", "DOC_TYPES", "MEDIATORS", "PUBLIC", "SERVER", "DocType",
+           "Parent", "Scope", "check_document", "doc_type", "label", "owner", "validate_document",
+           "validate_documents", "vocab"]

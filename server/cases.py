@@ -32,6 +32,7 @@ from schemas import new_case_id, new_event_id, new_tracking_code, validate_docum
 from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
 from schemas.privacy import mask_parties
+from schemas.registry import CHILD_TYPE, DOC_TYPES
 from server.domain.projection import CaseProjection, project_case
 from sync.couch import Database
 from sync.design import REPEAT_INDEX
@@ -50,10 +51,9 @@ REPEAT_WINDOW_DAYS = 180
 TOLERATED = frozenset({"closed_while_paused"})
 # Who may act on cases through the API (admins manage accounts, not cases).
 CASE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
-# Set by the server on every event written through the API (``at`` too: server time);
-# ``review_level`` marks a 研判 decision, written by ``/api/reviews`` only.
-SERVER_FIELDS = frozenset({"type", "schema_version", "case_id", "actor", "area_code", "received_at", "at",
-                           "review_level"})
+# Set by the server on every event written through the API (``at`` too: server time;
+# ``review_level`` marks a 研判 decision, written by ``/api/reviews`` only): the registry's.
+SERVER_FIELDS = DOC_TYPES["event"].set_by_server
 DEFAULT_POLICY = "regulation"  # 信访工作条例 for letters, visits, calls and online matters
 
 
@@ -148,11 +148,13 @@ def locate_doc(doc_id: str, doc_type: str, user: User,
     return found, home
 
 
-def child_docs(parent_id: str, child_type: str, home: Database) -> list[dict[str, Any]]:
-    """Every ``<child_type>:<parent uuid>:…`` document (a case's events, a risk's events)
-    from the parent's home database and the county database (decisions made above are
-    written there and flow down), merged by ``_id``, in time order."""
-    uuid = parent_id.split(":", 1)[1]
+def child_docs(parent_id: str, home: Database) -> list[dict[str, Any]]:
+    """Every child of a parent — ``<child type>:<parent uuid>:…``, a case's events, a risk's
+    events (``schemas.registry.CHILD_TYPE``) — from the parent's home database and the
+    county database (decisions made above are written there and flow down), merged by
+    ``_id``, in time order."""
+    parent_type, uuid = parent_id.split(":", 1)
+    child_type = CHILD_TYPE[parent_type]
     rng = {"startkey": f"{child_type}:{uuid}:", "endkey": f"{child_type}:{uuid}:\ufff0", "include_docs": True}
     merged: dict[str, dict[str, Any]] = {}
     dbs = [home] if home.name == county_db().name else [county_db(), home]
@@ -165,7 +167,7 @@ def child_docs(parent_id: str, child_type: str, home: Database) -> list[dict[str
 
 def events_of(case: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
     """Every event of the case from its home database and the county database, by ``_id``."""
-    return child_docs(case["_id"], "event", home)
+    return child_docs(case["_id"], home)
 
 
 def etag_of(case: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from schemas import new_risk_event_id, new_risk_id, validate_document, vocab
 from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED
+from schemas.registry import DOC_TYPES
 from server.domain.projection import jsonable
 from server.domain.reminders import DEFAULT_LEAD_DAYS
 from server.domain.risks import RiskProjection, project_risk
@@ -45,7 +46,8 @@ WRITE_ROLES = ("grid_worker", "township_mediator", "county_reviewer")
 REVIEW_ROLES = ("township_mediator", "county_reviewer")
 ROUNDS_BY_ROLE = {"grid_worker": ("village",), "township_mediator": ("village", "township"),
                   "county_reviewer": ("village", "township", "county")}
-SERVER_FIELDS = frozenset({"type", "schema_version", "risk_id", "actor", "area_code", "received_at", "at"})
+# Set by the server on every risk event written through the API: the registry's.
+SERVER_FIELDS = DOC_TYPES["riskevent"].set_by_server
 
 
 # -- where risks are -------------------------------------------------------------------------
@@ -72,7 +74,7 @@ def locate_risk(risk_id: str, user: User) -> tuple[dict[str, Any], Database]:
 
 def risk_events(risk: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:
     """Every event of the risk from its home and the county database, by ``_id``."""
-    return cases.child_docs(risk["_id"], "riskevent", home)
+    return cases.child_docs(risk["_id"], home)
 
 
 def risk_etag(risk: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:

@@ -32,16 +32,16 @@ from .feeds import MAX_WAIT_S, FeedSlots
 from .gateway_cache import Checkpoint, CheckpointRevs, InfoCache
 from .logins import LoginGuard
 from .push import (
-    AUTHOR_FIELD,
-    PARENT_FIELD,
     EventCheck,
     LocationCheck,
     Refusal,
     Stored,
     Validator,
+    author_of,
     check_events,
     decide,
     merge_results,
+    parent_id,
 )
 from .scope import scope_fingerprint, scope_key, sees
 from .scope_index import ScopeIndexes
@@ -865,10 +865,8 @@ def _parent_key(doc: Any, township: dict[str, Stored], batch_keys: dict[str, str
                 elsewhere: dict[str, Stored]) -> str | None:
     """The scope key of the case or risk an event names: from this batch, the township,
     or the county (a parent deleted there: a key no event can match)."""
-    if not isinstance(doc, dict) or doc.get("type") not in PARENT_FIELD:
-        return None
-    parent = doc.get(PARENT_FIELD[doc["type"]])
-    if not isinstance(parent, str):
+    parent = parent_id(doc)
+    if parent is None:
         return None
     if parent in batch_keys:
         return batch_keys[parent]
@@ -895,9 +893,7 @@ class _Histories:
 
 def _parents(docs: list[Any]) -> list[str]:
     """The cases and risks the batch's events name."""
-    return list(dict.fromkeys(
-        d[PARENT_FIELD[d["type"]]] for d in docs if isinstance(d, dict) and d.get("type") in PARENT_FIELD
-        and isinstance(d.get(PARENT_FIELD[d["type"]]), str)))
+    return list(dict.fromkeys(p for d in docs if (p := parent_id(d)) is not None))
 
 
 def _township_rows(db: Database, index: Any, docs: list[Any], named: list[str],
@@ -958,7 +954,7 @@ def _stored_row(row: Mapping[str, Any] | None) -> Stored | None:
         return None
     doc = row.get("doc") or {}
     deleted = bool(row["value"].get("deleted"))
-    author = doc.get(AUTHOR_FIELD.get(doc.get("type", ""), ""), None) if not deleted else None
+    author = author_of(doc) if not deleted else None
     return Stored(rev=row["value"]["rev"], key=scope_key(doc) if not deleted else None,
                   deleted=deleted, author=author)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from schemas.events import DEVICE_TIME_TOO_LATE, MAX_DEVICE_AHEAD
+from schemas.registry import DOC_TYPES, doc_type
 
 from .scope import may_write_key, scope_key, sees
 from .users import User
@@ -45,17 +46,26 @@ REV_RE = re.compile(r"^[1-9]\d{0,8}-[0-9a-f]{1,64}$")
 # The CouchDB members a replicating client may send; any other "_" member is refused here,
 # because CouchDB would fail the whole batch on it.
 CLIENT_META = frozenset({"_id", "_rev", "_revisions", "_attachments", "_deleted"})
-# Set by the server, never by a device.
-SERVER_ONLY = frozenset({"received_at"})
-# The parent a child document must agree with on area_code.
-PARENT_FIELD = {"event": "case_id", "riskevent": "risk_id"}
+# What each type is — its author field, parent, device time, whether tablets may write it,
+# whether it is append-only, which fields only the server sets — is the type registry's
+# (``schemas.registry.DOC_TYPES``). Set by the server, never by a device, on any type a
+# device may write: refused before the type is even looked at.
+SERVER_ONLY = frozenset(f for t in DOC_TYPES.values() if t.tablet_writes for f in t.server_only)
 
-# The author field of each type a tablet may write.
-AUTHOR_FIELD = {"case": "reported_by", "event": "actor", "risk": "reported_by", "riskevent": "actor"}
-# The device time of each type: refused when absurdly late (``device_time_problem``).
-TIME_FIELD = {"case": "created_at", "event": "at", "risk": "created_at", "riskevent": "at"}
-# Append-only facts: written once, never edited.
-IMMUTABLE_TYPES = frozenset({"event", "riskevent"})
+
+def parent_id(doc: Any) -> str | None:
+    """The id of the parent a child document (an event) names; None for anything else."""
+    spec = doc_type(doc.get("type")) if isinstance(doc, dict) else None
+    if spec is None or spec.parent is None:
+        return None
+    parent = doc.get(spec.parent.field)
+    return parent if isinstance(parent, str) else None
+
+
+def author_of(doc: Mapping[str, Any]) -> Any:
+    """The value of a document's author field (None when its type has none)."""
+    spec = doc_type(doc.get("type"))
+    return doc.get(spec.author) if spec is not None and spec.author is not None else None
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,8 @@ def decide(
     if problem is not None:
         return problem
     kind = doc.get("type")
-    if kind not in AUTHOR_FIELD:
+    spec = doc_type(kind)
+    if spec is None or not spec.tablet_writes or spec.author is None:
         return Refusal(f"平板不能写入此类文档（{kind}）", f"tablets cannot write documents of type {kind!r}")
 
     errors = validate(doc)
@@ -132,10 +143,10 @@ def decide(
     if not may_write_key(user, key):
         return Refusal(f"区域 {doc.get('area_code')} 不在您的负责范围内",
                        f"area {doc.get('area_code')} is outside your scope")
-    author_field = AUTHOR_FIELD[kind]
+    author_field = spec.author
     author = doc.get(author_field)
 
-    if kind in PARENT_FIELD and parent_key is not None and parent_key != key:
+    if spec.parent is not None and parent_key is not None and parent_key != key:
         return Refusal("事件的区域与其所属记录不一致", "an event's area must be that of its case or risk")
     attachments = doc.get("_attachments") or {}
     if any(isinstance(a, dict) and a.get("stub") for a in attachments.values()) and \
@@ -147,7 +158,7 @@ def decide(
     if stored is not None and stored.rev is not None:
         if not sees(user, stored.key):
             return Refusal("无权修改此记录", "you may not change this record")
-        if kind in IMMUTABLE_TYPES and not stored.deleted and (new_edits or stored.rev != doc.get("_rev")):
+        if spec.immutable and not stored.deleted and (new_edits or stored.rev != doc.get("_rev")):
             return Refusal("事件一经记录不能修改", "events are never edited once written")
         if stored.author is not None and author != stored.author:
             return Refusal(f"不能更改 {author_field}", f"{author_field} cannot be changed")
@@ -155,7 +166,7 @@ def decide(
         if author != user.username:
             return Refusal(f"{author_field} 必须是当前用户 {user.username}",
                            f"{author_field} must be the signed-in user {user.username}")
-    if kind in IMMUTABLE_TYPES and not new_edits and not str(doc.get("_rev", "1-")).startswith("1-"):
+    if spec.immutable and not new_edits and not str(doc.get("_rev", "1-")).startswith("1-"):
         return Refusal("事件一经记录不能修改", "events are never edited once written")
 
     if kind == "case" and check_location is not None:
@@ -175,7 +186,10 @@ def device_time_problem(doc: Mapping[str, Any], received: datetime) -> Refusal |
     flagged in the projection (``future_time``, ``before_report``). Only a time no clock
     error explains is refused, because it would move deadlines arbitrarily.
     """
-    text = doc.get(TIME_FIELD.get(str(doc.get("type")), ""))
+    spec = doc_type(doc.get("type"))
+    if spec is None or spec.device_time is None:
+        return None
+    text = doc.get(spec.device_time)
     if not isinstance(text, str):
         return None
     try:

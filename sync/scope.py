@@ -4,10 +4,10 @@ Every document reduces to a *scope key*, a short string computed from its conten
 
     a:<area code>     cases, events, risks, risk events: the area they belong to
     g:<area code>     area (boundary) documents
-    u:<username>      a user's public profile, receipts and notifications
+    u:<username>      a user's public profile and notifications to them
     c:<area code>     conflict records (for mediators and reviewers)
     p                 reference data for everyone (deadline policies)
-    None              nothing a tablet sees (design documents, unknown types)
+    None              nothing a tablet sees (design documents, 承办单位, unknown types)
 
 Area codes nest by prefix (``grid/codes``), so "in my area" is a prefix test. A user sees
 a key when:
@@ -18,8 +18,10 @@ a key when:
     c:X  the user is a mediator or reviewer and X is in their area
     p    always
 
-A write passes only if the user may see both the stored document and the new version,
-and the new version is of a type the user may write (see ``sync.push``).
+Which kind of key each document type has, and from which field, is declared once in the
+type registry (``schemas.registry``, ``DocType.scope``); this module says who sees which
+key. A write passes only if the user may see both the stored document and the new version,
+and the new version is of a type tablets may write (see ``sync.push``).
 """
 
 from __future__ import annotations
@@ -27,36 +29,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from schemas.registry import doc_type
+
 from .users import User
 
-AREA_SCOPED_TYPES = frozenset({"case", "event", "risk", "riskevent"})
-USER_SCOPED = {"user": "username", "receipt": "username", "notification": "recipient"}
-PUBLIC_TYPES = frozenset({"policy"})
 # Roles whose area codes grant no reading by area (``sees``).
 AREA_BLIND_ROLES = frozenset({"unit_officer"})
 
 
+def _digits(value: Any) -> bool:
+    return isinstance(value, str) and value.isdigit()
+
+
+# What the value of each kind of key must be (the kinds are the registry's ``Scope``s).
+_VALUE_OK = {
+    "a": _digits,
+    "g": _digits,
+    "u": lambda value: isinstance(value, str) and bool(value),
+    "c": lambda value: isinstance(value, str),
+}
+
+
 def scope_key(doc: Mapping[str, Any]) -> str | None:
-    """The scope key of a document (see the module docstring); None: nobody via sync."""
+    """The scope key of a document (see the module docstring); None: nobody via sync.
+
+    Which kind of key a type has, and from which field, is the type's ``scope`` in the
+    registry (``schemas.registry.DOC_TYPES``).
+    """
     doc_id = doc.get("_id", "")
     if doc_id.startswith(("_design/", "_local/")):
         return None
-    kind = doc.get("type")
-    if kind in AREA_SCOPED_TYPES:
-        code = doc.get("area_code")
-        return f"a:{code}" if isinstance(code, str) and code.isdigit() else None
-    if kind == "area":
-        code = doc.get("code")
-        return f"g:{code}" if isinstance(code, str) and code.isdigit() else None
-    if kind in USER_SCOPED:
-        name = doc.get(USER_SCOPED[kind])
-        return f"u:{name}" if isinstance(name, str) and name else None
-    if kind == "conflict":
-        code = doc.get("area_code")
-        return f"c:{code}" if isinstance(code, str) else None
-    if kind in PUBLIC_TYPES:
-        return "p"
-    return None
+    spec = doc_type(doc.get("type"))
+    if spec is None or spec.scope.prefix is None:
+        return None
+    prefix, field = spec.scope.prefix, spec.scope.field
+    if field is None:
+        return prefix
+    value = doc.get(field)
+    return f"{prefix}:{value}" if _VALUE_OK[prefix](value) else None
 
 
 def sees(user: User, key: str | None) -> bool:

@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from grid.codes import county_of, township_of
 from schemas import vocab
+from schemas.ids import USERNAME_RE, USERNAME_RULE
 
 from .couch import CouchClient, Database
 from .errors import Conflict, NotFound, UserError
@@ -40,7 +41,6 @@ CODE_LENGTH = {"grid_worker": 15, "township_mediator": 9, "county_reviewer": 6, 
 # Roles that never sync: they work in the browser only (admins manage accounts; a unit
 # officer sees only its unit's cases, which no area-shaped replication can express).
 NO_SYNC_ROLES = frozenset({"admin", "unit_officer"})
-USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD_LENGTH = 10
 
 # OWASP's argon2id minimum (19 MiB, t=2): tablets authenticate on every sync request, so
@@ -111,9 +111,8 @@ def check_password_strength(password: str, username: str = "", *hints: str) -> N
 
 def validate_user(username: str, role: str, area_codes: Iterable[str], county_code: str) -> tuple[str, ...]:
     """Check name, role and areas against each other; returns the area codes as a tuple."""
-    if not USERNAME_RE.match(username):
-        raise UserError("username", "用户名须以小写字母开头，3–32 位小写字母、数字、_ . -",
-                        "must start with a lower-case letter: 3–32 of a-z 0-9 _ . -")
+    if not isinstance(username, str) or not re.fullmatch(USERNAME_RE, username):  # the one rule
+        raise UserError("username", *USERNAME_RULE)
     if role not in ROLES:
         raise UserError("role", f"角色须为 {', '.join(ROLES)} 之一", f"must be one of {', '.join(ROLES)}")
     codes = tuple(c.strip() for c in area_codes if c.strip())

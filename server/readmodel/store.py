@@ -50,6 +50,7 @@ from typing import Any
 import duckdb
 
 from schemas.privacy import MINIMISED_PARTY_FIELDS, keyed_hash, minimise_case
+from schemas.registry import DOC_TYPES
 from server.domain.metrics import BACKLOG_DAYS, case_row
 from server.domain.projection import project_case
 from server.domain.workdays import WorkCalendar
@@ -269,11 +270,20 @@ DOC_COLUMNS = {"case_docs": (("case_id", "VARCHAR"), ("doc", "VARCHAR")),
 
 
 def _parent_id(doc_id: str, kind: str) -> str | None:
-    """``event:<uuid>:<tsid>`` → ``case:<uuid>``; ``riskevent:…`` → ``risk:<uuid>``."""
+    """The parent a child's id names (``schemas.registry``: ``event:<uuid>:<tsid>`` →
+    ``case:<uuid>``, ``riskevent:…`` → ``risk:<uuid>``)."""
     parts = doc_id.split(":")
-    if len(parts) < 3:
+    parent = DOC_TYPES[kind].parent
+    if len(parts) < 3 or parent is None:
         return None
-    return f"{'case' if kind == 'event' else 'risk'}:{parts[1]}"
+    return f"{parent.type}:{parts[1]}"
+
+
+def _parent_of(doc_id: str, doc: Mapping[str, Any], kind: str) -> str | None:
+    """The parent a child document names in its parent field, else the one its id names."""
+    parent = DOC_TYPES[kind].parent
+    named = doc.get(parent.field) if parent is not None else None
+    return named if isinstance(named, str) else _parent_id(doc_id, kind)
 
 
 @dataclass
@@ -460,15 +470,15 @@ class ReadModel:
 
     def _apply(self, cur: duckdb.DuckDBPyConnection, latest: Mapping[str, Mapping[str, Any]],
                result: BatchResult) -> None:
-        by_kind: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {}
+        # Every change by its type; the types the read model keeps are taken below.
+        by_kind: dict[str | None, list[tuple[str, Mapping[str, Any] | None]]] = {}
         for doc_id, change in latest.items():
             doc = change.get("doc")
             deleted = bool(change.get("deleted")) or not isinstance(doc, Mapping) or doc.get("_deleted")
             kind = doc_id.split(":", 1)[0] if ":" in doc_id else None
             if not deleted and isinstance(doc, Mapping) and doc.get("type"):
                 kind = str(doc.get("type"))
-            if kind in ("case", "event", "risk", "riskevent", "area"):
-                by_kind.setdefault(kind, []).append((doc_id, None if deleted else doc))
+            by_kind.setdefault(kind, []).append((doc_id, None if deleted else doc))
 
         touched_cases: set[str] = set()
         touched_risks: set[str] = set()
@@ -488,12 +498,10 @@ class ReadModel:
             touched_cases.update(i for i, _ in items)
         if items := by_kind.get("event"):
             def event_row(i: str, d: Mapping[str, Any]) -> tuple[Any, ...]:
-                parent = d.get("case_id") if isinstance(d.get("case_id"), str) else _parent_id(i, "event")
-                return (i, parent, d.get("at"), d.get("kind"), dumps(d))
+                return (i, _parent_of(i, d, "event"), d.get("at"), d.get("kind"), dumps(d))
             # parents of deleted events too: the projection must lose them
             touched_cases.update(p for i, _ in items if (p := _parent_id(i, "event")))
-            touched_cases.update(str(d["case_id"]) for _, d in items
-                                 if d is not None and isinstance(d.get("case_id"), str))
+            touched_cases.update(p for i, d in items if d is not None and (p := _parent_of(i, d, "event")))
             upsert("events", "event_id", items, event_row)
         if items := by_kind.get("risk"):
             upsert("risk_docs", "risk_id", items, lambda i, d: (i, dumps(d)))
@@ -501,7 +509,7 @@ class ReadModel:
         if items := by_kind.get("riskevent"):
             touched_risks.update(p for i, _ in items if (p := _parent_id(i, "riskevent")))
             upsert("riskevents", "event_id", items,
-                   lambda i, d: (i, d.get("risk_id") or _parent_id(i, "riskevent"), dumps(d)))
+                   lambda i, d: (i, _parent_of(i, d, "riskevent"), dumps(d)))
         if items := by_kind.get("area"):
             upsert("areas", "code", [(i.split(":", 1)[1], d) for i, d in items], lambda c, d: (
                 str(d.get("code") or c), d.get("level"), d.get("name"), d.get("parent"),
