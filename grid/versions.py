@@ -49,9 +49,15 @@ if TYPE_CHECKING:  # geopandas stays out of `grid assign <version>`
 INACTIVE, ACTIVE, RETIRED = "inactive", "active", "retired"
 
 
+def store_home(fengqiao_home: str | os.PathLike[str]) -> Path:
+    """Where the boundary versions of an installation live: ``<FENGQIAO_HOME>/grid``. The
+    one place that says so (the server, the sync gateway's location check and the CLI)."""
+    return Path(fengqiao_home) / "grid"
+
+
 def default_home() -> Path:
     """``$FENGQIAO_HOME/grid`` (``./var/grid`` when unset) — the CLI's default store."""
-    return Path(os.environ.get("FENGQIAO_HOME", "./var")) / "grid"
+    return store_home(os.environ.get("FENGQIAO_HOME", "./var"))
 
 
 def _write_json(path: Path, data: Any) -> None:

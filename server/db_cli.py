@@ -27,14 +27,14 @@ def db_group() -> None:
               "9-digit township codes; default: those of the active boundary version.")
 def db_init(townships: str | None) -> None:
     from grid.areas import area_documents
-    from grid.versions import GridStore
+    from grid.versions import GridStore, store_home
     from sync.reference import publish
 
     from .domain.policies import policy_documents
 
     with couch_settings() as settings:
         topology = topology_from(settings, townships)
-        store = GridStore(Path(settings["FENGQIAO_HOME"]) / "grid")
+        store = GridStore(store_home(settings["FENGQIAO_HOME"]))
         version = store.current() if store.active_number() is not None else None
         if version is not None and not townships:
             topology = topology.with_townships(list(version.boundaries.layer("township")["code"]))

@@ -23,7 +23,7 @@ from grid.boundaries import Boundaries
 from grid.check import check_boundaries
 from grid.codes import township_of
 from grid.demo import make_demo_county
-from grid.versions import GridStore
+from grid.versions import GridStore, store_home
 from schemas import new_event_id, new_risk_event_id, new_tracking_code, validate_document
 from schemas.events import PUBLIC_ACTOR
 from server.domain.policies import ACCEPTED_ON_REPORT, policy_documents
@@ -58,7 +58,7 @@ def prepare_demo(settings: dict[str, Any], console: Console, *, sizes: dict[str,
     """Load the demo county; returns what ``fengqiao demo`` prints (accounts, counts).
     ``sizes`` (townships, villages, grids) make a smaller county for tests."""
     county = settings["FENGQIAO_COUNTY"]
-    boundaries, version = demo_boundaries(Path(settings["FENGQIAO_HOME"]) / "grid", county, console,
+    boundaries, version = demo_boundaries(store_home(settings["FENGQIAO_HOME"]), county, console,
                                           sizes or {})
     townships = tuple(boundaries.layer("township")["code"])
     topology = Topology(county, townships, settings["FENGQIAO_DB_PREFIX"])

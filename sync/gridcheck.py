@@ -24,7 +24,7 @@ import shapely
 
 from grid.assign import GridIndex
 from grid.errors import GridError
-from grid.versions import GridStore
+from grid.versions import GridStore, store_home
 
 from .push import LocationCheck
 
@@ -82,7 +82,7 @@ def check_claim(index: GridIndex, area_code: str, lon: float, lat: float,
 
 
 def location_check(settings: Mapping[str, Any]) -> LocationCheck:
-    active = ActiveGrid(Path(settings["FENGQIAO_HOME"]) / "grid")
+    active = ActiveGrid(store_home(settings["FENGQIAO_HOME"]))
 
     def check(doc: Mapping[str, Any]) -> tuple[str, str] | None:
         location = doc.get("location")

@@ -13,8 +13,9 @@ from typing import Any
 
 from schemas.api_notices import NoticeArgsSchema, NoticeOutSchema, NoticePageSchema
 from schemas.errors import FieldError
+from server.clock import now
 from server.notify.messages import render
-from server.notify.outbox import iso, now
+from server.notify.outbox import iso
 from sync.couch import Database
 from sync.design import NOTICE_INDEX
 from sync.errors import BadRequest, Conflict

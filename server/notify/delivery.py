@@ -33,11 +33,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.clock import now
 from sync.couch import Database
 from sync.design import OUTBOX_INDEX
 from sync.errors import Conflict
 
-from .outbox import iso, now
+from .outbox import iso
 from .senders import PermanentSendError, Sender, UnknownOutcome
 
 log = logging.getLogger("fengqiao.notify")

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.clock import now
 from sync.couch import Database
 from sync.errors import Conflict
 
 from .directory import Directory
-from .outbox import now, store
+from .outbox import store
 from .triggers import case_event_notifications, notified, risk_event_notifications
 
 log = logging.getLogger("fengqiao.notify")

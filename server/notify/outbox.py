@@ -16,7 +16,7 @@ Nothing here needs Flask: pass the database and, if you like, the time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from schemas import validate_document
@@ -32,10 +32,6 @@ def iso(at: datetime) -> str:
     """China time, seconds, with offset: every outbox timestamp, so that they compare
     as strings in a Mango selector."""
     return at.astimezone(CHINA).isoformat(timespec="seconds")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def notification(subject: Mapping[str, Any], key: str, *, channel: str, recipient: str, template: str,

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas import vocab
+from server.clock import now
 from server.domain.projection import CaseProjection, project_case
 from server.domain.reminders import case_reminders
 from server.domain.workdays import china_date
@@ -28,7 +29,6 @@ from sync.errors import Conflict
 
 from . import queue_reminders
 from .directory import Directory
-from .outbox import now
 
 MARK_ID = "_local/fengqiao-notify-reminders"
 PAGE = 1000

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.clock import now
 from server.domain.workdays import china_date
 from sync.couch import CouchClient
 from sync.users import UserStore
@@ -28,7 +29,7 @@ from sync.users import UserStore
 from .delivery import send_pending, worker_id
 from .directory import Directory, DirectoryCache
 from .feed import EventFeed
-from .outbox import CHINA, now
+from .outbox import CHINA
 from .reminders import run_reminders
 from .senders import Sender, sender_from_settings
 

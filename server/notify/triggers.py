@@ -30,8 +30,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from server.clock import now
+
 from .directory import Directory
-from .outbox import notification, now
+from .outbox import notification
 from .senders import digest
 
 PARTY_SMS_KINDS = ("accepted", "assigned", "closed", "followed_up")
