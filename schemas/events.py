@@ -26,17 +26,14 @@ from schemas.fields import (
     MAX_NOTE,
     AreaCode,
     Bool,
+    ChildEventSchema,
     Choice,
     DocRef,
-    DocumentSchema,
     Int,
     List,
     Nested,
     Strict,
     Text,
-    Timestamp,
-    Username,
-    check_parent_in_id,
 )
 
 # -- event times -------------------------------------------------------------------------------
@@ -87,23 +84,14 @@ class UnitSchema(Strict):
     unit_id = DocRef("unit")  # the registry entry (``schemas.unit``), when chosen from it
 
 
-class EventSchema(DocumentSchema):
+class EventSchema(ChildEventSchema):
     """Fields common to every case event; subclasses add the kind's own fields."""
 
     doc_type = "event"
-    kind_name = ""
+    parent_field = "case_id"
+    parent_what = ("案件", "case")
 
     case_id = DocRef("case", required=True)
-    kind = Text(required=True, max_length=32)
-    at = Timestamp(required=True)
-    actor = Username(required=True)
-    area_code = AreaCode(required=True)
-    received_at = Timestamp()
-    note = Text(max_length=MAX_NOTE)
-
-    @validates_schema(skip_on_field_errors=False)
-    def _check_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        check_parent_in_id(data, "event", "case_id", "案件", "case")
 
 
 class AcceptedSchema(EventSchema):

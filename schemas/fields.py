@@ -579,6 +579,27 @@ class DocumentSchema(CouchMeta):
             raise ValidationError(errors)
 
 
+class ChildEventSchema(DocumentSchema):
+    """What every append-only event of a case or a risk holds besides its parent reference
+    (declared by the subclass as ``parent_field``: ``case_id`` or ``risk_id``)."""
+
+    doc_type = ""
+    kind_name = ""
+    parent_field = ""
+    parent_what: tuple[str, str] = ("", "")  # the parent, in the id-mismatch message (zh, en)
+
+    kind = Text(required=True, max_length=32)
+    at = Timestamp(required=True)
+    actor = Username(required=True)
+    area_code = AreaCode(required=True)
+    received_at = Timestamp()
+    note = Text(max_length=MAX_NOTE)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        check_parent_in_id(data, self.doc_type, self.parent_field, *self.parent_what)
+
+
 def check_parent_in_id(data: dict[str, Any], doc_type: str, parent_field: str,
                        zh_what: str, en_what: str) -> None:
     """An event id names its parent (``event:<case uuid>:…``): the parent field must agree.

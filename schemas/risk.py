@@ -7,10 +7,6 @@ and resolution are events, like case events, so offline edits do not conflict.
 
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import validates_schema
-
 from schemas import vocab
 from schemas.fields import (
     MAX_DESCRIPTION,
@@ -18,6 +14,7 @@ from schemas.fields import (
     MAX_NOTE,
     MAX_TITLE,
     AreaCode,
+    ChildEventSchema,
     Choice,
     Day,
     DocRef,
@@ -27,7 +24,6 @@ from schemas.fields import (
     Text,
     Timestamp,
     Username,
-    check_parent_in_id,
 )
 
 RISK_EVENT_KINDS: dict[str, tuple[str, str]] = vocab.RISK_EVENT_KINDS
@@ -54,23 +50,14 @@ class RiskSchema(DocumentSchema):
     case_id = DocRef("case")  # a dispute case this risk comes from or led to
 
 
-class RiskEventSchema(DocumentSchema):
+class RiskEventSchema(ChildEventSchema):
     """Fields common to every risk event."""
 
     doc_type = "riskevent"
-    kind_name = ""
+    parent_field = "risk_id"
+    parent_what = ("风险", "risk")
 
     risk_id = DocRef("risk", required=True)
-    kind = Text(required=True, max_length=32)
-    at = Timestamp(required=True)
-    actor = Username(required=True)
-    area_code = AreaCode(required=True)
-    received_at = Timestamp()
-    note = Text(max_length=MAX_NOTE)
-
-    @validates_schema(skip_on_field_errors=False)
-    def _check_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        check_parent_in_id(data, "riskevent", "risk_id", "风险", "risk")
 
 
 class ScreenedSchema(RiskEventSchema):

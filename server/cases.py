@@ -21,7 +21,7 @@ is no second state machine.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -102,32 +102,44 @@ def township_dbs() -> list[Database]:
     return [_client().db(name) for name in _client().all_dbs() if name.startswith(head)]
 
 
-def not_found() -> ApiError:
-    return ApiError(404, "not_found", "未找到该案件（或不在您的负责范围内）",
-                    "case not found (or outside your area)")
+# What a caller is told when a record does not exist or is not theirs to see (the same
+# answer, so existence is not leaked), per located type.
+NOT_FOUND = {
+    "case": ("未找到该案件（或不在您的负责范围内）", "case not found (or outside your area)"),
+    "risk": ("未找到该风险隐患（或不在您的负责范围内）", "risk not found (or outside your area)"),
+}
+
+
+def not_found(doc_type: str = "case") -> ApiError:
+    return ApiError(404, "not_found", *NOT_FOUND[doc_type])
+
+
+def normalise_id(doc_type: str, doc_id: str) -> str:
+    """``<type>:<uuid>`` from a path segment that may omit the prefix."""
+    return doc_id if doc_id.startswith(f"{doc_type}:") else f"{doc_type}:{doc_id}"
 
 
 def normalise_case_id(case_id: str) -> str:
-    return case_id if case_id.startswith("case:") else f"case:{case_id}"
+    return normalise_id("case", case_id)
 
 
 def locate(case_id: str, user: User) -> tuple[dict[str, Any], Database]:
     """The case (authoritative copy from its home database) and that database; 404 when
     it does not exist *or* the user may not see it (existence is not leaked)."""
-    case_id = normalise_case_id(case_id)
-    if not case_id.startswith("case:") or len(case_id) > 60:
-        raise not_found()
-    return locate_doc(case_id, "case", user, not_found)
+    return locate_doc(case_id, "case", user)
 
 
-def locate_doc(doc_id: str, doc_type: str, user: User,
-               not_found: Callable[[], ApiError]) -> tuple[dict[str, Any], Database]:
-    """A case or risk and its home database, for ``user``.
+def locate_doc(doc_id: str, doc_type: str, user: User) -> tuple[dict[str, Any], Database]:
+    """A case or risk (``doc_id`` with or without its type prefix) and its home database,
+    for ``user``; :func:`not_found` when it does not exist or is not the user's to see.
 
     Looks where the user's scope is: their township database, or for county-level users
     the county database (everything replicates there), then every township database
     (a document created moments ago may not have replicated yet).
     """
+    doc_id = normalise_id(doc_type, doc_id)
+    if len(doc_id) > 60:
+        raise not_found(doc_type)
     candidates: list[Database] = []
     if user.township_code is not None:
         candidates.append(_client().db(_topology().township_db(user.township_code)))
@@ -141,7 +153,7 @@ def locate_doc(doc_id: str, doc_type: str, user: User,
             found_in = db
             break
     if found is None or found.get("type") != doc_type or not sees(user, scope_key(found)):
-        raise not_found()
+        raise not_found(doc_type)
     home = home_db(found["area_code"])
     if found_in is None or home.name != found_in.name:
         found = home.get_or_none(doc_id) or found

@@ -52,24 +52,10 @@ SERVER_FIELDS = DOC_TYPES["riskevent"].set_by_server
 
 # -- where risks are -------------------------------------------------------------------------
 
-def _risk_not_found() -> ApiError:
-    return ApiError(404, "not_found", "未找到该风险隐患（或不在您的负责范围内）",
-                    "risk not found (or outside your area)")
-
-
-def normalise_risk_id(risk_id: str) -> str:
-    return risk_id if risk_id.startswith("risk:") else f"risk:{risk_id}"
-
-
 def locate_risk(risk_id: str, user: User) -> tuple[dict[str, Any], Database]:
-    """The risk (authoritative copy from its home database) and that database.
-
-    404 when it does not exist or the user may not see it (existence is not leaked).
-    """
-    risk_id = normalise_risk_id(risk_id)
-    if len(risk_id) > 60:
-        raise _risk_not_found()
-    return cases.locate_doc(risk_id, "risk", user, _risk_not_found)
+    """The risk (authoritative copy from its home database) and that database; 404 when it
+    does not exist or the user may not see it (existence is not leaked)."""
+    return cases.locate_doc(risk_id, "risk", user)
 
 
 def risk_events(risk: Mapping[str, Any], home: Database) -> list[dict[str, Any]]:

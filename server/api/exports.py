@@ -61,6 +61,16 @@ def _cases(args: dict[str, Any]) -> tuple[Any, Any]:
     return flt, iter_cases(store.cursor(), flt)
 
 
+def _area(args: dict[str, Any]) -> tuple[Any, str | None, Any]:
+    """The caller, the area asked for (checked to be within theirs: 403 otherwise) and a
+    read-model cursor."""
+    user = require_user()
+    area = args.get("area")
+    if area:
+        resolve_area(user, area)
+    return user, area, service().ready().cursor()
+
+
 @blp.get("/cases.xlsx")
 @blp.arguments(ExportArgsSchema, location="query", unknown=RAISE)
 @blp.doc(**FILE_DOC)
@@ -103,13 +113,9 @@ def cases_geojson(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.doc(**FILE_DOC)
 def risks_xlsx(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """隐患台账 (xlsx)."""
-    user = require_user()
-    area = args.get("area")
-    if area:
-        resolve_area(user, area)
-    store = service().ready()
+    user, area, cursor = _area(args)
     out = io.BytesIO()
-    n = exports.write_xlsx(iter_risks(store.cursor(), user.area_codes, area),
+    n = exports.write_xlsx(iter_risks(cursor, user.area_codes, area),
                            exports.RISK_FIELDS, "隐患台账", out)
     _audit("risks.xlsx", area, n)
     return _download(out.getvalue(), f"隐患台账-{area or 'all'}-{_stamp()}.xlsx", XLSX)
@@ -120,12 +126,8 @@ def risks_xlsx(args: dict[str, Any]):  # type: ignore[no-untyped-def]
 @blp.doc(**FILE_DOC)
 def grids_geojson(args: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Grid boundaries (area documents' geometry) in your area, as GeoJSON."""
-    user = require_user()
-    area = args.get("area")
-    if area:
-        resolve_area(user, area)
-    store = service().ready()
-    collection = exports.areas_geojson(iter_areas(store.cursor(), user.area_codes, area))
+    user, area, cursor = _area(args)
+    collection = exports.areas_geojson(iter_areas(cursor, user.area_codes, area))
     # Boundaries hold no personal data: not audited, so the dashboard's map does not fill
     # the audit log with an "export" on every visit.
     return _download(exports.geojson_bytes(collection), f"grids-{area or 'all'}.geojson",

@@ -12,15 +12,12 @@ the tablet app does: county networks may have no internet, so no CDN.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from flask import Blueprint, Response, redirect, send_file, url_for
+from flask import Response
 
-from server.assets import no_cache, send_static, send_vendor, static_files
+from server.assets import app_blueprint, json_file
 from server.tablet import vocab
-
-bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -32,28 +29,7 @@ VENDOR: dict[str, str] = {
 }
 
 
-def _static_files() -> list[str]:
-    return static_files(STATIC, exclude={"index.html"})
-
-
-@bp.get("")
-def no_slash() -> Response:
-    return redirect(url_for("dashboard.index"))  # type: ignore[return-value]
-
-
-@bp.get("/")
-def index() -> Response:
-    return no_cache(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
-
-
-@bp.get("/static/<path:name>")
-def static_file(name: str) -> Response:
-    return send_static(STATIC, name, _static_files())
-
-
-@bp.get("/vendor/<path:name>")
-def vendor(name: str) -> Response:
-    return send_vendor(VENDOR, name)
+bp = app_blueprint("dashboard", __name__, STATIC, vendor=VENDOR, labels=vocab)
 
 
 @bp.get("/forms.json")
@@ -61,11 +37,4 @@ def forms_json() -> Response:
     """The action forms, described from the schemas (``server.forms``)."""
     from server.forms import forms
 
-    return no_cache(Response(json.dumps(forms(), ensure_ascii=False), mimetype="application/json"))
-
-
-@bp.get("/vocab.json")
-def vocab_json() -> Response:
-    """The zh/en labels of the code lists: the tablet's ``vocab.json`` (one builder, single
-    source ``schemas.vocab``)."""
-    return no_cache(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))
+    return json_file(forms())

@@ -20,11 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, redirect, send_file, url_for
+from flask import Response
 
-from server.assets import NODE_MODULES, no_cache, send_static, send_vendor, static_files
-
-bp = Blueprint("tablet", __name__, url_prefix="/tablet")
+from server.assets import NODE_MODULES, app_blueprint, json_file, no_cache, static_files
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -43,6 +41,9 @@ VENDOR: dict[str, str] = {
 }
 # Vendor files the app uses (pouchdb.find is whitelisted but not needed offline).
 VENDOR_SHELL = [name for name in VENDOR if name != "pouchdb.find.min.js"]
+# sw.js is served below, with the shell's version and file list filled in.
+bp = app_blueprint("tablet", __name__, STATIC, vendor=VENDOR, hidden={"sw.js"},
+                   labels=lambda: vocab())
 
 def _static_files() -> list[str]:
     return static_files(STATIC, exclude={"index.html", "sw.js"})
@@ -69,16 +70,6 @@ def shell_version() -> str:
     digest.update(json.dumps(vocab(), sort_keys=True).encode())
     digest.update(json.dumps(states(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
-
-
-@bp.get("")
-def no_slash() -> Response:
-    return redirect(url_for("tablet.index"))  # type: ignore[return-value]
-
-
-@bp.get("/")
-def index() -> Response:
-    return no_cache(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
 
 
 @bp.get("/sw.js")
@@ -113,16 +104,6 @@ def manifest() -> Response:
     }
     return no_cache(Response(json.dumps(body, ensure_ascii=False),
                            mimetype="application/manifest+json"))
-
-
-@bp.get("/static/<path:name>")
-def static_file(name: str) -> Response:
-    return send_static(STATIC, name, _static_files())
-
-
-@bp.get("/vendor/<path:name>")
-def vendor(name: str) -> Response:
-    return send_vendor(VENDOR, name)
 
 
 @lru_cache(maxsize=1)
@@ -168,11 +149,6 @@ def vocab() -> dict[str, Any]:
     }
 
 
-@bp.get("/vocab.json")
-def vocab_json() -> Response:
-    return no_cache(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))
-
-
 def states() -> dict[str, Any]:
     """The state rules as the tablet applies them (single source: ``server.domain.states``)."""
     from server.domain.states import tablet_rules
@@ -182,4 +158,4 @@ def states() -> dict[str, Any]:
 
 @bp.get("/states.json")
 def states_json() -> Response:
-    return no_cache(Response(json.dumps(states(), ensure_ascii=False), mimetype="application/json"))
+    return json_file(states())

@@ -12,44 +12,18 @@ own builder), so the page keeps no copy of a status or rating word.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from flask import Blueprint, Response, redirect, send_file, url_for
+from flask import Response
 
-from server.assets import no_cache, send_static, static_files
+from server.assets import app_blueprint, send_page
 from server.tablet import vocab
 
-bp = Blueprint("track", __name__, url_prefix="/track")
-
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-def _page() -> Response:
-    return no_cache(send_file(STATIC / "index.html", mimetype="text/html", max_age=0))
-
-
-@bp.get("")
-def no_slash() -> Response:
-    return redirect(url_for("track.index"))  # type: ignore[return-value]
-
-
-@bp.get("/")
-def index() -> Response:
-    return _page()
+bp = app_blueprint("track", __name__, STATIC, labels=vocab)
 
 
 @bp.get("/<code>")
 def with_code(code: str) -> Response:
     """The same page; the script reads the code from the address (what the QR code holds)."""
-    return _page()
-
-
-@bp.get("/static/<path:name>")
-def static_file(name: str) -> Response:
-    return send_static(STATIC, name, static_files(STATIC, exclude={"index.html"}))
-
-
-@bp.get("/vocab.json")
-def vocab_json() -> Response:
-    return no_cache(Response(json.dumps(vocab(), ensure_ascii=False), mimetype="application/json"))
+    return send_page(STATIC)
