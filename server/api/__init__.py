@@ -98,6 +98,13 @@ def etag_response(body: Any, etag: str, status: int = 200) -> Response:
     return response
 
 
+def created(body: Any, etag: str, location: str) -> Response:
+    """201 with the new resource's ``ETag`` and ``Location``."""
+    response = etag_response(body, etag, status=201)
+    response.headers["Location"] = location
+    return response
+
+
 def check_if_match(current_etag: str | None) -> None:
     """412 when the request's ``If-Match`` names another revision than ``current_etag``.
 

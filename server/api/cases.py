@@ -23,7 +23,7 @@ from schemas.api import (
 from .. import audit, cases, notify, units
 from ..auth import require_user, scoped
 from ..errors import ApiError
-from . import ApiBlueprint, check_if_match, etag_response
+from . import ApiBlueprint, check_if_match, created, etag_response
 
 blp = ApiBlueprint("cases", __name__, url_prefix="/api/cases",
                    description="矛盾纠纷案件：登记、详情、处置事件 — cases: intake, detail, actions")
@@ -60,9 +60,7 @@ def create_case(body: dict[str, Any], repeat_of: str | None = None):  # type: ig
     audit.record("case_created", doc_id=doc["_id"],
                  detail={"area_code": doc["area_code"], "repeat_of": doc.get("repeat_of")})
     body_out = _detail(doc, [], user, repeat_of_suggestions=suggestions)
-    response = etag_response(body_out, body_out["etag"], status=201)
-    response.headers["Location"] = f"/api/cases/{doc['_id']}"
-    return response
+    return created(body_out, body_out["etag"], f"/api/cases/{doc['_id']}")
 
 @blp.get("/<case_id>")
 @blp.response(200, CaseDetailSchema)

@@ -74,6 +74,7 @@ from ..risks import (
 from . import (
     ApiBlueprint,
     check_if_match,
+    created,
     decode_cursor,
     etag_response,
     keyset_rows,
@@ -106,9 +107,7 @@ def create_risk(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     audit.record("risk_created", doc_id=doc["_id"],
                  detail={"area_code": doc["area_code"], "level": doc["level"]})
     out = risk_detail(doc, [])
-    response = etag_response(out, out["etag"], status=201)
-    response.headers["Location"] = f"/api/risks/{doc['_id']}"
-    return response
+    return created(out, out["etag"], f"/api/risks/{doc['_id']}")
 
 
 @blp.get("/risks")
@@ -322,9 +321,7 @@ def create_review(body: dict[str, Any]):  # type: ignore[no-untyped-def]
                                    directory=cases.notice_directory(), at=at)
     audit.record("review_recorded", doc_id=review["_id"],
                  detail={"items": len(planned), "held_on": review["held_on"]})
-    response = etag_response({"review": review}, review["_rev"], status=201)
-    response.headers["Location"] = f"/api/reviews/{review['_id']}"
-    return response
+    return created({"review": review}, review["_rev"], f"/api/reviews/{review['_id']}")
 
 
 @blp.get("/reviews")
