@@ -411,11 +411,15 @@ def replication_doc(
     filter: str | None = None,
     query_params: Mapping[str, Any] | None = None,
     selector: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> JSON:
     """A ``_replicator`` document. Source and target are full URLs with credentials,
     because Apache CouchDB 3.x refuses bare database names (local_endpoints_not_supported).
+    ``settings`` are further documented replication settings (``worker_processes``,
+    ``use_bulk_get`` …).
     """
-    doc: JSON = {"_id": doc_id, "source": source_url, "target": target_url, "continuous": continuous}
+    doc: JSON = {"_id": doc_id, "source": source_url, "target": target_url, "continuous": continuous,
+                 **(settings or {})}
     if filter:
         doc["filter"] = filter
     if query_params:

@@ -94,6 +94,10 @@ def test_replications_use_the_form_the_server_honours(couch) -> None:  # type: i
     if couch.info().get("couchdb") == "Welcome":  # Apache CouchDB
         assert up["selector"] == up_selector() and down["selector"] == down_selector(TOWNSHIP_1)
         assert "filter" not in up and "filter" not in down
+        # one worker each; the down replication reads without _bulk_get (measured: the
+        # facts in docs/architecture.md)
+        assert up["worker_processes"] == down["worker_processes"] == 1
+        assert down["use_bulk_get"] is False and "use_bulk_get" not in up
     else:
         assert up["filter"] == "fengqiao/up" and down["filter"] == "fengqiao/down"
         assert down["query_params"] == {"township": TOWNSHIP_1} and "selector" not in down

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 
@@ -32,6 +33,10 @@ def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch,
     # The county returns the case with a note, and publishes a deadline policy; a case of
     # another township is decided too.
     decision = f.event(case, "rex", kind="commented", text="县级研判：请乡镇牵头，十日内办结")
+    # with a scanned page: a down replication reads what it carries one by one (no
+    # _bulk_get on Apache CouchDB, sync.topology.DOWN_SETTINGS), attachments included
+    decision["_attachments"] = {"page.txt": {"content_type": "text/plain",
+                                             "data": base64.b64encode("研判意见".encode()).decode()}}
     other = f.case(f.GRID_C, "carol")
     policy = next(p for p in policy_documents() if p["_id"] == "policy:520")
     county_area = {"_id": "area:339901", "type": "area", "schema_version": 1, "level": "county",
@@ -41,6 +46,7 @@ def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch,
     county_db.bulk_docs([decision, other, f.event(other, "rex"), policy, county_area])
 
     assert wait_for(lambda: township_db.get_or_none(decision["_id"]) is not None)
+    assert township_db.get_attachment(decision["_id"], "page.txt")[0] == "研判意见".encode()
     assert wait_for(lambda: township_db.get_or_none("policy:520") is not None)
     assert wait_for(lambda: township_db.get_or_none("area:339901") is not None)  # an ancestor area
     other_township = couch.db(topology.township_db(f.TOWNSHIP_2))
