@@ -13,17 +13,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sync import gateway
 from sync.couch import CouchClient
-from sync.topology import Topology
 from sync.users import Authenticator, UserStore
 
 from . import api, errors, headers, health, readmodel
 from .config import ConfigError, load_settings, password_change_enforced
 from .dashboard import bp as dashboard_bp
+from .databases import couch, topology_for  # noqa: F401  (``server.app.couch`` for tests and scripts)
 from .tablet import bp as tablet_bp
 from .track import bp as track_bp
 
@@ -64,15 +64,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # One line per request is ours (below); httpx would add one per CouchDB call.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    couch = CouchClient(settings["COUCHDB_URL"])
-    app.extensions["couch"] = couch
+    client = CouchClient(settings["COUCHDB_URL"])
+    app.extensions["couch"] = client
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(track_bp)  # the public tracking page (no login)
-    gateway.init_app(app, make_gateway(settings, couch))
+    gateway.init_app(app, make_gateway(settings, client))
     api.init_app(app)
     readmodel.init_app(app)  # with FENGQIAO_STATS_FOLLOW=eager the follower starts now
     headers.init_app(app)
@@ -80,14 +80,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def topology_for(settings: Mapping[str, Any]) -> Topology:
-    """The county's databases (townships are added as accounts and boundaries need them)."""
-    return Topology(settings["FENGQIAO_COUNTY"], (), settings["FENGQIAO_DB_PREFIX"])
-
-
 def make_gateway(settings: Mapping[str, Any], client: CouchClient) -> gateway.Gateway:
     from schemas import validate_document
-    from server.domain.states import event_refusals
+    from server.domain.refusals import event_refusals
     from sync.gridcheck import location_check
 
     topology = topology_for(settings)
@@ -110,11 +105,6 @@ def _audit_sync(action: str, username: str, doc_id: str | None, detail: dict[str
         audit.record(action, doc_id=doc_id, detail=detail, user=username)
     except Exception:
         log.exception("audit record %s for %s could not be written", action, username)
-
-
-def couch() -> CouchClient:
-    """The app's CouchDB client (one connection pool per process)."""
-    return current_app.extensions["couch"]
 
 
 def _init_request_log(app: Flask) -> None:

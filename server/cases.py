@@ -33,7 +33,7 @@ from schemas.errors import FieldError
 from schemas.events import CLIENT_TIME_REFUSED, CLOCK_SKEW, EVENT_KINDS, REGISTERED_IN_FUTURE
 from schemas.privacy import mask_parties
 from schemas.registry import CHILD_TYPE, DOC_TYPES
-from server.domain.projection import CaseProjection, project_case
+from server.domain.projection import CaseProjection, assigned_name, project_case
 from sync.couch import Database
 from sync.design import REPEAT_INDEX
 from sync.errors import Conflict
@@ -41,6 +41,7 @@ from sync.scope import may_write_key, scope_key, sees
 from sync.topology import init_databases
 from sync.users import User
 
+from . import databases
 from .clock import now  # re-exported: the API modules call cases.now()
 from .errors import ApiError
 
@@ -66,40 +67,32 @@ def china_iso(at: datetime) -> str:
 
 # -- databases ---------------------------------------------------------------------------------
 
-def _client() -> Any:
-    return current_app.extensions["couch"]
-
-
-def _topology() -> Any:
-    return current_app.extensions["sync_gateway"].topology
-
-
 def home_db(area_code: str, *, create: bool = False) -> Database:
     """The database a case of ``area_code`` lives in (created with its replications when
     ``create`` and the township has none yet)."""
-    topology = _topology()
+    topology = databases.topology()
     if len(area_code) == 6:
-        return _client().db(topology.county_db())
+        return databases.couch().db(topology.county_db())
     township = str(township_of(area_code))
-    db = _client().db(topology.township_db(township))
+    db = databases.couch().db(topology.township_db(township))
     if create:
         ready: set[str] = current_app.extensions.setdefault("fq_township_ready", set())
         if db.name not in ready:
             if not db.exists():
-                init_databases(_client(), topology.with_townships([township]))
+                init_databases(databases.couch(), topology.with_townships([township]))
             ready.add(db.name)
     return db
 
 
 def county_db() -> Database:
-    return _client().db(_topology().county_db())
+    return databases.couch().db(databases.topology().county_db())
 
 
 def township_dbs() -> list[Database]:
     """Every township database of the county that exists now."""
-    topology = _topology()
+    topology = databases.topology()
     head = topology.township_db(topology.county_code)
-    return [_client().db(name) for name in _client().all_dbs() if name.startswith(head)]
+    return [databases.couch().db(name) for name in databases.couch().all_dbs() if name.startswith(head)]
 
 
 # What a caller is told when a record does not exist or is not theirs to see (the same
@@ -140,11 +133,8 @@ def locate_doc(doc_id: str, doc_type: str, user: User) -> tuple[dict[str, Any], 
     doc_id = normalise_id(doc_type, doc_id)
     if len(doc_id) > 60:
         raise not_found(doc_type)
-    candidates: list[Database] = []
-    if user.township_code is not None:
-        candidates.append(_client().db(_topology().township_db(user.township_code)))
-    else:
-        candidates.append(county_db())
+    candidates = [databases.user_db(user)]
+    if user.township_code is None:
         candidates.extend(township_dbs())
     found, found_in = None, None
     for db in candidates:
@@ -278,8 +268,7 @@ def find_repeats(user: User, case: Mapping[str, Any]) -> list[dict[str, Any]]:
     county's, which holds every township's cases), with a (type, category, created_at)
     index; the party comparison is done here.
     """
-    db = (_client().db(_topology().township_db(user.township_code)) if user.township_code
-          else county_db())
+    db = databases.user_db(user)
     if not db.exists():
         return []
     _index_ready(db)
@@ -403,16 +392,14 @@ def new_event(user: User, case: Mapping[str, Any], events: list[dict[str, Any]],
 def actions_for(user: User | None, case: Mapping[str, Any], events: list[Mapping[str, Any]]
                 ) -> dict[str, dict[str, list[str]]]:
     """What ``user`` may record on the case now: the kinds its state allows
-    (``server.domain.states.available_actions``), narrowed to what the user may write
+    (``server.domain.refusals.available_actions``), narrowed to what the user may write
     (nothing outside their area; a unit officer: its own unit's feedback)."""
-    from server.domain.states import available_actions
+    from server.domain.refusals import available_actions
 
     if user is None or user.role not in (*CASE_ROLES, "unit_officer"):
         return {}
     actions = available_actions(case, events, now())
     if user.role == "unit_officer":
-        from .units import assigned_name
-
         name = assigned_name(events, str(user.unit_id))
         fb = actions.get("feedback")
         return {"feedback": {"unit": [name]}} if fb is not None and name in fb.get("unit", []) else {}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ServerError
+from .errors import ConfigError  # re-exported: settings errors are raised from here
 
 
 @dataclass(frozen=True)
@@ -165,12 +165,6 @@ def password_change_enforced(settings: Mapping[str, Any]) -> bool:
     else (API and sync)? ``FENGQIAO_PASSWORD_CHANGE``; the demo runs in development."""
     when = settings.get("FENGQIAO_PASSWORD_CHANGE", "production")
     return when == "always" or (when == "production" and settings.get("FENGQIAO_ENV") == "production")
-
-
-class ConfigError(ServerError):
-    """A setting has a value that cannot work; ``message_zh``/``message_en`` say which."""
-
-    kind = "config"
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,

@@ -31,7 +31,7 @@ The server's tree::
     ServerError                     base of everything raised by server/            failed
     ├── ApiError                    an answer the API gives deliberately: status, code, both
     │                               messages, field errors, headers       kind from its status
-    ├── ConfigError                 (server.config) a setting that cannot work     config
+    ├── ConfigError                 (server.errors) a setting that cannot work     config
     ├── ReadModelError              (server.readmodel.store) the statistics file cannot be
     │                               opened (another process holds it)              unavailable
     ├── AuditChainError             (server.audit) an audit record could not be appended
@@ -142,6 +142,12 @@ class ServerError(Exception):
         self.message_en = message_en
         if kind is not None:
             self.kind = kind  # this raise site says more than its class
+
+
+class ConfigError(ServerError):
+    """A setting has a value that cannot work; ``message_zh``/``message_en`` say which."""
+
+    kind = "config"
 
 
 class ApiError(ServerError):

@@ -18,6 +18,7 @@ from typing import Any
 from schemas import validate_document
 from schemas.errors import FieldError
 from schemas.ids import ID_PATTERNS, new_unit_id
+from server.domain.projection import assigned_name
 from sync.couch import Database
 from sync.errors import Conflict
 from sync.users import User
@@ -115,15 +116,6 @@ def locate_for_unit(case_id: str, user: User) -> tuple[dict[str, Any], Any, list
     if not assigned_to(events, user.unit_id):
         raise cases.not_found()
     return case, home, events
-
-
-def assigned_name(events: list[Mapping[str, Any]], unit_id: str) -> str | None:
-    """The name the assignment gave the unit (a later rename does not change history)."""
-    for e in events:
-        for u in e.get("units") or [] if e.get("kind") == "assigned" else []:
-            if isinstance(u, Mapping) and u.get("unit_id") == unit_id:
-                return str(u.get("unit"))
-    return None
 
 
 def feedback_body(user: User, events: list[Mapping[str, Any]], body: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,9 +21,8 @@ def users_group() -> None:
 
 
 def _user_context(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from server.databases import topology_for
     from sync.users import UserStore
-
-    from .app import topology_for
 
     client = CouchClient(settings["COUCHDB_URL"])
     topology = topology_for(settings)

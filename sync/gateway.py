@@ -101,10 +101,7 @@ class Gateway:
             self.audit(action, username, doc_id, detail)
 
     def backing_db(self, user: User) -> Database:
-        if user.role == "county_reviewer":
-            return self.client.db(self.topology.county_db())
-        assert user.township_code is not None
-        return self.client.db(self.topology.township_db(user.township_code))
+        return self.client.db(self.topology.scope_db(user.township_code))
 
 
 def init_app(app: Flask, gateway: Gateway) -> None:

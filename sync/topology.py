@@ -42,6 +42,12 @@ class Topology:
     def township_db(self, township_code: str) -> str:
         return f"{self.prefix}tw_{township_code}"
 
+    def scope_db(self, township_code: str | None) -> str:
+        """The database that holds a user's whole scope: their township's, or for users
+        above townships (county reviewers, admins) the county's, where every township
+        replicates. The one rule for "which database backs this user" (gateway and API)."""
+        return self.township_db(township_code) if township_code else self.county_db()
+
     def users_db(self) -> str:
         return f"{self.prefix}users_{self.county_code}"
 

@@ -30,6 +30,7 @@ from sync.users import User
 
 from .. import audit, cases
 from ..auth import require_user
+from ..databases import user_db
 from ..errors import ApiError
 from . import ApiBlueprint, validation_error
 
@@ -43,7 +44,7 @@ RESOLVE_ROLES = ("township_mediator", "county_reviewer")
 def _dbs_of(user: User) -> list[tuple[Database, bool]]:
     """(database, county_level_only) pairs holding the user's conflicts."""
     if user.township_code:
-        return [(cases._client().db(cases._topology().township_db(user.township_code)), False)]
+        return [(user_db(user), False)]
     return [(cases.county_db(), True), *((db, False) for db in cases.township_dbs())]
 
 

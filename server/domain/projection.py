@@ -537,3 +537,12 @@ def _deadline(rule: Rule, created_at: datetime,
     return Deadline(**common, started_at=start_at, due_date=due,  # type: ignore[arg-type]
                     provisional=bool(result and result.provisional), suspended=result is None,
                     met_at=met_at, on_time=on_time)
+
+
+def assigned_name(events: list[Mapping[str, Any]], unit_id: str) -> str | None:
+    """The name the assignment gave the unit (a later rename does not change history)."""
+    for e in events:
+        for u in e.get("units") or [] if e.get("kind") == "assigned" else []:
+            if isinstance(u, Mapping) and u.get("unit_id") == unit_id:
+                return str(u.get("unit"))
+    return None

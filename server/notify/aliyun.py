@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 import httpx
 
-from server.config import ConfigError
+from server.errors import ConfigError
 
 from .senders import (
     PermanentSendError,

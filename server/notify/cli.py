@@ -10,7 +10,7 @@ import click
 
 
 def _county(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from server.app import topology_for
+    from server.databases import topology_for
     from sync.couch import CouchClient
 
     client = CouchClient(settings["COUCHDB_URL"])
@@ -19,7 +19,7 @@ def _county(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 def _sender(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
     """The configured sender (settings that cannot work: ConfigError, fengqiao prints it)."""
-    from .senders import sender_from_settings
+    from .providers import sender_from_settings
 
     return sender_from_settings(settings)
 

@@ -30,8 +30,9 @@ from .delivery import send_pending, worker_id
 from .directory import Directory, DirectoryCache
 from .feed import EventFeed
 from .outbox import CHINA
+from .providers import sender_from_settings
 from .reminders import run_reminders
-from .senders import Sender, sender_from_settings
+from .senders import Sender
 
 log = logging.getLogger("fengqiao.notify")
 
@@ -43,7 +44,7 @@ class Scheduler:
 
     def __init__(self, settings: Mapping[str, Any], *, sender: Sender | None = None,
                  clock: Callable[[], datetime] = now) -> None:
-        from server.app import topology_for
+        from server.databases import topology_for
 
         topology = topology_for(settings)
         self.client = CouchClient(settings["COUCHDB_URL"])

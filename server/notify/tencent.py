@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from server.config import ConfigError
+from server.errors import ConfigError
 
 from .senders import (
     PermanentSendError,

@@ -59,7 +59,7 @@ class ReadModelService:
         self.remote = RemoteStore(socket_path) if socket_path else None
 
     def county_db_name(self) -> str:
-        from server.app import topology_for
+        from server.databases import topology_for
 
         return topology_for(self.settings).county_db()
 
@@ -78,7 +78,7 @@ class ReadModelService:
         if self.remote is not None:
             return store  # the owning process follows the feed
         if self.mode == "off":
-            from server.app import couch
+            from server.databases import couch
 
             db = couch().db(self.county_db_name())
             if db.exists():

@@ -37,7 +37,7 @@ def _store(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 def _county_db(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from server.app import topology_for
+    from server.databases import topology_for
     from sync.couch import CouchClient
 
     client = CouchClient(settings["COUCHDB_URL"])

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.config import ConfigError
 from server.domain.metrics import METRICS
+from server.errors import ConfigError
 
 OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt,
                                                   "<=": operator.le, "<": operator.lt}

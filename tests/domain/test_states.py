@@ -10,12 +10,12 @@ from domain_helpers import EXTRAS, ev, make_case
 from server.domain.metrics import case_row, compute_metrics
 from server.domain.policies import ACCEPTED_ON_REPORT, POLICIES
 from server.domain.projection import ANOMALY_TEXT, project_case
+from server.domain.refusals import event_refusal
 from server.domain.reminders import case_reminders
 from server.domain.states import (
     ALLOWED_KINDS,
     STATE_CODES,
     counted_resolution_level,
-    event_refusal,
     resolution_levels,
     tablet_rules,
 )

@@ -17,7 +17,8 @@ from providers import FakeAliyun, FakeTencent, aliyun_expected_signature, tencen
 
 from server.config import ConfigError
 from server.notify import aliyun, tencent
-from server.notify.senders import PermanentSendError, TransientSendError, sender_from_settings
+from server.notify.providers import sender_from_settings
+from server.notify.senders import PermanentSendError, TransientSendError
 
 TEMPLATES = {"case.accepted": "SMS_71390007", "case.closed": "SMS_71390008"}
 
