@@ -94,18 +94,20 @@ def couch_settings(**overrides: Any) -> Iterator[dict[str, Any]]:
 
 def topology_from(settings: dict[str, Any], townships: str | None) -> Topology:
     """The county's databases; township codes from ``--townships`` (comma-separated)."""
-    from sync.topology import Topology
+    from grid.codes import is_valid_code, is_within
+
+    from .databases import topology_for
 
     codes = tuple(c.strip() for c in (townships or "").split(",") if c.strip())
     county = settings["FENGQIAO_COUNTY"]
     for code in codes:
-        if not (code.isdigit() and len(code) == 9 and code.startswith(county)):
+        if not (is_valid_code(code, "township") and is_within(code, county)):
             raise click.BadParameter(
                 f"乡镇代码 {code!r} 应为以县代码 {county} 开头的 9 位数字 / "
                 f"township code {code!r} must be 9 digits starting with county code {county}",
                 param_hint="--townships",
             )
-    return Topology(county, codes, settings["FENGQIAO_DB_PREFIX"])
+    return topology_for(settings).with_townships(codes)
 
 
 def _mount_commands() -> None:

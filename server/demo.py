@@ -33,6 +33,8 @@ from sync.reference import publish
 from sync.topology import Topology, init_databases
 from sync.users import UserStore, provision
 
+from .databases import topology_for
+
 CST = timezone(timedelta(hours=8))
 DEMO_PASSWORD = "Qiao-Ying#2026"
 DEMO_SEED = 2026
@@ -61,7 +63,7 @@ def prepare_demo(settings: dict[str, Any], console: Console, *, sizes: dict[str,
     boundaries, version = demo_boundaries(store_home(settings["FENGQIAO_HOME"]), county, console,
                                           sizes or {})
     townships = tuple(boundaries.layer("township")["code"])
-    topology = Topology(county, townships, settings["FENGQIAO_DB_PREFIX"])
+    topology = topology_for(settings).with_townships(townships)
     with CouchClient(settings["COUCHDB_URL"]) as client:
         with console.status("创建数据库与复制 / databases and replications…"):
             init_databases(client, topology)
