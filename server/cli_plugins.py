@@ -22,8 +22,6 @@ class LazyCommand(click.Group):
     Click asks the parent group for the subcommand, then calls its ``make_context`` and
     ``invoke``; both go to the real command, so its options, subcommands, help and errors are
     its own. Only the one-line listing in the parent's help uses the declared ``help``.
-    The attribute may also be a factory returning several commands; the one of this name
-    is taken (``sync.bench`` builds ``bench sync`` and ``bench load`` that way).
     """
 
     def __init__(self, name: str, target: str, help: str) -> None:
@@ -35,10 +33,7 @@ class LazyCommand(click.Group):
         """The command itself, imported on the first call."""
         if self._real is None:
             module, attr = self._target.split(":")
-            found = getattr(importlib.import_module(module), attr)
-            if not isinstance(found, click.Command):
-                found = {command.name: command for command in found()}[self.name]
-            self._real = found
+            self._real = getattr(importlib.import_module(module), attr)
         return self._real
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
@@ -100,13 +95,13 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 BENCH_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("grid", "grid.cli:bench_grid",
      "网格落点基准：本实现对比 geopandas.sjoin / assignment vs geopandas.sjoin in one run."),
-    ("sync", "sync.bench:_click_commands",
+    ("sync", "server.bench.cli:bench_sync",
      "同步网关与直连 CouchDB 的吞吐对比、首次同步、推送到县库延迟 / gateway vs direct CouchDB throughput, "
      "first sync, push → county latency."),
-    ("load", "sync.bench:_click_commands",
+    ("load", "server.bench.cli:bench_load",
      "模拟 N 台平板在压缩时间窗内各同步一次 / N simulated tablets, one sync session each, spread over a "
      "compressed window."),
-    ("stats", "server.readmodel.cli:bench_stats",
+    ("stats", "server.bench.cli:bench_stats",
      "统计读模型基准：查询 p50/p95、跟随延迟、扫描投影基线 / read-model benchmark."),
 )
 

@@ -136,11 +136,12 @@ SETTINGS: tuple[Setting, ...] = (
             "in the statistics read model; unset: derived from FENGQIAO_SECRET_KEY in production, "
             "a random key kept in $FENGQIAO_HOME/party.key otherwise; changing it rebuilds the read model",
             shown="derived / `$FENGQIAO_HOME/party.key`"),
-    # Read by sync.embedded itself (sync never imports server); declared here all the same.
+    # Read by sync.embedded.node_modules_dir (sync never imports server); declared here all the same.
     Setting("FENGQIAO_NODE_MODULES", None,
-            "folder of the pinned npm packages (`npm ci`) from which the embedded pouchdb-server is "
-            "started; the tablet's and workbench's browser libraries are always read from the "
-            "`node_modules` beside the sources",
+            "folder of the pinned npm packages (`npm ci`) from which the embedded pouchdb-server and "
+            "the PouchDB driver of `bench sync`/`bench load` are started (`sync.embedded.node_modules_dir`; "
+            "set it where the package is installed from a wheel); the tablet's and workbench's "
+            "browser libraries are always read from the `node_modules` beside the sources",
             shown="`node_modules` beside the sources"),
     Setting("FENGQIAO_CLOCK", None,
             "the one clock (`server.clock.now`): a function returning the current aware datetime; "

@@ -44,10 +44,15 @@ The server's tree::
     │                                                           conflict, code not_available
     ├── PeriodError                 (server.reports.periods) not ``YYYY-MM`` / ``YYYYQn``
     │                                                                              invalid
-    └── SendError                   (server.notify.senders) a notification not delivered  failed
-        ├── TransientSendError      not sent, try again later                      unavailable
-        ├── PermanentSendError      not sent, and will not be as configured        config
-        └── UnknownOutcome          may have been sent: never retried              failed
+    ├── SendError                   (server.notify.senders) a notification not delivered  failed
+    │   ├── TransientSendError      not sent, try again later                      unavailable
+    │   ├── PermanentSendError      not sent, and will not be as configured        config
+    │   └── UnknownOutcome          may have been sent: never retried              failed
+    └── BenchError                  (server.bench.errors) a benchmark could not run: failed;
+        │                           Node or the driver missing: config, the gateway did
+        │                           not start: unavailable, bad parameters: invalid
+        ├── PouchFailed             the PouchDB driver answered with PouchDB's error  failed
+        └── SessionFailed           one simulated sync session of ``bench load``     failed
 
 ``server/domain`` (pure, imports only ``schemas``) raises no errors of its own.
 

@@ -68,10 +68,19 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def node_modules_dir(node_modules: Path | str | None = None) -> Path:
+    """The folder of the pinned npm packages (``npm ci``): ``node_modules`` if given, else the
+    setting ``FENGQIAO_NODE_MODULES`` (declared in ``server.config``; read here because
+    ``sync`` never imports ``server``), else ``node_modules`` beside the sources. An
+    installed wheel has none beside it: set ``FENGQIAO_NODE_MODULES`` there."""
+    if node_modules:
+        return Path(node_modules)
+    return Path(os.environ.get("FENGQIAO_NODE_MODULES") or PROJECT_ROOT / "node_modules")
+
+
 def pouchdb_server_script(node_modules: Path | None = None) -> Path:
     """Where ``npm ci`` put pouchdb-server's entry script."""
-    base = node_modules or Path(os.environ.get("FENGQIAO_NODE_MODULES", PROJECT_ROOT / "node_modules"))
-    script = base / "pouchdb-server" / "bin" / "pouchdb-server"
+    script = node_modules_dir(node_modules) / "pouchdb-server" / "bin" / "pouchdb-server"
     if not script.exists():
         raise EmbeddedServerError(
             f"找不到 pouchdb-server（{script}）。请在项目根目录运行 `npm ci --ignore-scripts`（`make test` 会自动安装）。",

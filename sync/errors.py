@@ -24,8 +24,7 @@ name a narrower kind than its class (``SyncError(..., kind="config")``). The hie
     ├── NotAcceptable               a sync client that accepts only multipart (406) malformed
     ├── UserError                   an account or password that cannot be accepted  invalid
     │                               (names the field; an existing name: conflict)
-    ├── ConflictError               a conflict resolution that cannot be applied    conflict
-    └── BenchError                  (sync/bench.py) a benchmark could not run       failed
+    └── ConflictError               a conflict resolution that cannot be applied    conflict
 
 ``sync.users.UserError``, ``sync.conflicts.ConflictError``, ``sync.wire.BadBody`` and
 ``sync.gateway.NotAcceptable`` are these classes, imported where they are raised.

@@ -48,6 +48,12 @@ MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
+def hash_password(password: str) -> str:
+    """The stored form of ``password``: an argon2id hash with a fresh salt, at the cost
+    every account uses (no policy check: :func:`check_password_strength` is the caller's)."""
+    return _hasher.hash(password)
+
+
 @dataclass(frozen=True)
 class User:
     """An authenticated account: what the gateway and the API need to decide on scope."""
@@ -162,7 +168,7 @@ class UserStore:
         doc: dict[str, Any] = {
             "_id": f"user:{username}", "type": "user", "schema_version": 1,
             "username": username, "display_name": display_name or username, "role": role,
-            "area_codes": list(codes), "password_hash": _hasher.hash(password),
+            "area_codes": list(codes), "password_hash": hash_password(password),
             "active": True, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         if phone:
@@ -185,7 +191,7 @@ class UserStore:
             doc = self.get(username)
             if doc is None:
                 raise UserError("username", f"用户 {username} 不存在", f"no user {username}", kind="not_found")
-            doc["password_hash"] = _hasher.hash(password)
+            doc["password_hash"] = hash_password(password)
             doc.pop("must_change_password", None)
             if must_change:
                 doc["must_change_password"] = True
@@ -252,7 +258,7 @@ class Authenticator:
         """Check ``password`` against the stored user document ``doc`` (argon2) and
         remember a success for ``ttl``."""
         if doc is None or not doc.get("active", True):
-            _hasher.hash(password)  # same work as a real check: no user enumeration by timing
+            hash_password(password)  # same work as a real check: no user enumeration by timing
             return None
         try:
             _hasher.verify(doc["password_hash"], password)

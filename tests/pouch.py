@@ -1,4 +1,6 @@
-"""Drive real PouchDB clients (``tests/pouch_driver.js``) from pytest.
+"""Real PouchDB clients for the tests, on the project's one PouchDB driver
+(``server/bench/pouch_driver.js``, driven by ``server.bench.pouch.PouchProcess``, the
+class ``bench sync`` and the chaos tests use).
 
 Each ``PouchNode`` is one Node process holding any number of in-memory PouchDB databases
 (one per simulated tablet); requests are JSON lines, answered in order.
@@ -8,46 +10,19 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
-DRIVER = Path(__file__).with_name("pouch_driver.js")
-ROOT = Path(__file__).resolve().parents[1]
+from server.bench.pouch import PouchProcess
 
 
-class PouchError(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(json.dumps(error, ensure_ascii=False))
-        self.error = error
+class PouchNode(PouchProcess):
+    """A :class:`PouchProcess` that hands out tablets and devices."""
 
-
-class PouchNode:
     def __init__(self) -> None:
-        node = shutil.which("node")
-        assert node, "node is needed for the PouchDB tests"
-        self.proc = subprocess.Popen(
-            [node, str(DRIVER)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, bufsize=1,
-        )
-        self._ids = itertools.count(1)
+        assert shutil.which("node"), "node is needed for the PouchDB tests"
+        super().__init__()
         self._devices = itertools.count(1)
-
-    def call(self, op: str, **args: Any) -> Any:
-        msg_id = next(self._ids)
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(json.dumps({"id": msg_id, "op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("PouchDB driver exited")
-        answer = json.loads(line)
-        assert answer["id"] == msg_id
-        if not answer["ok"]:
-            raise PouchError(answer["error"])
-        return answer["result"]
 
     def tablet(self, name: str, url: str, username: str, password: str) -> Tablet:
         return Tablet(self, name, url, {"username": username, "password": password})
@@ -55,15 +30,6 @@ class PouchNode:
     def device(self, server_url: str, username: str, password: str) -> Tablet:
         """A fresh device of ``username`` syncing with ``{server_url}/sync/<username>``."""
         return self.tablet(f"device{next(self._devices)}", f"{server_url}/sync/{username}", username, password)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 class Tablet:
@@ -97,12 +63,10 @@ class Tablet:
         return {r["id"] for r in rows}
 
     def push(self, **opts: Any) -> dict[str, Any]:
-        return self.node.call("replicate", db=self.name, url=self.url, auth=self.auth,
-                              direction="push", opts=opts)
+        return self.node.replicate(self.name, self.url, "push", self.auth, **opts)
 
     def pull(self, **opts: Any) -> dict[str, Any]:
-        return self.node.call("replicate", db=self.name, url=self.url, auth=self.auth,
-                              direction="pull", opts=opts)
+        return self.node.replicate(self.name, self.url, "pull", self.auth, **opts)
 
     def destroy(self) -> None:
         self.node.call("destroy", db=self.name)

@@ -1,4 +1,4 @@
-"""``fengqiao stats …``, ``fengqiao export …`` and ``fengqiao bench stats``.
+"""``fengqiao stats …`` and ``fengqiao export …`` (``fengqiao bench stats`` is in ``server/bench/cli.py``).
 
 These open the read model file themselves; DuckDB lets one process write it, so run them
 while the server is stopped (they say so if the file is locked).
@@ -178,25 +178,3 @@ def export_cases(area: str, fmt: str, output: Path, start: Any, end: Any, no_cat
         finally:
             store.close()
             client.close()
-
-
-@click.command("stats", help="统计读模型基准：查询 p50/p95、跟随延迟、扫描投影基线 / read-model benchmark.")
-@click.option("--cases", default=1_000_000, show_default=True, help="读模型中的案件行数 / case rows in the read model.")
-@click.option("--couch-cases", default=5000, show_default=True,
-              help="经 CouchDB 写入并走 _changes 的案件数 / cases written through CouchDB and its feed.")
-@click.option("--repeats", default=30, show_default=True, help="每个查询重复次数 / runs per query.")
-@click.option("--lag-seconds", default=10.0, show_default=True, help="延迟测量时长 / lag measurement duration.")
-@click.option("--rate", default=20.0, show_default=True, help="延迟测量写入速率（案件/秒）/ cases per second.")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
-def bench_stats(cases: int, couch_cases: int, repeats: int, lag_seconds: float, rate: float,
-                as_json: bool) -> None:
-    from . import bench
-
-    with _settings() as settings:
-        result = bench.run(settings["COUCHDB_URL"], county=settings["FENGQIAO_COUNTY"], cases=cases,
-                           couch_cases=couch_cases, repeats=repeats, lag_seconds=lag_seconds,
-                           rate=rate, workdir=Path(settings["FENGQIAO_HOME"]), console=console)
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-    else:
-        Console(highlight=False).print(bench.table(result))

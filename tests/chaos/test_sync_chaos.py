@@ -35,8 +35,10 @@ from typing import Any
 import factories as f
 import pytest
 
+from server.bench.errors import PouchFailed
+from server.bench.gateway import GatewayProcess
+from server.bench.pouch import PouchProcess
 from sync import conflicts
-from sync.bench import GatewayProcess, PouchFailed, PouchProcess
 from sync.couch import CouchClient, Database, split_credentials
 from sync.embedded import EmbeddedCouch, free_port
 from sync.errors import SyncError

@@ -31,12 +31,6 @@ from server.errors import KINDS, ApiError, ServerError, answer_for, cli_answer
 ROOTS = {"schemas": schema_errors.SchemaError, "grid": grid_errors.GridError,
          "sync": sync_errors.SyncError, "server": ServerError}
 
-# Known exceptions, each with its reason; an entry that no longer exists is harmless.
-#   sync/bench.py: the sync benchmark's harness (a Node process that died, one simulated
-#   session that failed) — issue 17 moves the benchmark code out of the product packages.
-EXEMPT = {"sync.bench.PouchFailed", "sync.bench.SessionFailed"}
-
-
 def _product_modules() -> list[str]:
     names = []
     for package in ROOTS:
@@ -62,9 +56,8 @@ def test_every_exception_class_descends_from_its_packages_root() -> None:
     classes = _exception_classes()
     assert len(classes) > 30  # the walk found the families
     strays = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in classes
-                    if not issubclass(cls, ROOTS[cls.__module__.split(".")[0]])
-                    and f"{cls.__module__}.{cls.__qualname__}" not in EXEMPT)
-    assert strays == []
+                    if not issubclass(cls, ROOTS[cls.__module__.split(".")[0]]))
+    assert strays == []  # no exemptions: the benchmarks' harness errors are ServerErrors too
 
 
 def test_every_class_names_a_kind_of_the_one_table() -> None:
@@ -81,7 +74,8 @@ def test_each_package_draws_its_tree_in_its_errors_module() -> None:
                                          "UserError", "ConflictError"]),
                           (server_errors, ["ServerError", "ApiError", "ConfigError", "ReadModelError",
                                            "AuditChainError", "BackupError", "PaperError", "NotAvailable",
-                                           "PeriodError", "SendError"])):
+                                           "PeriodError", "SendError", "BenchError", "PouchFailed",
+                                           "SessionFailed"])):
         doc = module.__doc__ or ""
         assert "└──" in doc and all(name in doc for name in names), module.__name__
     for kind, row in KINDS.items():  # the table in server/errors.py's docstring is KINDS

@@ -20,14 +20,15 @@ DECLARED = {s.name for s in SETTINGS}
 ENV_READ = re.compile(r"\bos\.environ\b|\bgetenv\(")
 
 # Reads of the environment outside server/config.py, each with its reason:
-#   sync/embedded.py  sync never imports server, and the embedded server is started by sync;
-#   grid/versions.py  the grid CLI's default store (grid imports nothing of the others);
-#   sync/bench.py     passes settings on to the server process it starts (an environment it
-#                     builds, not a setting it reads).
+#   sync/embedded.py         sync never imports server, and the embedded server is started
+#                            by sync (``node_modules_dir``);
+#   grid/versions.py         the grid CLI's default store (grid imports nothing of the others);
+#   server/bench/gateway.py  passes settings on to the server process it starts (an
+#                            environment it builds, not a setting it reads).
 OUTSIDE_CONFIG = {
     ("sync/embedded.py", "FENGQIAO_NODE_MODULES"),
     ("grid/versions.py", "FENGQIAO_HOME"),
-    ("sync/bench.py", "FENGQIAO_DB_PREFIX"),
+    ("server/bench/gateway.py", "FENGQIAO_DB_PREFIX"),
 }
 
 

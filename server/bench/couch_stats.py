@@ -12,8 +12,8 @@ import contextlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .couch import CouchClient
-from .errors import SyncError
+from sync.couch import CouchClient
+from sync.errors import SyncError
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 

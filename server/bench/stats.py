@@ -34,11 +34,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grid.codes import township_of
 from server.domain.metrics import compute_metrics
 from server.domain.projection import project_case
-from sync.couch import CouchClient
-
-from .follower import Follower, catch_up
-from .generate import CST, case_with_events, generate, grid_codes
-from .queries import (
+from server.readmodel.follower import Follower, catch_up
+from server.readmodel.generate import CST, case_with_events, generate, grid_codes
+from server.readmodel.queries import (
     CaseFilter,
     StatsQuery,
     by_child_area,
@@ -47,7 +45,8 @@ from .queries import (
     parse_position,
     totals,
 )
-from .store import ReadModel
+from server.readmodel.store import ReadModel
+from sync.couch import CouchClient
 
 PERIOD = (date(2025, 11, 1), date(2026, 10, 31))
 
