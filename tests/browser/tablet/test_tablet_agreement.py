@@ -38,7 +38,9 @@ def test_agreement_shown_offline_and_the_signed_copy_photographed_back(
     assert page.eval_on_selector_all("#agreement [data-terms] li", "ls => ls.map(l => l.textContent)") == TERMS
     text = page.inner_text("#agreement")
     assert "人民调解协议书" in text and "张三" in text and "李四" in text and "由村民委员会监督履行" in text
-    size = page.eval_on_selector("#agreement [data-terms] li", "e => parseFloat(getComputedStyle(e).fontSize)")
+    # Found and measured in one script turn: the view may render again between a query and a
+    # later evaluation, and a detached element has no computed style (NaN).
+    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#agreement [data-terms] li')).fontSize)")
     assert size >= 24, size  # large type for the parties
     page.screenshot(path=artifacts / "tablet-agreement.png", full_page=True)
 
@@ -67,7 +69,7 @@ def test_agreement_shown_offline_and_the_signed_copy_photographed_back(
     assert name in mia.get(f"/api/cases/{kase['_id']}").get_json()["case"]["_attachments"]
     pdf = mia.get(f"/api/cases/{kase['_id']}/documents/agreement.pdf")
     assert pdf.status_code == 200
-    from paper.pdf_checks import text as pdf_text
+    from pdf_checks import text as pdf_text
 
     printed = pdf_text(pdf.data)
     assert all(term in printed for term in TERMS)

@@ -6,7 +6,7 @@ import random
 from datetime import date
 
 import pytest
-from domain.domain_helpers import ev, make_case
+from domain_helpers import ev, make_case
 from rm_helpers import as_changes, snapshot
 
 from server.domain.metrics import compute_metrics

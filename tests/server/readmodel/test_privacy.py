@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import duckdb
-from domain.domain_helpers import make_case
+from domain_helpers import make_case
 from rm_helpers import as_changes
 
 from server.readmodel.store import ReadModel

@@ -200,8 +200,8 @@ def test_monthly_report_pdf_figures_equal_api_stats(as_user, artifacts: Path) ->
     """The 月报 as PDF: every metric (value, numerator, denominator), every township's row,
     the month in the trend and the 重大不稳定问题, read back from the PDF's text, equal
     ``/api/stats`` for the month; Chinese drawn with the embedded font (no tofu)."""
-    from paper.pdf_checks import ink, missing_glyphs, pages
-    from paper.pdf_checks import text as pdf_text
+    from pdf_checks import ink, missing_glyphs, pages
+    from pdf_checks import text as pdf_text
 
     from server.reports.pdf import BREAKDOWN_METRICS
 

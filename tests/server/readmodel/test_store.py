@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from domain.domain_helpers import ev, make_case
+from domain_helpers import ev, make_case
 from rm_helpers import as_changes, snapshot
 
 from server.domain.metrics import METRICS, case_row, cohort, compute_metrics, metric_sql
