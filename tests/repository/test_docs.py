@@ -23,9 +23,3 @@ def test_every_setting_is_in_the_readme():
 def test_every_top_level_command_is_in_the_readme():
     missing = [name for name in main.commands if f"fengqiao {name}" not in README]
     assert missing == []
-
-
-def test_test_modules_have_unique_names():
-    """pytest's default import mode needs unique basenames across test folders."""
-    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
-    assert sorted({n for n in names if names.count(n) > 1}) == []
