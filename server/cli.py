@@ -4,7 +4,7 @@ adds its own commands (``grid``, ``calendar``, ``bench`` …).
 Every command is mounted lazily (``server/cli_plugins.py``): its module is imported when the
 command runs or shows its own help, so ``fengqiao --help`` imports click and nothing else of
 weight (issue 16: importing every command cost 1.4 s per invocation). Keep this module's
-top-level imports light; ``tests/foundation/test_cli_imports.py`` checks it.
+top-level imports light; ``tests/server/test_cli_imports.py`` checks it.
 
 Errors: a command raises the error of its package (``GridError``, ``SyncError``,
 ``ServerError`` …) and :class:`FengqiaoGroup` — the one CLI translator — prints its message

@@ -4,7 +4,7 @@ Each is mounted as a :class:`LazyCommand`: its module is imported when the comma
 shows its own help, never when ``fengqiao`` starts or lists its commands. Importing every
 package's command module up front cost 1.4–2 s per invocation (geopandas, pandas, duckdb,
 typst, marshmallow …; issue 16). The help line is declared here so that ``fengqiao --help``
-can list the commands without importing them; ``tests/foundation/test_cli_imports.py``
+can list the commands without importing them; ``tests/server/test_cli_imports.py``
 checks that each declared line is the command's own help.
 """
 

@@ -3,7 +3,7 @@
 Read from the environment (``COUCHDB_URL`` and ``FENGQIAO_*``); tests pass a mapping to
 ``create_app`` instead, and nothing patches globals. ``SETTINGS`` is the one list: the
 README's configuration table is generated from it (``python -m server.config --readme``
-rewrites it; ``tests/foundation/test_settings.py`` fails when it is stale), and the same
+rewrites it; ``tests/server/test_settings.py`` fails when it is stale), and the same
 test fails when product code names a ``FENGQIAO_*`` variable that is not declared here.
 
 Why one list: a setting read in one module with its own default, and documented in the

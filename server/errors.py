@@ -68,7 +68,7 @@ command, ``grid``'s included): ``错误：…`` / ``Error: …`` on stderr and t
 never a traceback for bad input or configuration.
 
 This module imports no Flask at import time: ``server.config`` and ``server.cli`` import it,
-and ``fengqiao --help`` must stay light (``tests/foundation/test_cli_imports.py``).
+and ``fengqiao --help`` must stay light (``tests/server/test_cli_imports.py``).
 """
 
 from __future__ import annotations

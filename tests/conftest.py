@@ -1,21 +1,25 @@
-"""Shared fixtures: one CouchDB per test run, a fresh database per test.
+"""Shared fixtures: one CouchDB per test run, fresh databases per test, a county per test.
 
 With ``COUCHDB_URL`` set the suite runs against that server (Apache CouchDB 3.x, with
 admin credentials); otherwise one embedded pouchdb-server is started on a random port in
-a temporary directory. Every database a test creates carries this run's random prefix
-and is deleted afterwards, even when the test fails.
+a temporary directory. Every database a test creates is named under this run's prefix
+(``apps.RUN_PREFIX``) and deleted afterwards, even when the test fails; on an external
+server the session ends by deleting whatever is still named with the run's prefix.
+
+Apps, sites and the live server are built by ``tests/apps.py``; tests/README.md has the map.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from testenv import RUN_PREFIX
+from apps import RUN_PREFIX, AppFactory, LiveServer, Site, drop_prefix, new_prefix
+from factories import TOWNSHIP_1
+from testenv import ROOT
 
 from sync.couch import CouchClient, Database
 from sync.embedded import EmbeddedCouch
@@ -27,9 +31,7 @@ def couch_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         with CouchClient(external) as client:
-            for name in client.all_dbs():
-                if name.startswith(RUN_PREFIX):
-                    client.delete_db(name)
+            drop_prefix(client, RUN_PREFIX)
         return
     server = EmbeddedCouch(tmp_path_factory.mktemp("couch-home"))
     try:
@@ -44,10 +46,12 @@ def couch(couch_url: str) -> Iterator[CouchClient]:
         yield client
 
 
+# -- per test: a prefix, a database, apps on the prefix -----------------------------------------
+
 @pytest.fixture
 def db_prefix() -> str:
     """A prefix unique to one test, under the run's prefix."""
-    return f"{RUN_PREFIX}{uuid.uuid4().hex[:6]}_"
+    return new_prefix()
 
 
 @pytest.fixture
@@ -62,40 +66,22 @@ def db(couch: CouchClient, db_prefix: str) -> Iterator[Database]:
 
 @pytest.fixture
 def cleanup_prefix(couch: CouchClient, db_prefix: str) -> Iterator[str]:
-    """Deletes every database named with ``db_prefix`` after the test."""
+    """``db_prefix``, whose databases and ``_replicator`` documents are deleted after the test."""
     yield db_prefix
-    replicator = couch.db("_replicator")
-    if replicator.exists():
-        rows = replicator.all_docs(startkey=db_prefix, endkey=db_prefix + "\ufff0")["rows"]
-        for row in rows:
-            replicator.delete_doc(row["id"], row["value"]["rev"])
-    for name in couch.all_dbs():
-        if name.startswith(db_prefix):
-            couch.delete_db(name)
+    drop_prefix(couch, db_prefix)
 
 
 @pytest.fixture
-def make_app(couch_url: str, cleanup_prefix: str, tmp_path: Path) -> Callable[..., Any]:
-    """Factory: an app on the test CouchDB; keyword arguments override settings."""
-    from server.app import create_app
-
-    def factory(**overrides: Any):  # type: ignore[no-untyped-def]
-        config = {
-            "COUCHDB_URL": couch_url,
-            "FENGQIAO_DB_PREFIX": cleanup_prefix,
-            "FENGQIAO_HOME": str(tmp_path / "home"),
-            "FENGQIAO_SECRET_KEY": "test-secret",
-            **overrides,
-        }
-        app = create_app(config)
-        app.testing = True
-        return app
-
-    return factory
+def make_app(couch_url: str, cleanup_prefix: str, tmp_path: Path) -> Iterator[AppFactory]:
+    """``make_app(variant="default", **settings)``: an app on this test's prefix
+    (variants: ``apps.VARIANTS``)."""
+    factory = AppFactory(couch_url, cleanup_prefix, tmp_path / "home")
+    yield factory
+    factory.close()
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Any]):  # type: ignore[no-untyped-def]
+def app(make_app: AppFactory):  # type: ignore[no-untyped-def]
     return make_app()
 
 
@@ -104,33 +90,53 @@ def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-# -- browsers (tests/browser, tests/browser_dashboard) ------------------------------------------
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots and generated files go to be looked at (``test-artifacts/``, not
+    committed)."""
+    path = ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
 
-CHROMIUM = os.environ.get("FENGQIAO_CHROMIUM", "/usr/bin/chromium")
-# Background networking off: this machine's closed network refuses Chromium's own calls.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
+# -- a county: per test here, per session under tests/server/ (its conftest) ------------------
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run (Playwright's sync API allows one)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} not installed: run `make test` as root (it installs Debian's "
-                    "chromium) or `apt-get install chromium fonts-noto-cjk`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+@pytest.fixture
+def site(couch: CouchClient, make_app: AppFactory) -> Site:
+    """The county this test runs in, on its prefix (townships get databases as accounts
+    need them)."""
+    return Site(couch, make_app, townships=())
 
 
 @pytest.fixture
-def artifacts() -> Path:
-    """Where screenshots go (``test-artifacts/``, not committed)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+def topology(site: Site):  # type: ignore[no-untyped-def]
+    return site.topology
+
+
+@pytest.fixture
+def accounts(site: Site) -> dict[str, Any]:
+    """Every account of ``factories.ACCOUNTS``, with its databases and replications."""
+    return site.provision()
+
+
+@pytest.fixture
+def sync_app(site: Site):  # type: ignore[no-untyped-def]
+    """The county's app (gateway, API, pages) with the product's defaults."""
+    return site.app()
+
+
+@pytest.fixture
+def live(sync_app, accounts) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """``sync_app`` over HTTP (for PouchDB, browsers, httpx), the accounts provisioned."""
+    with LiveServer(sync_app) as server:
+        yield server
+
+
+@pytest.fixture
+def township_db(site: Site) -> Database:
+    return site.township_db(TOWNSHIP_1)
+
+
+@pytest.fixture
+def county_db(site: Site) -> Database:
+    return site.county_db()

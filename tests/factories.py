@@ -80,10 +80,12 @@ def risk_event(risk_doc: dict[str, Any], actor: str, *, kind: str = "resolved",
     return doc
 
 
-def provision_accounts(couch: Any, topology: Any) -> dict[str, Any]:
-    """Every account of ``ACCOUNTS`` in ``topology``'s county, with its databases."""
+def provision_accounts(couch: Any, topology: Any,
+                       accounts: dict[str, tuple[str, list[str]]] | None = None) -> dict[str, Any]:
+    """Every account of ``accounts`` (default ``ACCOUNTS``) in ``topology``'s county, with its
+    databases; username → ``sync.users.User``."""
     from sync.users import UserStore, provision
 
     store = UserStore(couch, topology.prefix, COUNTY)
     return {name: provision(couch, topology, store, name, role, codes, PASSWORD)
-            for name, (role, codes) in ACCOUNTS.items()}
+            for name, (role, codes) in (ACCOUNTS if accounts is None else accounts).items()}

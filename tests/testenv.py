@@ -1,16 +1,18 @@
-"""Names shared by test modules (conftest modules are not importable by name: several exist)."""
+"""Names shared by test modules (conftest modules are not importable by name: several exist):
+the repository's root, logging in, the one way to wait (``poll``), cluster-safe writes.
+Apps, servers and database names come from ``apps``."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Every database a test run creates starts with this, and is deleted at the end.
-RUN_PREFIX = f"fqtest{uuid.uuid4().hex[:6]}_"
+# The repository (a test module's own depth under tests/ never matters).
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def login(client, username: str, password: str):  # type: ignore[no-untyped-def]
@@ -40,27 +42,30 @@ def signed_in_clients(app: Any, password: str) -> Callable[[str | None], Any]:
     return get
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> bool:
-    """Poll ``predicate`` until it is truthy (True) or ``timeout`` seconds pass (False):
-    replication and feeds take their time; a test bounds every wait."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
+def poll(check: Callable[[], T], timeout: float = 60.0, *, every: float = 0.2,
+         until: Callable[[T], Any] = bool, ignore: tuple[type[BaseException], ...] = (),
+         what: str = "the condition") -> T:
+    """Call ``check()`` every ``every`` seconds until ``until`` accepts its value (by default:
+    any truthy value) and return that value. The one way tests wait: replication, feeds,
+    followers and subprocesses take their time, and every wait is bounded.
 
-
-def poll(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.2) -> Any:
-    """The first truthy value of ``check()``; AssertionError after ``timeout`` seconds
-    (replication takes seconds)."""
+    An exception of a type in ``ignore`` counts as "not yet". After ``timeout`` seconds it
+    fails: with the last exception of those types if the last call raised one (so an
+    ``assert`` inside ``check``, with ``ignore=(AssertionError,)``, keeps pytest's detailed
+    message), otherwise with an AssertionError naming ``what`` and the last value read.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
+        try:
+            value = check()
+        except ignore:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if until(value):
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout:g} s; last value: {value!r:.1500}")
         time.sleep(every)
 
 
@@ -73,18 +78,3 @@ def every_copy(db: Any) -> int:
     read its own write at once through those writes everywhere first.
     """
     return int(db.info().get("cluster", {}).get("n", 1))
-
-
-def eventually(read: Callable[[], T], accept: Callable[[T], bool], timeout: float = 30.0) -> T:
-    """The first value of ``read()`` that ``accept`` takes, or the last one read when
-    ``timeout`` seconds pass (the caller asserts on it, so a failure shows the value).
-
-    For what a CouchDB cluster makes visible eventually and offers no quorum for, such as
-    ``_security`` right after it was set (read from one shard copy).
-    """
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not accept(value) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        value = read()
-    return value

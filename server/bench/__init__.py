@@ -6,9 +6,9 @@ imports nothing of the others.
 They live in ``server`` because they run the whole product — the gateway as production
 runs it (``python -m server serve`` under gunicorn) against CouchDB, the read model — and
 read the server's settings; ``sync`` imports nothing of them, and nothing else of the
-product imports them (``tests/domain/test_dependencies.py``). Every file they need ships
+product imports them (``tests/repository/test_dependencies.py``). Every file they need ships
 in the package (``pouch_driver.js`` is package data), so they run from an installed wheel
-as from a checkout (``tests/foundation/test_wheel.py``).
+as from a checkout (``tests/repository/test_wheel.py``).
 
 One job per module::
 

@@ -19,7 +19,7 @@ An aggregate whose predicate reads an as-of column counts only *settled* cases (
 live: their as-of columns are FALSE on every day); for the live ones it is computed when
 asked, from ``live_cases`` with the day asked about. Every other aggregate counts every
 case. So a statistic = the cells' sums + the live cases' as-of aggregates, equal to the
-scan of ``cases_at(as_of)`` (``tests/readmodel/test_cells.py``). Queries the cells cannot
+scan of ``cases_at(as_of)`` (``tests/server/readmodel/test_cells.py``). Queries the cells cannot
 answer (a grid-level area or scope, a metric set other than ``METRICS``, a breakdown by
 channel or category) scan the case rows as before.
 

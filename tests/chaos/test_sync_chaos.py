@@ -26,7 +26,6 @@ import random
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,8 @@ from typing import Any
 
 import factories as f
 import pytest
+from apps import new_prefix
+from testenv import ROOT, poll
 
 from server.bench.errors import PouchFailed
 from server.bench.gateway import GatewayProcess
@@ -62,7 +63,7 @@ class Cluster:
         self.port = free_port()
         self.couch = EmbeddedCouch(home / "couch-home", port=self.port)
         self.url = self.couch.start()
-        self.prefix = f"chaos{uuid.uuid4().hex[:6]}_"
+        self.prefix = new_prefix("chaos")  # its own server, deleted with tmp_path
         self.client = CouchClient(self.url)
         self.topology = Topology(f.COUNTY, (f.TOWNSHIP_1,), self.prefix)
         store = UserStore(self.client, self.prefix, f.COUNTY)
@@ -148,18 +149,6 @@ def devices(cluster: Cluster | ClusterSite) -> Iterator[list[Device]]:
             d.node.close()
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.25) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except SyncError:
-            pass
-        time.sleep(interval)
-    return False
-
-
 def _grid(user: str) -> str:
     return {"alice": f.GRID_A, "bob": f.GRID_B}[user]
 
@@ -240,13 +229,12 @@ def check_everything_arrived(cluster: Cluster | ClusterSite, tablets: list[Devic
     created = set().union(*(d.created for d in tablets))
     county = cluster.county
 
-    def arrived() -> bool:
+    def missing() -> list[str]:
         rows = county.all_docs(keys=sorted(created))["rows"]
-        return all("value" in r and not r["value"].get("deleted") for r in rows)
+        return [r["key"] for r in rows if "value" not in r or r["value"].get("deleted")]
 
-    assert wait_until(arrived, timeout=timeout), (
-        f"seed {seed}: missing in the county: "
-        f"{[r['key'] for r in county.all_docs(keys=sorted(created))['rows'] if 'value' not in r][:10]}")
+    poll(missing, timeout, until=lambda ids: not ids, ignore=(SyncError,),
+         what=f"seed {seed}: every document in the county (last value: those missing)")
     events = {i for i in created if i.startswith("event:")}
     in_county = {r["id"] for r in county.all_docs(startkey="event:", endkey="event:\ufff0")["rows"]}
     assert in_county == events, f"seed {seed}: events differ: extra {in_county - events}, missing {events - in_county}"
@@ -282,7 +270,7 @@ def check_checkpoints_resume(cluster: Cluster, tablets: list[Device], seed: int,
     assert pushed is not None and pushed["docs_read"] == 1, f"seed {seed}: push re-read {pushed}"
     pulled = bob.sync("pull")
     assert pulled is not None and pulled["docs_read"] == 0, f"seed {seed}: bob re-read {pulled}"
-    assert wait_until(lambda: cluster.township.get_or_none(case["_id"]) is not None, 10)
+    poll(lambda: cluster.township.get_or_none(case["_id"]) is not None, 10, ignore=(SyncError,))
     pulled = mia.sync("pull")
     assert pulled is not None and pulled["docs_read"] <= 1 + n_conflicts, f"seed {seed}: mia re-read {pulled}"
 
@@ -344,7 +332,7 @@ def test_gateway_killed_mid_push_then_retried_loses_and_duplicates_nothing(clust
         worker = threading.Thread(target=lambda: outcome.update(first=alice.sync("push")))
         worker.start()
         # Kill once part of the batch is in: between the first and the last document.
-        assert wait_until(lambda: cluster.township.info()["doc_count"] > 5, 60, interval=0.02)
+        poll(lambda: cluster.township.info()["doc_count"] > 5, 60, every=0.02, ignore=(SyncError,))
         time.sleep(rnd.uniform(0.0, 0.1))
         cluster.kill_gateway()
         worker.join(120)
@@ -372,7 +360,7 @@ def test_gateway_killed_mid_push_then_retried_loses_and_duplicates_nothing(clust
 # cluster that ../shared/tools/apache-couchdb.sh runs (`start --nodes 3`): the test kills
 # and revives nodes with that script, so it never touches a CouchDB it did not start.
 
-CLUSTER_SCRIPT = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "apache-couchdb.sh"
+CLUSTER_SCRIPT = ROOT.parent / "shared" / "tools" / "apache-couchdb.sh"
 # How long the county may take to hold every event once the tablets have settled. Bounded,
 # but generous: a continuous replication whose source or target node died is retried by
 # CouchDB's scheduler with a backoff of 30 s doubling per crash, on its `[replicator]
@@ -508,7 +496,7 @@ def test_cluster_node_killed_mid_sync_loses_and_duplicates_no_event(cluster_site
             w.start()
         for victim in [*(n for n in nodes if n != own), own]:
             # Mid-sync: some tablet is replicating when the node dies.
-            assert wait_until(lambda: any(w.syncing.is_set() for w in writers), 120, interval=0.01)
+            poll(lambda: any(w.syncing.is_set() for w in writers), 120, every=0.01)
             time.sleep(rnd.uniform(0.0, 0.3))
             _cluster_script("kill", str(victim))
             # The tablets go on with the node dead. Another node's death is invisible to them:
@@ -516,14 +504,12 @@ def test_cluster_node_killed_mid_sync_loses_and_duplicates_no_event(cluster_site
             # only fail, so there each just makes two more attempts.
             if victim != own:
                 marks = {w: w.synced + 1 for w in writers}
-                assert wait_until(lambda marks=marks: all(w.synced >= m or not w.is_alive()
-                                                          for w, m in marks.items()), 300), \
-                    f"seed {SEED}: a tablet could not sync with node{victim} dead"
+                poll(lambda marks=marks: all(w.synced >= m or not w.is_alive() for w, m in marks.items()),
+                     300, every=0.25, what=f"seed {SEED}: every tablet syncing with node{victim} dead")
             else:
                 marks = {w: w.attempts + 2 for w in writers}
-                assert wait_until(lambda marks=marks: all(w.attempts >= m or not w.is_alive()
-                                                          for w, m in marks.items()), 300), \
-                    f"seed {SEED}: tablets stalled with node{victim} dead"
+                poll(lambda marks=marks: all(w.attempts >= m or not w.is_alive() for w, m in marks.items()),
+                     300, every=0.25, what=f"seed {SEED}: tablets trying again with node{victim} dead")
             _cluster_script("revive", str(victim))
             log.append(f"node{victim} killed and revived; rounds {[w.attempts for w in writers]}")
         for w in writers:

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from testenv import ROOT
 
 from grid.boundaries import Boundaries, make_layer
 
 TOWNSHIP = "339901100"
 V_COMM = TOWNSHIP + "001"
 V_VILL = TOWNSHIP + "201"
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real-520381"
+REAL = ROOT / ".." / "shared" / "data" / "real-520381"
 
 
 def square(x: float, y: float, size: float = 0.01) -> shapely.Polygon:

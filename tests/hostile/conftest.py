@@ -3,18 +3,13 @@ account of every role, and documents of other users to attack."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import factories as f
 import pytest
-from live import LiveServer
-
-from sync.topology import Topology, remove_replications
-from sync.users import UserStore, provision
+from apps import LiveServer, Site
+from testenv import poll
 
 ACCOUNTS = {
     "alice": ("grid_worker", [f.GRID_A]),
@@ -38,19 +33,17 @@ class Hostile:
 
 @pytest.fixture(scope="session")
 def hostile(couch, couch_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:  # type: ignore[no-untyped-def]
-    from server.app import create_app
+    with Site.open(couch, couch_url, tmp_path_factory.mktemp("hostile-home"), tag="hostile") as site:
+        app = site.app("quiet")
+        site.provision(ACCOUNTS)
+        with LiveServer(app) as server:
+            yield Hostile(server.url, *_seed(site))
 
-    prefix = f"fqtesthostile{uuid.uuid4().hex[:6]}_"
-    app = create_app({"COUCHDB_URL": couch_url, "FENGQIAO_DB_PREFIX": prefix,
-                      "FENGQIAO_HOME": str(Path(tmp_path_factory.mktemp("hostile-home"))),
-                      "FENGQIAO_SECRET_KEY": "test-secret",
-                      "FENGQIAO_COUNTY": f.COUNTY, "FENGQIAO_LOG_LEVEL": "ERROR"})
-    topology = Topology(f.COUNTY, (f.TOWNSHIP_1, f.TOWNSHIP_2), prefix)
-    store = UserStore(couch, prefix, f.COUNTY)
-    for name, (role, codes) in ACCOUNTS.items():
-        provision(couch, topology, store, name, role, codes, f.PASSWORD)
-    tw1, tw2 = couch.db(topology.township_db(f.TOWNSHIP_1)), couch.db(topology.township_db(f.TOWNSHIP_2))
-    county = couch.db(topology.county_db())
+
+def _seed(site: Site) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The victims' documents, written into the townships; they reach the county database
+    before the corpus starts, so it starts from still databases."""
+    tw1, tw2, county = site.township_db(f.TOWNSHIP_1), site.township_db(f.TOWNSHIP_2), site.county_db()
     bob_case = f.case(f.GRID_B, "bob", description="BOBSECRET 鲍勃的案件")
     bob_event = f.event(bob_case, "bob", text="BOBSECRET 事件")
     carol_case = f.case(f.GRID_C, "carol", description="BOBSECRET 卡罗尔的案件")
@@ -59,19 +52,9 @@ def hostile(couch, couch_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     for db, docs in ((tw1, [bob_case, bob_event, alice_case, alice_event]), (tw2, [carol_case])):
         for doc, result in zip(docs, db.bulk_docs(docs), strict=True):
             doc["_rev"] = result["rev"]
-    # The seed flows up into the county first, so the corpus starts from still databases.
-    deadline = time.monotonic() + 60
     want = [bob_case, bob_event, carol_case, alice_case, alice_event]
-    while any(county.get_or_none(d["_id"]) is None for d in want):
-        assert time.monotonic() < deadline, "seed documents did not reach the county database"
-        time.sleep(0.2)
-    try:
-        with LiveServer(app) as server:
-            yield Hostile(server.url, {"tw1": tw1, "tw2": tw2, "county": county},
-                          {"bob_case": bob_case, "bob_event": bob_event, "carol_case": carol_case,
-                           "alice_case": alice_case, "alice_event": alice_event})
-    finally:
-        remove_replications(couch, topology)
-        for name in couch.all_dbs():
-            if name.startswith(prefix):
-                couch.delete_db(name)
+    poll(lambda: all(county.get_or_none(d["_id"]) is not None for d in want), 60,
+         what="the seed documents in the county database")
+    return ({"tw1": tw1, "tw2": tw2, "county": county},
+            {"bob_case": bob_case, "bob_event": bob_event, "carol_case": carol_case,
+             "alice_case": alice_case, "alice_event": alice_event})

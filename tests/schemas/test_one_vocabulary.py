@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testenv import ROOT
 
 from schemas import vocab
 
-ROOT = Path(__file__).resolve().parents[2]
 # Product sources people's screens, exports and messages come from (grid/ is the offline
 # boundary checker, with its own short level names in its messages).
 SOURCES = ("server", "sync", "schemas")

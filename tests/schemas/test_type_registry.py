@@ -14,11 +14,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from schema_examples import EXAMPLES
+from testenv import ROOT
 
 from schemas import vocab
 from schemas.ids import ID_PATTERNS, USERNAME_RE
@@ -33,8 +33,6 @@ from schemas.registry import (
     DocType,
     Scope,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def schema_fields(name: str) -> set[str]:

@@ -32,7 +32,7 @@ class Clock:
 
 @pytest.fixture
 def app(make_app):  # type: ignore[no-untyped-def]
-    return make_app(FENGQIAO_STATS_FOLLOW="off")
+    return make_app("synchronous")
 
 
 def write(app, n: int, **detail) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -67,7 +67,7 @@ def test_concurrent_writers_in_several_processes_form_one_linear_chain(make_app)
     accepted (202, a conflict) instead of one 409 — measured on 3 nodes. One server process
     (the default) is one writer; several processes need a single-node CouchDB, or
     ``fengqiao audit verify`` reports the fork (README, security section)."""
-    apps = [make_app(FENGQIAO_STATS_FOLLOW="off") for _ in range(3)]
+    apps = [make_app("synchronous") for _ in range(3)]
     probe = apps[0].extensions["couch"].create_db(f"{apps[0].config['FENGQIAO_DB_PREFIX']}probe")
     if every_copy(probe) > 1:
         pytest.skip("CouchDB 集群：多进程写审计链须单节点 / a CouchDB cluster: several audit-writing "
@@ -137,7 +137,7 @@ def test_a_deleted_entry_is_named(app):  # type: ignore[no-untyped-def]
 
 
 def test_deleting_the_last_entry_is_found_even_after_a_new_writer_reuses_its_number(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_STATS_FOLLOW="off")
+    app = make_app("synchronous")
     write(app, 3)
     db = audit_db(app)
     db.delete_doc("audit:000000000003", db.get("audit:000000000003")["_rev"])
@@ -145,7 +145,7 @@ def test_deleting_the_last_entry_is_found_even_after_a_new_writer_reuses_its_num
     assert broken is not None and broken.entry_id == "audit:000000000003" and "end of the chain" in broken.message_en
     # a process started afterwards finds entry 2 as the tail and writes number 3 again:
     # CouchDB keeps the deleted revision's history, so the new entry's revision is not 1-
-    fresh = make_app(FENGQIAO_STATS_FOLLOW="off")
+    fresh = make_app("synchronous")
     again = write(fresh, 1)[0]
     assert again["_id"] == "audit:000000000003"
     broken = audit.verify(db).broken
@@ -155,7 +155,7 @@ def test_deleting_the_last_entry_is_found_even_after_a_new_writer_reuses_its_num
 
 def test_export_a_period_and_check_it_again_from_the_file(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
     clock = Clock()
-    app = make_app(FENGQIAO_STATS_FOLLOW="off", FENGQIAO_CLOCK=clock)
+    app = make_app("synchronous", FENGQIAO_CLOCK=clock)
     for day in range(4):  # 23, 24, 25, 26 November, three entries a day
         clock.at = datetime(2026, 11, 23 + day, 9, 0, tzinfo=UTC)
         for _ in range(3):
@@ -184,13 +184,9 @@ def test_export_a_period_and_check_it_again_from_the_file(make_app, tmp_path: Pa
     assert rows[0].startswith("seq,_id,at,action") and rows[0].endswith("prev_hash,hash") and len(rows) == 13
 
 
-def test_admins_export_the_audit_log_over_the_api(make_app):  # type: ignore[no-untyped-def]
-    from factories import COUNTY, provision_accounts
-
-    from sync.topology import Topology
-
-    app = make_app(FENGQIAO_STATS_FOLLOW="off")
-    provision_accounts(app.extensions["couch"], Topology(COUNTY, (), app.config["FENGQIAO_DB_PREFIX"]))
+def test_admins_export_the_audit_log_over_the_api(site):  # type: ignore[no-untyped-def]
+    app = site.app("synchronous")
+    site.provision()
     write(app, 2)
     client = app.test_client()
     assert client.get("/api/audit/export", headers=basic("mia")).status_code == 403

@@ -5,17 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from factories import COUNTY, PASSWORD, provision_accounts
+from factories import PASSWORD
 from testenv import login
-
-from sync.topology import Topology
 
 
 @pytest.fixture
-def app(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_COUNTY=COUNTY, FENGQIAO_STATS_FOLLOW="off")
-    provision_accounts(app.extensions["couch"], Topology(COUNTY, (), app.config["FENGQIAO_DB_PREFIX"]))
-    return app
+def app(site):  # type: ignore[no-untyped-def]
+    site.provision()
+    return site.app("synchronous")
 
 
 def active(app, name: str) -> bool:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture
 def client(make_app):  # type: ignore[no-untyped-def]
-    return make_app(FENGQIAO_STATS_FOLLOW="off").test_client()
+    return make_app("synchronous").test_client()
 
 
 @pytest.mark.parametrize("path", ["/dashboard/", "/tablet/", "/api/docs", "/api/auth/me", "/sync/alice/",

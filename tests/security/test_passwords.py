@@ -6,10 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from factories import COUNTY, GRID_A, PASSWORD, provision_accounts
+from factories import GRID_A, PASSWORD
 from testenv import login
-
-from sync.topology import Topology
 
 
 def basic(name: str, password: str) -> dict[str, str]:
@@ -17,9 +15,9 @@ def basic(name: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_COUNTY=COUNTY, FENGQIAO_STATS_FOLLOW="off", FENGQIAO_PASSWORD_CHANGE="always")
-    provision_accounts(app.extensions["couch"], Topology(COUNTY, (), app.config["FENGQIAO_DB_PREFIX"]))
+def app(site):  # type: ignore[no-untyped-def]
+    app = site.app("synchronous", FENGQIAO_PASSWORD_CHANGE="always")
+    site.provision()
     return app
 
 
@@ -78,9 +76,9 @@ def test_a_reset_password_must_be_changed_too_and_the_demo_forces_nothing(app, a
     assert login(bob, "bob", PASSWORD).get_json()["must_change_password"] is False
 
 
-def test_in_development_nothing_is_forced(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_COUNTY=COUNTY, FENGQIAO_STATS_FOLLOW="off")
-    provision_accounts(app.extensions["couch"], Topology(COUNTY, (), app.config["FENGQIAO_DB_PREFIX"]))
+def test_in_development_nothing_is_forced(site):  # type: ignore[no-untyped-def]
+    app = site.app("synchronous")
+    site.provision()
     assert create(app.test_client(), "li.na", "Tea-Field#2031").status_code == 201
     user = app.test_client()
     assert login(user, "li.na", "Tea-Field#2031").get_json()["must_change_password"] is False

@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 
 import pytest
-from factories import COUNTY, PASSWORD, provision_accounts
+from factories import PASSWORD
 
 from server import audit
 from server.api import encode_cursor
-from sync.topology import Topology
 
 
 def basic(name: str, password: str = PASSWORD) -> dict[str, str]:
@@ -17,10 +16,9 @@ def basic(name: str, password: str = PASSWORD) -> dict[str, str]:
 
 
 @pytest.fixture
-def accounts_app(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_COUNTY=COUNTY, FENGQIAO_STATS_FOLLOW="off")
-    provision_accounts(app.extensions["couch"], Topology(COUNTY, (), app.config["FENGQIAO_DB_PREFIX"]))
-    return app
+def accounts_app(site):  # type: ignore[no-untyped-def]
+    site.provision()
+    return site.app("synchronous")
 
 
 # -- FENGQIAO_TRUSTED_PROXIES ---------------------------------------------------------------------
@@ -35,8 +33,7 @@ def lookup(client, forwarded_for: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_behind_one_trusted_proxy_the_forwarded_address_is_the_client(make_app):  # type: ignore[no-untyped-def]
-    client = make_app(FENGQIAO_TRUSTED_PROXIES=1, FENGQIAO_TRACK_RATE_MAX=1,
-                      FENGQIAO_STATS_FOLLOW="off").test_client()
+    client = make_app("synchronous", FENGQIAO_TRUSTED_PROXIES=1, FENGQIAO_TRACK_RATE_MAX=1).test_client()
     assert lookup(client, "203.0.113.7") == 404
     assert lookup(client, "203.0.113.8") == 404   # another client: its own budget
     assert lookup(client, "203.0.113.7") == 429   # the same client again
@@ -45,14 +42,14 @@ def test_behind_one_trusted_proxy_the_forwarded_address_is_the_client(make_app):
 
 
 def test_without_trusted_proxies_x_forwarded_for_is_ignored(make_app):  # type: ignore[no-untyped-def]
-    client = make_app(FENGQIAO_TRACK_RATE_MAX=1, FENGQIAO_STATS_FOLLOW="off").test_client()
+    client = make_app("synchronous", FENGQIAO_TRACK_RATE_MAX=1).test_client()
     assert lookup(client, "203.0.113.7") == 404
     assert lookup(client, "203.0.113.8") == 429   # both are the proxy's address 10.0.0.5
 
 
 @pytest.mark.parametrize(("proxies", "seen"), [(1, "203.0.113.7"), (0, "10.0.0.5")])
 def test_the_audit_log_records_the_client_address(make_app, proxies: int, seen: str):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_TRUSTED_PROXIES=proxies, FENGQIAO_STATS_FOLLOW="off")
+    app = make_app("synchronous", FENGQIAO_TRUSTED_PROXIES=proxies)
     r = app.test_client().post("/api/auth/login", json={"username": "nobody", "password": "Wrong0password"},
                                headers={"X-Forwarded-For": "203.0.113.7"}, environ_base=NGINX)
     assert r.status_code == 401

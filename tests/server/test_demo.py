@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from live import LiveServer
+from apps import LiveServer
 from rich.console import Console
 
 from schemas import validate_document
@@ -13,7 +13,7 @@ SMALL = {"townships": 2, "villages": 4, "grids": 12}
 
 
 def test_demo_loads_a_consistent_county_once(make_app, couch):
-    app = make_app(FENGQIAO_COUNTY="339901")
+    app = make_app()
     settings = dict(app.config)
     console = Console(quiet=True)
     first = prepare_demo(settings, console, sizes=SMALL, cases=120)

@@ -18,7 +18,7 @@ import random
 import factories as f
 import httpx
 import pytest
-from testenv import wait_for
+from testenv import poll
 
 
 def tablet(pouch, live, username):
@@ -116,7 +116,7 @@ def test_author_mediator_and_reviewer_pull_every_photo_byte_for_byte_on_a_fresh_
                 return False
         return all(county_db.get_or_none(i) is not None for i in photo_cases["plain"])
 
-    assert wait_for(in_county, timeout=120), "the township → county replication did not deliver"
+    poll(in_county, timeout=120, what="the township → county replication")
     rex = tablet(pouch, live, "rex")
     ids = assert_complete_pull(rex, rex.pull(), live, "rex")
     assert set(everything) | set(photo_cases["plain"]) <= ids

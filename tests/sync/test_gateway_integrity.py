@@ -10,7 +10,7 @@ import time
 import factories as f
 import httpx
 import pytest
-from testenv import wait_for
+from testenv import poll
 
 from server.audit import audit_db_name
 from sync.feeds import FeedSlots
@@ -56,7 +56,7 @@ def carols_case(live, couch, topology, county_db):
     """A case of township 2, pushed by its grid worker and replicated into the county."""
     case = f.case(f.GRID_C, "carol", description="BOBSECRET 另一乡镇的纠纷")
     assert push(live, ("carol", f.PASSWORD), [case])[0].get("ok")
-    assert wait_for(lambda: county_db.get_or_none(case["_id"]) is not None)
+    poll(lambda: county_db.get_or_none(case["_id"]) is not None)
     return county_db.get(case["_id"])
 
 
@@ -147,7 +147,7 @@ def test_an_event_for_another_townships_case_is_refused(live, township_db, count
 def test_a_risk_event_for_another_townships_risk_is_refused(live, township_db, county_db):
     risk = f.risk(f.GRID_C, "carol")
     assert push(live, ("carol", f.PASSWORD), [risk])[0].get("ok")
-    assert wait_for(lambda: county_db.get_or_none(risk["_id"]) is not None)
+    poll(lambda: county_db.get_or_none(risk["_id"]) is not None)
     forged = f.risk_event(risk, "alice", area_code=f.GRID_A)
     [answer] = push(live, ALICE, [forged])
     assert answer["error"] == "forbidden", answer
@@ -217,7 +217,7 @@ def test_waiting_feeds_are_capped_in_time_and_in_number_per_user(live):
     waiting = [threading.Thread(target=wait) for _ in range(2)]
     for t in waiting:
         t.start()
-    assert wait_for(lambda: gw.feeds._by_user.get("alice") == 2, timeout=30)
+    poll(lambda: gw.feeds._by_user.get("alice") == 2, timeout=30)
     third = httpx.get(f"{live.url}/sync/alice/_changes", params=params, auth=ALICE, timeout=60)
     assert third.status_code == 429 and int(third.headers["Retry-After"]) > 0
     # another user still has their own slots, and the server answers everyone else

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import factories as f
 import httpx
-from testenv import wait_for
+from testenv import poll
 
 
 def tablet(pouch, live, username):
@@ -200,7 +200,7 @@ def test_a_case_from_a_tablet_arrives_in_the_county_database(pouch, live, county
     case = f.case(f.GRID_A, "alice")
     alice.put(case)
     alice.push()
-    assert wait_for(lambda: county_db.get_or_none(case["_id"]) is not None, timeout=60)
+    poll(lambda: county_db.get_or_none(case["_id"]) is not None, timeout=60)
 
 
 def test_changed_grids_bring_new_documents_and_a_fresh_pull(pouch, live, couch, topology, township_db):

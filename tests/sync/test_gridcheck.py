@@ -7,26 +7,25 @@ from pathlib import Path
 import factories as f
 import httpx
 import pytest
-from live import LiveServer
+from apps import LiveServer
 
 from grid.check import check_boundaries
 from grid.coords import wgs84_to_gcj02
 from grid.demo import make_demo_county
 from grid.versions import GridStore
-from sync.topology import Topology
 from sync.users import UserStore, provision
 
 
 @pytest.fixture
-def county_with_boundaries(make_app, couch):  # type: ignore[no-untyped-def]
-    app = make_app(FENGQIAO_COUNTY="339901")
+def county_with_boundaries(site, couch):  # type: ignore[no-untyped-def]
+    app = site.app()
     boundaries = make_demo_county(1, townships=2, villages=4, grids=12)
     store = GridStore(Path(app.config["FENGQIAO_HOME"]) / "grid")
     version = store.add(boundaries, check_boundaries(boundaries))
     store.activate(version.number)
     grids = boundaries.layer("grid").set_index("code")
     mine, far = "339901001001001", "339901001002001"
-    topology = Topology("339901", (), app.config["FENGQIAO_DB_PREFIX"])
+    topology = site.topology
     provision(couch, topology, UserStore(couch, topology.prefix, "339901"), "zhou", "grid_worker",
               [mine, far], f.PASSWORD)
     inside = grids.geometry[mine].representative_point()

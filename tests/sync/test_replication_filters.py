@@ -43,9 +43,9 @@ def corpus() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def loaded(couch, tmp_path_factory):  # type: ignore[no-untyped-def]
-    from testenv import RUN_PREFIX
+    from apps import new_prefix
 
-    db = couch.create_db(f"{RUN_PREFIX}rf{uuid.uuid4().hex[:6]}")
+    db = couch.create_db(f"{new_prefix('rf')}db")
     up, down = design_documents("township")["fengqiao"], design_documents("county")["fengqiao"]
     db.bulk_docs([{"_id": "_design/fengqiao", **up, "filters": {**up["filters"], **down["filters"]}}])
     docs = corpus()

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import base64
 import itertools
-import time
 
 import factories as f
+from testenv import poll
 
 from server.domain.policies import policy_documents
 
 _names = itertools.count()
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch, live, couch, topology,
@@ -28,7 +19,7 @@ def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch,
     case = f.case(f.GRID_A, "alice")
     alice.put(case)
     alice.push()
-    assert wait_for(lambda: county_db.get_or_none(case["_id"]) is not None)
+    poll(lambda: county_db.get_or_none(case["_id"]) is not None)
 
     # The county returns the case with a note, and publishes a deadline policy; a case of
     # another township is decided too.
@@ -45,12 +36,12 @@ def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch,
                    "bbox": [120, 29, 121, 30]}
     county_db.bulk_docs([decision, other, f.event(other, "rex"), policy, county_area])
 
-    assert wait_for(lambda: township_db.get_or_none(decision["_id"]) is not None)
+    poll(lambda: township_db.get_or_none(decision["_id"]) is not None)
     assert township_db.get_attachment(decision["_id"], "page.txt")[0] == "研判意见".encode()
-    assert wait_for(lambda: township_db.get_or_none("policy:520") is not None)
-    assert wait_for(lambda: township_db.get_or_none("area:339901") is not None)  # an ancestor area
+    poll(lambda: township_db.get_or_none("policy:520") is not None)
+    poll(lambda: township_db.get_or_none("area:339901") is not None)  # an ancestor area
     other_township = couch.db(topology.township_db(f.TOWNSHIP_2))
-    assert wait_for(lambda: other_township.get_or_none(other["_id"]) is not None)
+    poll(lambda: other_township.get_or_none(other["_id"]) is not None)
     assert township_db.get_or_none(other["_id"]) is None  # not this township's
 
     alice.pull()
@@ -61,6 +52,6 @@ def test_decisions_taken_above_flow_down_to_the_right_township_and_tablet(pouch,
 def test_design_documents_stay_in_their_own_database(county_db, township_db, accounts):
     marker = f.case(f.GRID_A, "alice")
     township_db.save(marker)
-    assert wait_for(lambda: county_db.get_or_none(marker["_id"]) is not None)  # replication ran
+    poll(lambda: county_db.get_or_none(marker["_id"]) is not None)  # replication ran
     assert set(township_db.get("_design/fengqiao")["filters"]) == {"up"}
     assert set(county_db.get("_design/fengqiao")["filters"]) == {"down"}

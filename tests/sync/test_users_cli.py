@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
+from apps import LiveServer
 from click.testing import CliRunner
-from live import LiveServer
 
 from server.cli import main
 
@@ -25,7 +25,7 @@ def test_users_add_is_enough_for_a_client_to_sync(couch_url, couch, cleanup_pref
     township = couch.db(f"{cleanup_prefix}tw_339901003")
     profile = township.get("user:wang.wei")
     assert profile["display_name"] == "王伟" and "password_hash" not in profile
-    with LiveServer(make_app(FENGQIAO_COUNTY="339901")) as live:
+    with LiveServer(make_app()) as live:
         answer = httpx.get(f"{live.url}/sync/wang.wei/_all_docs", auth=("wang.wei", "Grid2026pass"))
     assert answer.status_code == 200
     assert [r["id"] for r in answer.json()["rows"]] == ["user:wang.wei"]
