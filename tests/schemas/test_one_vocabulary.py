@@ -142,7 +142,9 @@ def test_the_rules_catch_copies_and_pass_prose(text: str, caught: bool) -> None:
 
 def test_vocab_json_carries_the_lists_the_screens_need() -> None:
     """Tablet and dashboard read one builder's JSON, equal to ``schemas.vocab``."""
-    from server.dashboard import vocab_json
+    from flask import Flask
+
+    from server.dashboard import bp as dashboard
     from server.tablet import vocab as tablet_vocab
 
     body = tablet_vocab()
@@ -154,7 +156,9 @@ def test_vocab_json_carries_the_lists_the_screens_need() -> None:
     for key, table in tables.items():
         assert body[key] == {c: {"zh": zh, "en": en} for c, (zh, en) in table.items()}, key
     assert body["open_case_statuses"] == list(vocab.OPEN_CASE_STATUSES)
-    assert json.loads(vocab_json().get_data(as_text=True)) == json.loads(json.dumps(body))
+    pages = Flask(__name__)
+    pages.register_blueprint(dashboard)  # the dashboard's /vocab.json (server.assets.app_blueprint)
+    assert pages.test_client().get("/dashboard/vocab.json").get_json() == json.loads(json.dumps(body))
 
 
 def _case_row(status: str) -> dict[str, object]:
