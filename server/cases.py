@@ -95,16 +95,12 @@ def township_dbs() -> list[Database]:
     return [databases.couch().db(name) for name in databases.couch().all_dbs() if name.startswith(head)]
 
 
-# What a caller is told when a record does not exist or is not theirs to see (the same
-# answer, so existence is not leaked), per located type.
-NOT_FOUND = {
-    "case": ("未找到该案件（或不在您的负责范围内）", "case not found (or outside your area)"),
-    "risk": ("未找到该风险隐患（或不在您的负责范围内）", "risk not found (or outside your area)"),
-}
-
-
 def not_found(doc_type: str = "case") -> ApiError:
-    return ApiError(404, "not_found", *NOT_FOUND[doc_type])
+    """What a caller is told when a record does not exist or is not theirs to see (the same
+    answer, so existence is not leaked), named by its type's label."""
+    spec = DOC_TYPES[doc_type]
+    return ApiError(404, "not_found", f"未找到该{spec.label_zh}（或不在您的负责范围内）",
+                    f"{spec.label_en} not found (or outside your area)")
 
 
 def normalise_id(doc_type: str, doc_id: str) -> str:
