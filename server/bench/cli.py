@@ -47,6 +47,25 @@ def _settings() -> dict[str, Any]:
     return load_settings()
 
 
+def _gateway_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options both sync benchmarks share: the gateway's processes and threads, the
+    seed, the CouchDB to run against, JSON output."""
+    for option in reversed((
+        click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+                     help="gunicorn 进程数 / gunicorn workers."),
+        click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+                     help="每进程线程数 / threads per worker."),
+        click.option("--seed", default=1, show_default=True, help="随机种子 / random seed."),
+        click.option("--couchdb-url", default=None,
+                     help="对该 CouchDB 测试（默认 COUCHDB_URL，未设则内置）；报告其 CPU 与请求数 / run "
+                          "against this CouchDB (default COUCHDB_URL, else embedded); its CPU and "
+                          "requests are reported."),
+        click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON."),
+    )):
+        command = option(command)
+    return command
+
+
 @click.command("sync", help="同步网关与直连 CouchDB 的吞吐对比、首次同步、推送到县库延迟 / "
                             "gateway vs direct CouchDB throughput, first sync, push → county latency.")
 @click.option("--docs", default=2000, show_default=True, type=click.IntRange(10, 50_000),
@@ -55,19 +74,14 @@ def _settings() -> dict[str, Any]:
               help="每项重复次数（取中位数）/ repetitions of each measurement (median).")
 @click.option("--pushes", default=30, show_default=True, type=click.IntRange(1, 1000),
               help="推送→县库延迟的样本数 / samples of push → county latency.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="gunicorn 进程数 / gunicorn workers.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="每进程线程数 / threads per worker.")
-@click.option("--seed", default=1, show_default=True, help="随机种子 / random seed.")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
+@_gateway_options
 def bench_sync(docs: int, rounds: int, pushes: int, workers: int, threads: int, seed: int,
-               as_json: bool) -> None:
+               couchdb_url: str | None, as_json: bool) -> None:
     from .sync_bench import sync_bench
 
     settings = _settings()
     out = _run_with_progress("bench sync", lambda step: sync_bench(
-        settings["COUCHDB_URL"], settings["FENGQIAO_COUNTY"], docs=docs, rounds=rounds,
+        couchdb_url or settings["COUCHDB_URL"], settings["FENGQIAO_COUNTY"], docs=docs, rounds=rounds,
         pushes=pushes, workers=workers, threads=threads, seed=seed, step=step), as_json)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -99,15 +113,7 @@ def bench_sync(docs: int, rounds: int, pushes: int, workers: int, threads: int, 
               type=click.FloatRange(1, 3600), help="压缩后的时间窗（秒）/ compressed window in seconds.")
 @click.option("--seed-docs", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="每网格已有文档数 / documents each grid holds already.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="gunicorn 进程数 / gunicorn workers.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="每进程线程数 / threads per worker.")
-@click.option("--seed", default=1, show_default=True, help="随机种子 / random seed.")
-@click.option("--couchdb-url", default=None,
-              help="对该 CouchDB 测试（默认 COUCHDB_URL，未设则内置）；报告其 CPU 与请求数 / run against "
-                   "this CouchDB (default COUCHDB_URL, else embedded); its CPU and requests are reported.")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON.")
+@_gateway_options
 def bench_load(tablets: int, townships: int, window: float, compressed: float, seed_docs: int,
                workers: int, threads: int, seed: int, couchdb_url: str | None, as_json: bool) -> None:
     from .load import load_bench
