@@ -487,7 +487,7 @@ class GridIndex:
         # over 3 M pairs at once spent 10× longer faulting in fresh pages than computing)
         ends = np.searchsorted(np.cumsum(count), np.arange(1, int(count.sum()) // _PAIRS + 2) * _PAIRS)
         lo = 0
-        for hi in np.unique(np.minimum(np.r_[ends, len(on)], len(on))).tolist():
+        for hi in np.minimum(np.r_[ends, len(on)], len(on)).tolist():  # nondecreasing
             if hi <= lo:
                 continue
             cnt = count[lo:hi]
@@ -576,7 +576,7 @@ class GridIndex:
         """True where an area other than ``g`` lies within ``near_m`` (metric plane)."""
         near = np.zeros(len(x), dtype=bool)
         qi, qg = self.tree_xy.query(shapely.points(x, y), predicate="dwithin", distance=self.near_m)
-        near[np.unique(qi[qg != g[qi]])] = True
+        near[qi[qg != g[qi]]] = True  # repeats are harmless (and np.unique imports numpy.ma)
         return near
 
     def _exact_many(self, lon: NDArray[np.float64], lat: NDArray[np.float64],
