@@ -88,6 +88,7 @@ CELLS_FORMAT = 3
 #: Side, in cells, of the blocks that keep the candidate segments for nearest-area queries.
 _BLOCK = 8
 _PAIRS = 1 << 16  # point-edge pairs per chunk of a nearest query
+_POINTS = 1 << 16  # points per chunk of locate_arrays
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,21 @@ class GridIndex:
         else:
             lon_c, lat_c = to_storage(lons, lats, crs)
             lon, lat = np.atleast_1d(lon_c).ravel(), np.atleast_1d(lat_c).ravel()
+        if len(lon) <= _POINTS:
+            return self._locate_chunk(lon, lat, with_near_border)
+        # a chunk at a time: its temporaries are reused instead of fresh pages for each
+        # step over every point (first touches of memory cost more than the arithmetic here)
+        npts = len(lon)
+        out = Located(np.empty(npts, np.int64), np.empty(npts, np.int8), np.empty(npts, bool),
+                      np.empty(npts, np.int64), np.empty(npts))
+        for lo in range(0, npts, _POINTS):
+            part = self._locate_chunk(lon[lo:lo + _POINTS], lat[lo:lo + _POINTS], with_near_border)
+            for name in ("area", "state", "near_border", "nearest", "distance_m"):
+                getattr(out, name)[lo:lo + _POINTS] = getattr(part, name)
+        return out
+
+    def _locate_chunk(self, lon: NDArray[np.float64], lat: NDArray[np.float64],
+                      with_near_border: bool) -> Located:
         n, npts = len(self.codes), len(lon)
         x, y = self.frame.to_xy(lon, lat)
         finite = np.isfinite(x) & np.isfinite(y)

@@ -15,6 +15,8 @@ characters in a number) takes the pandas path, which also produces the error mes
 
 from __future__ import annotations
 
+import codecs
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +34,7 @@ RESULT_COLUMNS = ("grid_code", "village_code", "township_code", "nearest_code", 
                   "status", "distance_m", "version")
 _BOM = b"\xef\xbb\xbf"
 _MAX_CELL = 64  # bytes: longer lon/lat cells go the pandas way
-_PAD = 256  # zero bytes kept after a file read on the fast path
+_SCAN = 1 << 22  # bytes scanned at a time (UTF-8 check, newlines, commas)
 _CHUNK = 1 << 21  # bytes of output assembled at a time (small temporaries are reused, fast)
 
 
@@ -44,7 +46,7 @@ class Points:
     path: Path
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
-    data: NDArray[np.uint8] | None = None  # the file's bytes after any BOM, then _PAD zeros (fast path)
+    data: NDArray[np.uint8] | None = None  # the file's bytes after any BOM, mapped (fast path)
     starts: NDArray[np.int64] | None = None  # record line starts in data (header excluded)
     ends: NDArray[np.int64] | None = None  # record content ends (before \r\n or \n)
     header: bytes = b""
@@ -79,22 +81,19 @@ def read_points(path: str | Path, lon_col: str = "lon", lat_col: str = "lat") ->
 
 def _read_fast(path: Path, lon_col: str, lat_col: str) -> Points | None:
     """The numpy path, or None when the file needs the pandas one."""
-    size = path.stat().st_size
-    raw = bytearray(size + _PAD)  # zeros after the file: rows are read as fixed-width windows
-    with path.open("rb") as f:
-        if f.readinto(memoryview(raw)[:size]) != size:
-            return None  # changed while read: the pandas path reads it again
-    skip = len(_BOM) if raw.startswith(_BOM) else 0
-    if size <= skip or raw.find(b'"', skip, size) >= 0 or raw.find(b"\x00", skip, size) >= 0:
+    if path.stat().st_size == 0:
         return None
-    try:
-        str(memoryview(raw)[skip:size], "utf-8")  # validates, without a copy of the bytes
-    except UnicodeDecodeError:
+    with path.open("rb") as f:  # mapped, not read: pages come from the file cache as touched
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    skip = len(_BOM) if mapped[:len(_BOM)] == _BOM else 0
+    if len(mapped) <= skip or mapped.find(b'"', skip) >= 0 or mapped.find(b"\x00", skip) >= 0:
         return None
-    data = np.frombuffer(raw, dtype=np.uint8)[skip:]
-    size -= skip
-    buf = data[:size]
-    nl = np.flatnonzero(buf == 10)
+    if not _is_utf8(memoryview(mapped)[skip:]):
+        return None
+    data = np.frombuffer(mapped, dtype=np.uint8)[skip:]
+    size = len(data)
+    buf = data
+    nl = _positions(buf, 10)
     ends = nl if buf[-1] == 10 else np.r_[nl, size]
     starts = np.r_[0, ends[:-1] + 1]
     crlf = ends > starts
@@ -109,7 +108,7 @@ def _read_fast(path: Path, lon_col: str, lat_col: str) -> Points | None:
     if set(columns) & set(RESULT_COLUMNS):
         return None  # columns to overwrite: the pandas path does that
     ncols = len(columns)
-    commas = np.flatnonzero(buf == 44)
+    commas = _positions(buf, 44)
     first = np.searchsorted(commas, starts)
     count = np.searchsorted(commas, content) - first
     if (count != ncols - 1).any():
@@ -123,7 +122,7 @@ def _read_fast(path: Path, lon_col: str, lat_col: str) -> Points | None:
         if len(width) == 0 or width.max() > _MAX_CELL or width.min() == 0:
             return None
         w = int(width.max())
-        cells = _windows(data, w)[begin]
+        cells = _take_windows(data, begin, w)
         cells[np.arange(w) >= width[:, None]] = 0
         if not _NUMBER_BYTES[cells].all():
             return None  # spaces, letters, underscores…: the pandas path decides
@@ -218,9 +217,8 @@ def write_assigned(points: Points, index: GridIndex, located: Located, out: str 
         _write_joined(points, pieces, key, located, version, out)  # a few very long rows
         return
     data = points.data
-    if len(data) - int(starts.max()) < width:  # the last rows' windows need more zeros
-        data = np.r_[data, np.zeros(width, dtype=np.uint8)]
-    lines = _windows(data, width)
+    if out.exists() and out.samefile(points.path):
+        data = np.array(data)  # the input is mapped: read it before the output replaces it
     col = np.arange(width)
     tcol = np.arange(table.shape[1])
     dcol = np.arange(nd)
@@ -235,7 +233,7 @@ def write_assigned(points: Points, index: GridIndex, located: Located, out: str 
             digits = ((w[:, None] // powers) % 10 + 48).astype(np.uint8)
             ndig = (w[:, None] >= powers[:-1]).sum(axis=1) + 1  # powers[:-1]: 10^(nd-1) … 10
             frac_txt = np.c_[np.full(hi - lo, 46, np.uint8), (frac[lo:hi] + 48).astype(np.uint8)]
-            rows = np.concatenate([lines[starts[lo:hi]], table[k], digits, frac_txt,
+            rows = np.concatenate([_take_windows(data, starts[lo:hi], width), table[k], digits, frac_txt,
                                    np.broadcast_to(tail, (hi - lo, len(tail)))], axis=1)
             keep = np.concatenate([
                 col < length[lo:hi, None],
@@ -246,9 +244,38 @@ def write_assigned(points: Points, index: GridIndex, located: Located, out: str 
             f.write(rows[keep])
 
 
-def _windows(data: NDArray[np.uint8], width: int) -> NDArray[np.uint8]:
-    """Every ``width``-byte window of ``data``, by start offset (a view, no copy)."""
-    return np.lib.stride_tricks.sliding_window_view(data, width)
+def _take_windows(data: NDArray[np.uint8], begin: NDArray[np.int64], width: int) -> NDArray[np.uint8]:
+    """The ``width`` bytes from each offset in ``begin`` as rows of a new matrix; past the
+    end of ``data`` the rows are padded with zeros."""
+    limit = len(data) - width
+    if limit >= 0 and (len(begin) == 0 or int(begin.max()) <= limit):
+        return np.lib.stride_tricks.sliding_window_view(data, width)[begin]
+    out = np.zeros((len(begin), width), dtype=np.uint8)
+    ok = begin <= limit
+    if limit >= 0:
+        out[ok] = np.lib.stride_tricks.sliding_window_view(data, width)[begin[ok]]
+    for i in np.flatnonzero(~ok).tolist():  # the rows that start in the last `width` bytes
+        tail = data[int(begin[i]):]
+        out[i, :len(tail)] = tail
+    return out
+
+
+def _positions(buf: NDArray[np.uint8], byte: int) -> NDArray[np.int64]:
+    """Offsets of ``byte`` in ``buf``, scanned a few MB at a time (small reused temporaries)."""
+    found = [np.flatnonzero(buf[i:i + _SCAN] == byte) + i for i in range(0, len(buf), _SCAN)]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _is_utf8(view: memoryview) -> bool:
+    """Whether the bytes are UTF-8, decoded a few MB at a time and thrown away (decoding a
+    whole file of Chinese text at once makes a string twice its size)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for i in range(0, len(view), _SCAN):
+            decoder.decode(view[i:i + _SCAN], final=i + _SCAN >= len(view))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _text_table(texts: list[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:

@@ -88,3 +88,20 @@ def test_cells_strtod_would_bend_go_the_strict_way(tmp_path: Path, cell: str) ->
         return
     with pytest.raises(BadPoint, match="line 3"):
         read_points(path)
+
+
+def test_output_may_replace_its_own_input(index: GridIndex, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("id,lon,lat\n1,120.505,29.705\n2,120.4,29.7\n", encoding="utf-8")
+    pts = read_points(path)  # mapped, not read
+    write_assigned(pts, index, index.locate_arrays(pts.lon, pts.lat), path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith(f"1,120.505,29.705,{V_COMM}001,") and ",unassigned," in lines[2]
+
+
+@pytest.mark.parametrize("text", ["lon,lat\n120.505,29.705", "lat,lon\n29.7,120.4\n"])
+def test_files_shorter_than_a_row_window(index: GridIndex, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(text, encoding="utf-8")
+    fast, slow = _both(path, index, None, tmp_path)
+    assert fast == slow
