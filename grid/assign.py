@@ -85,8 +85,9 @@ FAR_DEG = 0.25
 _BORDER, _BORDER_NEAR, _OUTSIDE = -1, -2, -3
 #: Version of the cell-index layout saved beside a version (older caches are rebuilt).
 CELLS_FORMAT = 3
-#: Side, in cells, of the blocks that keep the candidate segments for nearest-area queries.
-_BLOCK = 8
+#: Side, in metres (rounded to whole cells: 8 cells of a stored version's 10–20 m), of the
+#: blocks that keep the candidate edges for nearest-area queries.
+_BLOCK_M = 120.0
 _PAIRS = 1 << 16  # point-edge pairs per chunk of a nearest query
 _POINTS = 1 << 16  # points per chunk of locate_arrays
 
@@ -133,7 +134,12 @@ class GridIndex:
     Build it from :class:`~grid.boundaries.Boundaries` (or ``Version.index()``), then ask
     :meth:`locate` for one point or :meth:`locate_many` for arrays. ``near_m`` is the
     near-border distance; ``cell_m`` the cell size of the cell index (default: chosen from
-    the extent, 10–20 m, at most ~8 million cells). Thread-safe for reading.
+    the extent, 10–20 m, at most ~8 million cells). ``points``: the index answers one batch
+    of about this many points and is then dropped (``grid assign FILE``), so its cells are
+    as coarse as that batch repays — about four cells per point, 10–60 m: a stored
+    version's 12 million cells took 3.7 s to build for a 500 k-point file whose lookups
+    took 0.2 s, where 60 m cells build in 0.35 s and answer in 0.45 s. Thread-safe for
+    reading.
     """
 
     def __init__(
@@ -144,11 +150,13 @@ class GridIndex:
         near_m: float = 30.0,
         cell_m: float | None = None,
         cells: dict[str, Any] | None = None,
+        points: int | None = None,
     ) -> None:
         level = boundaries.finest_level
         layer = boundaries.layer(level).sort_values("code", kind="stable").reset_index(drop=True)
         # valid polygons only (an unchecked version may hold a bowtie); covers() on the
         # repaired shape is what a person means by "inside"
+        self._points_hint = points
         self._setup(level, layer["code"].to_numpy(dtype=object), layer["name"].to_numpy(dtype=object),
                     shapely.make_valid(layer.geometry.values), version, near_m, cell_m, cells)
 
@@ -160,6 +168,7 @@ class GridIndex:
         version caches beside itself, so ``grid assign`` needs neither geopandas nor a
         GeoPackage reader)."""
         self = cls.__new__(cls)
+        self._points_hint = None
         self._setup(level, np.asarray(codes, dtype=object), np.asarray(names, dtype=object),
                     np.asarray(geoms, dtype=object), version, near_m, cell_m, cells)
         return self
@@ -207,7 +216,7 @@ class GridIndex:
         back as ``cells=`` — building takes seconds for a county, loading milliseconds."""
         return {"cells": self.cells, "pair_g": self._pair_g, "pair_h": self._pair_h,
                 "grid": np.array([self.x0, self.y0, self.cell_m, self.nx, self.ny]),
-                "blk_start": self._blk_start, "blk_cand": self._blk_cand,
+                "blk_start": self._blk_start, "blk_cand": self._blk_cand, "blk_cells": self._blk_cells,
                 "near_m": self.near_m, "n": len(self.codes), "format": CELLS_FORMAT}
 
     def _load_cells(self, state: dict[str, Any]) -> None:
@@ -218,6 +227,7 @@ class GridIndex:
         self.x0, self.y0, self.cell_m, self.nx, self.ny = x0, y0, cs, int(nx), int(ny)
         self._blk_start = np.asarray(state["blk_start"], dtype=np.int64)
         self._blk_cand = np.asarray(state["blk_cand"], dtype=np.int32)
+        self._blk_cells = int(state["blk_cells"])
         self._finish_cells()
 
     # ------------------------------------------------------------------ cell index
@@ -226,6 +236,8 @@ class GridIndex:
         w, h = max(maxx - minx, 1.0), max(maxy - miny, 1.0)
         if cell_m is None:
             cell_m = min(20.0, max(10.0, math.sqrt(w * h / 12e6)))
+            if self._points_hint is not None:  # one batch: about four cells per point
+                cell_m = min(60.0, max(cell_m, math.sqrt(w * h / (4 * max(self._points_hint, 1)))))
         self.cell_m = cs = float(cell_m)
         self.x0, self.y0 = minx, miny
         self.nx, self.ny = int(math.ceil(w / cs)), int(math.ceil(h / cs))
@@ -261,8 +273,9 @@ class GridIndex:
         # cell is outside every area (d_all is inf beyond reach, which is as good)
         cells[(cells == -1) & (count == 0) & (d_all > r + _MARGIN_M)] = _OUTSIDE
         self.cells = cells
+        self._blk_cells = max(1, round(_BLOCK_M / cs))
         self._blk_start, self._blk_cand = _block_candidates(
-            self._edges()[0], cells < 0, self.x0, self.y0, cs)
+            self._edges()[0], cells < 0, self.x0, self.y0, cs, self._blk_cells)
         self._finish_cells()
 
     def _edges(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -279,7 +292,7 @@ class GridIndex:
 
     def _finish_cells(self) -> None:
         n = len(self.codes)
-        self._bx = -(-self.nx // _BLOCK)
+        self._bx = -(-self.nx // self._blk_cells)
         self._inv_cs = 1.0 / self.cell_m
         self._n, self._n2 = n, 2 * n
         self._kx, self._ky = self.frame.kx, self.frame.ky
@@ -488,7 +501,8 @@ class GridIndex:
         on = np.flatnonzero((fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny))
         if not len(on):
             return best, dmin
-        block = (fy[on].astype(np.intp) // _BLOCK) * self._bx + fx[on].astype(np.intp) // _BLOCK
+        b = self._blk_cells
+        block = (fy[on].astype(np.intp) // b) * self._bx + fx[on].astype(np.intp) // b
         start = self._blk_start[block]
         count = self._blk_start[block + 1] - start
         has = count > 0  # a block without candidates holds no point that needs one
@@ -669,8 +683,8 @@ def _segment_distance(px: NDArray[np.float64], py: NDArray[np.float64], ax: NDAr
 
 
 def _block_candidates(edges: NDArray[np.float64], need: NDArray[np.bool_], x0: float, y0: float,
-                      cs: float) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
-    """For each block of ``_BLOCK`` × ``_BLOCK`` cells (row-major, ``ceil(ny/B) × ceil(nx/B)``)
+                      cs: float, B: int) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """For each block of ``B`` × ``B`` cells (row-major, ``ceil(ny/B) × ceil(nx/B)``)
     that holds a cell where ``need`` is true, the edges that can be nearest to some point of
     the block, as CSR (``start``, ``cand``); other blocks get none.
 
@@ -683,7 +697,6 @@ def _block_candidates(edges: NDArray[np.float64], need: NDArray[np.bool_], x0: f
     query one by one, ~5 µs each).
     """
     ny, nx = need.shape
-    B = _BLOCK
     by, bx = -(-ny // B), -(-nx // B)
     pad = np.zeros((by * B, bx * B), dtype=bool)
     pad[:ny, :nx] = need
@@ -710,16 +723,28 @@ def _block_candidates(edges: NDArray[np.float64], need: NDArray[np.bool_], x0: f
         ci, cj, parent = ci[keep], cj[keep], parent[keep]
         side = B * (1 << lev) * cs
         half = side * math.sqrt(2) / 2
-        cnt = count[parent]
-        ptr = np.cumsum(cnt) - cnt
-        pair = np.repeat(np.arange(len(ci)), cnt)
-        seg = cand[np.repeat(start[parent] - ptr, cnt) + np.arange(len(pair))]
-        d = _segment_distance(x0 + (cj[pair] + 0.5) * side, y0 + (ci[pair] + 0.5) * side,
-                              ex1[seg], ey1[seg], ex2[seg], ey2[seg])
-        bound = np.minimum.reduceat(d, ptr) + 2 * half + _MARGIN_M
-        ok = d <= bound[pair]
-        cand, pair = seg[ok], pair[ok]
-        count = np.bincount(pair, minlength=len(ci)).astype(np.int64)
+        keep_cand, keep_count = [], []
+        lo = 0
+        # a run of children at a time (≤ ~4 × _PAIRS pairs): small temporaries, reused
+        total = np.cumsum(count[parent])
+        bounds = np.searchsorted(total, np.arange(1, int(total[-1]) // (4 * _PAIRS) + 1) * 4 * _PAIRS)
+        for hi in [*bounds.tolist(), len(ci)]:  # nondecreasing
+            if hi <= lo:
+                continue
+            p_, cj_, ci_ = parent[lo:hi], cj[lo:hi], ci[lo:hi]
+            cnt = count[p_]
+            ptr = np.cumsum(cnt) - cnt
+            pair = np.repeat(np.arange(hi - lo), cnt)
+            seg = cand[np.repeat(start[p_] - ptr, cnt) + np.arange(len(pair))]
+            d = _segment_distance(x0 + (cj_.take(pair) + 0.5) * side, y0 + (ci_.take(pair) + 0.5) * side,
+                                  ex1.take(seg), ey1.take(seg), ex2.take(seg), ey2.take(seg))
+            bound = np.minimum.reduceat(d, ptr) + 2 * half + _MARGIN_M
+            ok = d <= bound.take(pair)
+            keep_cand.append(seg[ok])
+            keep_count.append(np.bincount(pair[ok], minlength=hi - lo))
+            lo = hi
+        cand = np.concatenate(keep_cand)
+        count = np.concatenate(keep_count).astype(np.int64)
         start = np.cumsum(count) - count
         bi, bj = ci, cj
     # leaves in row-major order

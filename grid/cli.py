@@ -275,7 +275,7 @@ def activate_cmd(version: str, home: Path | None, commit: bool, force: bool) -> 
 
 
 def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m: float, *,
-               no_check: bool, force: bool) -> GridIndex:
+               no_check: bool, force: bool, points: int | None = None) -> GridIndex:
     """The index for ``grid assign``: a boundary file, read and checked like an import (its
     errors stop the run unless ``--no-check``), or a stored version (refused when its check
     failed, unless ``--force``)."""
@@ -302,7 +302,7 @@ def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m:
             for issue in report.warnings:
                 if issue.kind in ("crs_override", "dissolved"):
                     err_console.print(f"[yellow]警告 / warning[/yellow] {issue.message_zh} / {issue.message_en}")
-        return GridIndex(b, near_m=near_m)
+        return GridIndex(b, near_m=near_m, points=points)  # built for this one batch
     return _store(home).resolve(grids).index(near_m=near_m, force=force)
 
 
@@ -335,7 +335,7 @@ def assign_cmd(grids: str, points: Path, output: Path, lon_column: str, lat_colu
     from .pointsfile import read_points, write_assigned
 
     pts = read_points(points, lon_column, lat_column)
-    index = _index_for(grids, home, read_opts, near_m, no_check=no_check, force=force)
+    index = _index_for(grids, home, read_opts, near_m, no_check=no_check, force=force, points=len(pts))
     located = index.locate_arrays(pts.lon, pts.lat, crs=points_crs)
     write_assigned(pts, index, located, output)
     assigned = int((located.state == 0).sum())
