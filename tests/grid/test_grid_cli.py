@@ -193,6 +193,15 @@ def test_bench_runs_tiny_and_agrees(run) -> None:  # type: ignore[no-untyped-def
     assert set(data["throughput_pts_per_s"]) == {"ours_full", "ours_grid_only", "sjoin"}
 
 
+@pytest.mark.slow
+def test_bench_end_to_end_runs_all_three_and_agrees(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("--end-to-end", "--points", "2000", "--repeats", "1", "--json", cmd=bench_grid)
+    assert result.exit_code == 0, result.output
+    demo = json.loads(result.output)["counties"]["demo"]
+    assert demo["answers_differ"] == 0 and demo["file_answers_differ"] == 0
+    assert demo["ours_s"] > 0 and demo["file_s"] > 0 and demo["baseline_s"] > 0
+
+
 def test_assign_from_a_version_loads_only_what_it_uses(squares_file: Path, tmp_path: Path) -> None:
     """`grid assign <version>` (issue 16, 18): numpy, shapely and the version's cached arrays;
     not pandas, geopandas, pyproj, pyogrio, rich or numpy.ma (~0.1 s of start-up together)."""
