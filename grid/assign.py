@@ -84,7 +84,7 @@ FAR_DEG = 0.25
 #: Cell values: -1 border (exact path), -2 border with near_border certain, -3 outside.
 _BORDER, _BORDER_NEAR, _OUTSIDE = -1, -2, -3
 #: Version of the cell-index layout saved beside a version (older caches are rebuilt).
-CELLS_FORMAT = 3
+CELLS_FORMAT = 4
 #: Side, in metres (rounded to whole cells: 8 cells of a stored version's 10–20 m), of the
 #: blocks that keep the candidate edges for nearest-area queries.
 _BLOCK_M = 120.0
@@ -256,8 +256,11 @@ class GridIndex:
         # the near_m contour = 2n + k, where pair k = (g, h): h is the only other area
         # within reach (one exact distance test), or -1 (several: ask the tree); else -1
         only = np.where(o_min == o_max, o_min, -1)
-        pairs, k = np.unique(np.c_[label[unsure], only[unsure]], axis=0, return_inverse=True)
-        pairs = pairs.reshape(-1, 2).astype(np.int64)
+        # pairs (g, h) numbered in lexicographic order; one int64 key each sorts the same way
+        # and 4× faster than np.unique(axis=0)
+        key = label[unsure].astype(np.int64) * (n + 1) + (only[unsure].astype(np.int64) + 1)
+        uniq, k = np.unique(key, return_inverse=True)
+        pairs = np.c_[uniq // (n + 1), uniq % (n + 1) - 1].astype(np.int64)
         self._pair_g, self._pair_h = pairs[:, 0].copy(), pairs[:, 1].copy()
         top = 2 * n + len(pairs)
         dtype = np.int16 if top < np.iinfo(np.int16).max else np.int32

@@ -607,12 +607,15 @@ def _to_boundaries(
     codes: list[str | None] = []
     keep: list[int] = []
     skipped: list[Skipped] = []
+    # the columns once, as arrays: a DataFrame lookup per row cost 0.25 s for 3,000 grids
+    name_values = gdf[name_column].to_numpy(dtype=object)
+    code_values = gdf[code_column].to_numpy(dtype=object)
     for i in range(len(gdf)):
         number = i + 1
-        name = gdf[name_column].iloc[i]
+        name = name_values[i]
         name = None if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
         names.append(name)
-        code = _code_text(gdf[code_column].iloc[i])
+        code = _code_text(code_values[i])
         _check_name_text(name, number, code, fname, name_column, encoding)
         if code is None:
             if missing_code == "skip":
