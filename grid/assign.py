@@ -152,23 +152,30 @@ class GridIndex:
         cells: dict[str, Any] | None = None,
         points: int | None = None,
     ) -> None:
+        self._points_hint = points
+        self._setup(*self.areas_of(boundaries), version, near_m, cell_m, cells)
+
+    @staticmethod
+    def areas_of(boundaries: Boundaries) -> tuple[str, NDArray[np.object_], NDArray[np.object_],
+                                                   NDArray[np.object_]]:
+        """(level, codes, names, geometries) of the finest level, sorted by code and made
+        valid: what an index is built from (see :meth:`from_areas`)."""
         level = boundaries.finest_level
         layer = boundaries.layer(level).sort_values("code", kind="stable").reset_index(drop=True)
         # valid polygons only (an unchecked version may hold a bowtie); covers() on the
         # repaired shape is what a person means by "inside"
-        self._points_hint = points
-        self._setup(level, layer["code"].to_numpy(dtype=object), layer["name"].to_numpy(dtype=object),
-                    shapely.make_valid(layer.geometry.values), version, near_m, cell_m, cells)
+        return (level, layer["code"].to_numpy(dtype=object), layer["name"].to_numpy(dtype=object),
+                shapely.make_valid(layer.geometry.values))
 
     @classmethod
     def from_areas(cls, level: str, codes: ArrayLike, names: ArrayLike, geoms: ArrayLike, *,
                    version: int | None = None, near_m: float = 30.0, cell_m: float | None = None,
-                   cells: dict[str, Any] | None = None) -> GridIndex:
+                   cells: dict[str, Any] | None = None, points: int | None = None) -> GridIndex:
         """An index over areas given as arrays, already sorted by code and valid (what a
         version caches beside itself, so ``grid assign`` needs neither geopandas nor a
-        GeoPackage reader)."""
+        GeoPackage reader). ``points`` as for the constructor."""
         self = cls.__new__(cls)
-        self._points_hint = None
+        self._points_hint = points
         self._setup(level, np.asarray(codes, dtype=object), np.asarray(names, dtype=object),
                     np.asarray(geoms, dtype=object), version, near_m, cell_m, cells)
         return self

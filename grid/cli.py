@@ -281,28 +281,42 @@ def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m:
     failed, unless ``--force``)."""
     path = Path(grids)
     if path.exists():
+        from concurrent.futures import ThreadPoolExecutor
+
         from .assign import GridIndex
 
         b = _read(path, read_opts)
         if no_check:
             err_console.print("[yellow]未检查边界（--no-check）/ boundaries not checked (--no-check)[/yellow]")
-        else:
-            report = _check(b)
-            if not report.ok:
-                first = report.errors[:5]
-                lines_zh = "；".join(i.message_zh for i in first)
-                lines_en = "; ".join(i.message_en for i in first)
-                more = len(report.errors) - len(first)
-                raise GridError(
-                    f"边界检查发现 {len(report.errors)} 个错误，未落点：{lines_zh}"
-                    + (f"；另有 {more} 个" if more else "") + "。修复后重试，或用 --no-check 跳过检查",
-                    f"the boundary check found {len(report.errors)} errors, nothing assigned: {lines_en}"
-                    + (f"; {more} more" if more else "") + ". Fix them, or pass --no-check to skip the check",
-                    file=str(path))
-            for issue in report.warnings:
-                if issue.kind in ("crs_override", "dissolved"):
-                    err_console.print(f"[yellow]警告 / warning[/yellow] {issue.message_zh} / {issue.message_en}")
-        return GridIndex(b, near_m=near_m, points=points)  # built for this one batch
+            return GridIndex(b, near_m=near_m, points=points)
+        # the check runs beside the index build (both mostly in GEOS and numpy, which let go
+        # of the GIL): the second core does the check; its errors still stop the run
+        areas = GridIndex.areas_of(b)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checking = pool.submit(_check, b)
+            try:
+                index = GridIndex.from_areas(*areas, near_m=near_m, points=points)
+            except Exception:
+                if checking.result().ok:
+                    raise
+                index = None  # broken boundaries: the check's errors say why, below
+            report = checking.result()
+        if not report.ok:
+            first = report.errors[:5]
+            lines_zh = "；".join(i.message_zh for i in first)
+            lines_en = "; ".join(i.message_en for i in first)
+            more = len(report.errors) - len(first)
+            raise GridError(
+                f"边界检查发现 {len(report.errors)} 个错误，未落点：{lines_zh}"
+                + (f"；另有 {more} 个" if more else "") + "。修复后重试，或用 --no-check 跳过检查",
+                f"the boundary check found {len(report.errors)} errors, nothing assigned: {lines_en}"
+                + (f"; {more} more" if more else "") + ". Fix them, or pass --no-check to skip the check",
+                file=str(path))
+        for issue in report.warnings:
+            if issue.kind in ("crs_override", "dissolved"):
+                err_console.print(f"[yellow]警告 / warning[/yellow] {issue.message_zh} / {issue.message_en}")
+        assert index is not None
+        return index
     return _store(home).resolve(grids).index(near_m=near_m, force=force)
 
 
