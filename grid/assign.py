@@ -283,7 +283,10 @@ class GridIndex:
         # cell is outside every area (d_all is inf beyond reach, which is as good)
         cells[(cells == -1) & (count == 0) & (d_all > r + _MARGIN_M)] = _OUTSIDE
         self.cells = cells
-        self._blk_cells = max(1, round(_BLOCK_M / cs))
+        block_m = _BLOCK_M
+        if self._points_hint is not None:  # one batch: a block per ~4 points at most
+            block_m = max(block_m, math.sqrt(w * h * 4 / max(self._points_hint, 1)))
+        self._blk_cells = max(1, round(block_m / cs))
         self._blk_start, self._blk_cand = _block_candidates(
             self._edges()[0], cells < 0, self.x0, self.y0, cs, self._blk_cells)
         self._finish_cells()
