@@ -324,7 +324,8 @@ def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m:
 @click.argument("grids")
 @click.argument("points", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出 CSV / output CSV (input columns + assignment)")
+              help="输出 CSV，或以 .parquet 结尾输出 Parquet / output CSV (input columns + "
+                   "assignment), or Parquet when it ends in .parquet")
 @click.option("--lon-column", default="lon", show_default=True, help="经度列 / longitude column")
 @click.option("--lat-column", default="lat", show_default=True, help="纬度列 / latitude column")
 @click.option("--points-crs", type=click.Choice(list(POINT_CRS)), default="wgs84", show_default=True,

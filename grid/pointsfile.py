@@ -52,6 +52,8 @@ class Points:
     header: bytes = b""
     newline: bytes = b"\n"
     frame: Any = None  # pandas DataFrame of text columns (pandas path)
+    lon_column: str = "lon"
+    lat_column: str = "lat"
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -69,6 +71,7 @@ def read_points(path: str | Path, lon_col: str = "lon", lat_col: str = "lat") ->
         raise FileReadError("文件不存在", "file does not exist", file=str(path))
     fast = _read_fast(path, lon_col, lat_col)
     points = fast if fast is not None else _read_pandas(path, lon_col, lat_col)
+    points.lon_column, points.lat_column = lon_col, lat_col
     lon, lat = points.lon, points.lat
     bad = np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90))
     if len(bad):
@@ -183,8 +186,18 @@ def write_assigned(points: Points, index: GridIndex, located: Located, out: str 
     ``4 × areas`` ready-made pieces: assigned to g or nearest to g, near a border or not),
     the distance's digits (integer arithmetic, the text ``repr(round(d, 1))`` gives) and
     the version; a mask keeps each row's own bytes. No Python object per row: writing was
-    the largest cost of ``grid assign`` after the nearest query (issue 16)."""
+    the largest cost of ``grid assign`` after the nearest query (issue 16).
+
+    An ``out`` ending in ``.parquet`` gets Parquet instead (:func:`_to_parquet`)."""
     out = Path(out)
+    if out.suffix.lower() == ".parquet":
+        text = out.with_name(f".{out.name}.csv.tmp")
+        try:
+            write_assigned(points, index, located, text)
+            _to_parquet(text, out, points.lon_column, points.lat_column)
+        finally:
+            text.unlink(missing_ok=True)
+        return
     if points.data is None:
         _write_pandas(points, index, located, out)
         return
@@ -242,6 +255,32 @@ def write_assigned(points: Points, index: GridIndex, located: Located, out: str 
                 np.broadcast_to(o[:, None], (hi - lo, 2)),
                 np.ones((hi - lo, len(tail)), dtype=bool)], axis=1)
             f.write(rows[keep])
+
+
+def _to_parquet(csv: Path, out: Path, lon_col: str, lat_col: str) -> None:
+    """The written CSV as Parquet, by DuckDB (a dependency already; no pyarrow): input
+    columns as text, lon/lat as DOUBLE, the answer's columns typed (codes NULL where
+    empty, near_border BOOLEAN, distance_m DOUBLE, version INTEGER)."""
+    import duckdb
+
+    def q(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    typed = [f"TRY_CAST(trim({q(c)}) AS DOUBLE) AS {q(c)}" for c in (lon_col, lat_col)]
+    typed += [f"NULLIF({q(c)}, '') AS {q(c)}"
+              for c in ("grid_code", "village_code", "township_code", "nearest_code")]
+    typed += ["near_border = 'true' AS near_border", "CAST(distance_m AS DOUBLE) AS distance_m",
+              "CAST(NULLIF(version, '') AS INTEGER) AS version"]
+    tmp = out.with_name(f".{out.name}.tmp")
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * REPLACE ({', '.join(typed)}) FROM read_csv(?, all_varchar = true, "
+                    f"header = true, delim = ',', quote = '\"', escape = '\"')) TO '{_sql_text(tmp)}' "
+                    "(FORMAT parquet)", [str(csv)])
+    tmp.replace(out)
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _take_windows(data: NDArray[np.uint8], begin: NDArray[np.int64], width: int) -> NDArray[np.uint8]:

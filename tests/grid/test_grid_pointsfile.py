@@ -105,3 +105,23 @@ def test_files_shorter_than_a_row_window(index: GridIndex, tmp_path: Path, text:
     path.write_text(text, encoding="utf-8")
     fast, slow = _both(path, index, None, tmp_path)
     assert fast == slow
+
+
+def test_parquet_output_has_typed_answers(index: GridIndex, tmp_path: Path) -> None:
+    """`-o out.parquet` (issue 16): input columns as text (quoted ones too), lon/lat and the
+    answer typed, codes NULL where the CSV has them empty."""
+    import duckdb
+
+    path = tmp_path / "p.csv"
+    path.write_text('id,"a ""b""",lon,lat\n007,"x,y",120.505,29.705\n008,z,120.49,29.705\n', encoding="utf-8")
+    pts = read_points(path)
+    write_assigned(pts, index, index.locate_arrays(pts.lon, pts.lat), tmp_path / "o.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet", "p.csv"]  # no temporaries left
+    rows = duckdb.sql(f"SELECT * FROM '{tmp_path / 'o.parquet'}'").fetchall()
+    cols = [d[0] for d in duckdb.sql(f"DESCRIBE SELECT * FROM '{tmp_path / 'o.parquet'}'").fetchall()]
+    assert cols[:4] == ["id", 'a "b"', "lon", "lat"]
+    first, second = (dict(zip(cols, r, strict=True)) for r in rows)
+    assert (first["id"], first['a "b"'], first["lon"], first["grid_code"]) == ("007", "x,y", 120.505, V_COMM + "001")
+    assert (first["nearest_code"], first["near_border"], first["version"]) == (None, False, 4)
+    assert second["status"] == "unassigned" and second["grid_code"] is None
+    assert second["distance_m"] == pytest.approx(967.6, abs=2)
