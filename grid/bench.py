@@ -214,7 +214,9 @@ def _county_case(name: str, boundaries: Any, work: Any, points: int, rng: np.ran
                   "note": "案件"}).to_csv(csv, index=False)
     gpkg = work / name / "finest.gpkg"
     layer[["code", "geometry"]].to_file(gpkg)
-    return {"home": home, "csv": csv, "gpkg": gpkg, "areas": len(layer),
+    named = work / name / "areas.gpkg"  # what `grid assign FILE` reads: codes and names
+    layer[["code", "name", "geometry"]].to_file(named)
+    return {"home": home, "csv": csv, "gpkg": gpkg, "named": named, "areas": len(layer),
             "level": boundaries.finest_level}
 
 
@@ -232,9 +234,11 @@ def _timed(cmd: list[str]) -> float:
 def run_end_to_end(*, points: int = 500_000, seed: int = 0, real: Any = None,
                    real_code_column: str = "code", repeats: int = 3, progress: bool = True
                    ) -> dict[str, Any]:
-    """``fengqiao grid assign <version>`` against a plain geopandas script (read the areas,
-    read the CSV, ``sjoin``, ``to_csv``), both as fresh processes, on the demo county and,
-    given ``real`` (a townships GeoJSON with a ``code`` column), on a real county.
+    """``fengqiao grid assign <version>`` and ``fengqiao grid assign <file>`` (the finest
+    level's GeoPackage with codes and names: read, checked, indexed for this batch) against
+    a plain geopandas script (read the areas, read the CSV, ``sjoin``, ``to_csv``), all as
+    fresh processes, on the demo county and, given ``real`` (a townships GeoJSON with a
+    ``code`` column), on a real county.
 
     Each side runs ``repeats`` times, alternating, and the median counts: the machine is
     shared, so only ratios from one run mean anything. Answers are compared row by row
@@ -258,29 +262,35 @@ def run_end_to_end(*, points: int = 500_000, seed: int = 0, real: Any = None,
     for name, b in counties.items():
         (work / name).mkdir()
         case = _county_case(name, b, work, points, rng)
-        ours_csv, base_csv = work / name / "ours.csv", work / name / "base.csv"
+        ours_csv, file_csv, base_csv = (work / name / f for f in ("ours.csv", "file.csv", "base.csv"))
         ours_cmd = [sys.executable, "-m", "server", "grid", "assign", "1", str(case["csv"]),
                     "-o", str(ours_csv), "--home", str(case["home"])]
+        file_cmd = [sys.executable, "-m", "server", "grid", "assign", str(case["named"]),
+                    str(case["csv"]), "-o", str(file_csv)]
         base_cmd = [sys.executable, str(work / "baseline.py"), str(case["gpkg"]), str(case["csv"]),
                     str(base_csv)]
-        t_ours, t_base = [], []
+        t_ours, t_file, t_base = [], [], []
         for _ in range(repeats):
             if progress:
-                print(f"{name}: ours / baseline …", flush=True)
+                print(f"{name}: ours (version) / ours (file) / baseline …", flush=True)
             t_ours.append(_timed(ours_cmd))
+            t_file.append(_timed(file_cmd))
             t_base.append(_timed(base_cmd))
         mine = pd.read_csv(ours_csv, dtype=str, keep_default_na=False)
+        from_file = pd.read_csv(file_csv, dtype=str, keep_default_na=False)
         ref = pd.read_csv(base_csv, dtype=str, keep_default_na=False).drop_duplicates("id")
         level_col = {"grid": "grid_code", "village": "village_code", "township": "township_code"}[case["level"]]
         differ = int((mine[level_col].to_numpy() != ref["code"].to_numpy()).sum())
-        ours_s, base_s = float(np.median(t_ours)), float(np.median(t_base))
+        differ_file = int((from_file[level_col].to_numpy() != ref["code"].to_numpy()).sum())
+        ours_s, file_s, base_s = (float(np.median(t)) for t in (t_ours, t_file, t_base))
         out["counties"][name] = {
             "areas": case["areas"], "level": case["level"],
-            "ours_s": round(ours_s, 2), "baseline_s": round(base_s, 2),
-            "ratio": round(base_s / ours_s, 2), "ours_runs": [round(t, 2) for t in t_ours],
+            "ours_s": round(ours_s, 2), "file_s": round(file_s, 2), "baseline_s": round(base_s, 2),
+            "ratio": round(base_s / ours_s, 2), "file_ratio": round(base_s / file_s, 2),
+            "ours_runs": [round(t, 2) for t in t_ours], "file_runs": [round(t, 2) for t in t_file],
             "baseline_runs": [round(t, 2) for t in t_base],
             "unassigned_share": round(float((mine["status"] == "unassigned").mean()), 3),
-            "answers_differ": differ,
+            "answers_differ": differ, "file_answers_differ": differ_file,
         }
     out["load_avg"] = [round(v, 2) for v in __import__("os").getloadavg()]
     return out
@@ -290,9 +300,12 @@ def print_end_to_end(r: dict[str, Any], console: Console) -> None:
     """The end-to-end comparison as a table."""
     table = Table(title=f"grid assign 端到端 / end to end — {r['points']:,} points, median of "
                         f"{r['repeats']} (load {r['load_avg']})")
-    for col in ("county", "areas", "outside", "ours s", "geopandas s", "ratio", "answers differ"):
+    for col in ("county", "areas", "outside", "ours s (version)", "ours s (file)", "geopandas s",
+                "ratio version / file", "answers differ"):
         table.add_column(col)
     for name, c in r["counties"].items():
         table.add_row(name, f"{c['areas']:,} {c['level']}", f"{c['unassigned_share']:.0%}",
-                      f"{c['ours_s']}", f"{c['baseline_s']}", f"{c['ratio']}×", str(c["answers_differ"]))
+                      f"{c['ours_s']}", f"{c['file_s']}", f"{c['baseline_s']}",
+                      f"{c['ratio']}× / {c['file_ratio']}×",
+                      f"{c['answers_differ']} / {c['file_answers_differ']}")
     console.print(table)

@@ -607,12 +607,20 @@ def _to_boundaries(
     codes: list[str | None] = []
     keep: list[int] = []
     skipped: list[Skipped] = []
+    # the columns once, as arrays: a DataFrame lookup per row cost 0.25 s for 3,000 grids
+    name_values = gdf[name_column].to_numpy(dtype=object)
+    code_values = gdf[code_column].to_numpy(dtype=object)
+    # geometry checks for every feature at once; a flagged one is explained by _check_geometry
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    geom_ok = (~shapely.is_missing(geoms) & np.isin(shapely.get_type_id(geoms), (3, 6))
+               & ~shapely.is_empty(geoms))
+    geom_ok[owner[~np.isfinite(coords).all(axis=1)]] = False
     for i in range(len(gdf)):
         number = i + 1
-        name = gdf[name_column].iloc[i]
+        name = name_values[i]
         name = None if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
         names.append(name)
-        code = _code_text(gdf[code_column].iloc[i])
+        code = _code_text(code_values[i])
         _check_name_text(name, number, code, fname, name_column, encoding)
         if code is None:
             if missing_code == "skip":
@@ -633,7 +641,8 @@ def _to_boundaries(
         except CodeError as exc:
             raise BadCode(exc.message_zh, exc.message_en, file=fname, feature=number,
                           field=code_column, name=name) from exc
-        _check_geometry(geoms[i], fname, i, code, name)
+        if not geom_ok[i]:
+            _check_geometry(geoms[i], fname, i, code, name)
         codes.append(code)
         keep.append(i)
     # rows of one area: same code and same name (a multipart area exploded into rows)

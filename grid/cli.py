@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from .coords import POINT_CRS
 from .errors import GridError
@@ -32,8 +31,26 @@ if TYPE_CHECKING:
     from .boundaries import Boundaries
     from .check import CheckReport
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+
+class _Console:
+    """A rich ``Console`` made on first use: rich costs ~15 ms to import, and ``grid assign``
+    prints one plain line (issue 16: commands load only what they use)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, **self._options)
+        return getattr(self._console, name)
+
+
+console: Any = _Console()
+err_console: Any = _Console(stderr=True)
 
 
 def _home_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -258,34 +275,48 @@ def activate_cmd(version: str, home: Path | None, commit: bool, force: bool) -> 
 
 
 def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m: float, *,
-               no_check: bool, force: bool) -> GridIndex:
+               no_check: bool, force: bool, points: int | None = None) -> GridIndex:
     """The index for ``grid assign``: a boundary file, read and checked like an import (its
     errors stop the run unless ``--no-check``), or a stored version (refused when its check
     failed, unless ``--force``)."""
     path = Path(grids)
     if path.exists():
+        from concurrent.futures import ThreadPoolExecutor
+
         from .assign import GridIndex
 
         b = _read(path, read_opts)
         if no_check:
             err_console.print("[yellow]未检查边界（--no-check）/ boundaries not checked (--no-check)[/yellow]")
-        else:
-            report = _check(b)
-            if not report.ok:
-                first = report.errors[:5]
-                lines_zh = "；".join(i.message_zh for i in first)
-                lines_en = "; ".join(i.message_en for i in first)
-                more = len(report.errors) - len(first)
-                raise GridError(
-                    f"边界检查发现 {len(report.errors)} 个错误，未落点：{lines_zh}"
-                    + (f"；另有 {more} 个" if more else "") + "。修复后重试，或用 --no-check 跳过检查",
-                    f"the boundary check found {len(report.errors)} errors, nothing assigned: {lines_en}"
-                    + (f"; {more} more" if more else "") + ". Fix them, or pass --no-check to skip the check",
-                    file=str(path))
-            for issue in report.warnings:
-                if issue.kind in ("crs_override", "dissolved"):
-                    err_console.print(f"[yellow]警告 / warning[/yellow] {issue.message_zh} / {issue.message_en}")
-        return GridIndex(b, near_m=near_m)
+            return GridIndex(b, near_m=near_m, points=points)
+        # the check runs beside the index build (both mostly in GEOS and numpy, which let go
+        # of the GIL): the second core does the check; its errors still stop the run
+        areas = GridIndex.areas_of(b)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checking = pool.submit(_check, b)
+            try:
+                index = GridIndex.from_areas(*areas, near_m=near_m, points=points)
+            except Exception:
+                if checking.result().ok:
+                    raise
+                index = None  # broken boundaries: the check's errors say why, below
+            report = checking.result()
+        if not report.ok:
+            first = report.errors[:5]
+            lines_zh = "；".join(i.message_zh for i in first)
+            lines_en = "; ".join(i.message_en for i in first)
+            more = len(report.errors) - len(first)
+            raise GridError(
+                f"边界检查发现 {len(report.errors)} 个错误，未落点：{lines_zh}"
+                + (f"；另有 {more} 个" if more else "") + "。修复后重试，或用 --no-check 跳过检查",
+                f"the boundary check found {len(report.errors)} errors, nothing assigned: {lines_en}"
+                + (f"; {more} more" if more else "") + ". Fix them, or pass --no-check to skip the check",
+                file=str(path))
+        for issue in report.warnings:
+            if issue.kind in ("crs_override", "dissolved"):
+                err_console.print(f"[yellow]警告 / warning[/yellow] {issue.message_zh} / {issue.message_en}")
+        assert index is not None
+        return index
     return _store(home).resolve(grids).index(near_m=near_m, force=force)
 
 
@@ -293,7 +324,8 @@ def _index_for(grids: str, home: Path | None, read_opts: dict[str, Any], near_m:
 @click.argument("grids")
 @click.argument("points", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出 CSV / output CSV (input columns + assignment)")
+              help="输出 CSV，或以 .parquet 结尾输出 Parquet / output CSV (input columns + "
+                   "assignment), or Parquet when it ends in .parquet")
 @click.option("--lon-column", default="lon", show_default=True, help="经度列 / longitude column")
 @click.option("--lat-column", default="lat", show_default=True, help="纬度列 / latitude column")
 @click.option("--points-crs", type=click.Choice(list(POINT_CRS)), default="wgs84", show_default=True,
@@ -318,12 +350,12 @@ def assign_cmd(grids: str, points: Path, output: Path, lon_column: str, lat_colu
     from .pointsfile import read_points, write_assigned
 
     pts = read_points(points, lon_column, lat_column)
-    index = _index_for(grids, home, read_opts, near_m, no_check=no_check, force=force)
+    index = _index_for(grids, home, read_opts, near_m, no_check=no_check, force=force, points=len(pts))
     located = index.locate_arrays(pts.lon, pts.lat, crs=points_crs)
     write_assigned(pts, index, located, output)
     assigned = int((located.state == 0).sum())
-    console.print(f"已写入 / wrote {output}: {len(pts):,} points, assigned {assigned:,}, "
-                  f"unassigned {len(pts) - assigned:,}, near_border {int(located.near_border.sum()):,}")
+    click.echo(f"已写入 / wrote {output}: {len(pts):,} points, assigned {assigned:,}, "
+               f"unassigned {len(pts) - assigned:,}, near_border {int(located.near_border.sum()):,}")
 
 
 @grid_cli.command("diff")

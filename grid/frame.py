@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from pyproj import CRS
+
+if TYPE_CHECKING:  # pyproj (~40 ms) stays out of `grid assign <version>`'s start-up
+    from pyproj import CRS
 
 _A = 6378137.0
 _E2 = 0.00669437999014
@@ -75,6 +77,8 @@ class LocalFrame:
 
 def equal_area_crs(geoms: Any) -> CRS:
     """Lambert azimuthal equal-area CRS centred on ``geoms`` (lon/lat) for areas in m²."""
+    from pyproj import CRS
+
     minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms))
     lon0, lat0 = (minx + maxx) / 2, (miny + maxy) / 2
     return CRS.from_proj4(

@@ -124,3 +124,36 @@ def test_invalid_coordinates(square_boundaries: Boundaries) -> None:
     index = GridIndex(square_boundaries)
     df = index.locate_many([np.nan, 120.505], [29.7, 29.705])
     assert list(df.status) == ["invalid", "assigned"]
+
+
+def test_nearest_from_block_candidates_equals_the_segment_tree(small_county: Boundaries,
+                                                               county_index: GridIndex) -> None:
+    """Outside points are answered from the candidate edges of their block (issue 18): the
+    same area and the same distance, to the last bit, as GEOS's nearest-segment query —
+    at random, and right beside vertices, where several areas' edges tie."""
+    index = county_index
+    rng = np.random.default_rng(11)
+    edges, _ = index._edges()
+    k = rng.integers(len(edges), size=20_000)
+    ang, r = rng.uniform(0, 2 * np.pi, len(k)), rng.exponential(60.0, len(k))
+    minx, miny, maxx, maxy = shapely.total_bounds(index.geoms_xy)
+    x = np.r_[edges[k, 0] + r * np.cos(ang), edges[k, 0], rng.uniform(minx, maxx, 20_000)]
+    y = np.r_[edges[k, 1] + r * np.sin(ang), edges[k, 1], rng.uniform(miny, maxy, 20_000)]
+    need = np.flatnonzero(index._cell_values(x, y) < 0)
+    got_g, got_d = index._nearest_blocks(x[need], y[need])
+    covered = got_g >= 0
+    assert covered.mean() > 0.9 and (index.cells == -3).any()
+    want_g, want_d = index._nearest_tree(x[need][covered], y[need][covered])
+    assert (got_g[covered] == want_g).all()
+    assert (got_d[covered] == want_d).all()
+
+
+def test_points_off_the_raster_fall_back_to_the_tree(square_boundaries: Boundaries) -> None:
+    index = GridIndex(square_boundaries)
+    lon = np.array([120.0, 120.49, 120.505])  # far west, just west, inside
+    lat = np.array([29.7, 29.705, 29.705])
+    g, d = index._nearest_blocks(*index.frame.to_xy(lon[:2], lat[:2]))
+    assert (g < 0).all()  # off the raster: not the blocks' business
+    df = index.locate_many(lon, lat)
+    assert list(df.status) == ["unassigned", "unassigned", "assigned"]
+    assert df.distance_m[1] == pytest.approx(967.6, abs=2)

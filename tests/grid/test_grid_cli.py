@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,39 @@ def test_bench_runs_tiny_and_agrees(run) -> None:  # type: ignore[no-untyped-def
     data = json.loads(result.output)
     assert data["agreement"]["agrees"] and data["agreement"]["same"] == 3000
     assert set(data["throughput_pts_per_s"]) == {"ours_full", "ours_grid_only", "sjoin"}
+
+
+@pytest.mark.slow
+def test_bench_end_to_end_runs_all_three_and_agrees(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("--end-to-end", "--points", "2000", "--repeats", "1", "--json", cmd=bench_grid)
+    assert result.exit_code == 0, result.output
+    demo = json.loads(result.output)["counties"]["demo"]
+    assert demo["answers_differ"] == 0 and demo["file_answers_differ"] == 0
+    assert demo["ours_s"] > 0 and demo["file_s"] > 0 and demo["baseline_s"] > 0
+
+
+def test_assign_from_a_version_loads_only_what_it_uses(squares_file: Path, tmp_path: Path) -> None:
+    """`grid assign <version>` (issue 16, 18): numpy, shapely and the version's cached arrays;
+    not pandas, geopandas, pyproj, pyogrio, rich or numpy.ma (~0.1 s of start-up together)."""
+    home = tmp_path / "home"
+    runner = CliRunner()
+    for args in (["import", str(squares_file), "--home", str(home), "--commit"],
+                 ["activate", "1", "--home", str(home), "--commit"]):
+        assert runner.invoke(main, ["grid", *args]).exit_code == 0
+    pts = _points(tmp_path / "p.csv", [{"lon": "120.505", "lat": "29.705"}, {"lon": "120.4", "lat": "29.7"},
+                                       {"lon": "120.51", "lat": "29.71"}])
+    out = tmp_path / "o.csv"
+    args = ["grid", "assign", "active", str(pts), "-o", str(out), "--home", str(home)]
+    for _ in range(2):  # the first run writes the version's caches; the second only reads them
+        script = ("import sys, json\nfrom server.cli import main\n"
+                  "try:\n    main(sys.argv[1:], prog_name='fengqiao')\n"
+                  "except SystemExit as e:\n    assert not e.code, e.code\n"
+                  "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n")
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                              timeout=120, cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    heavy = {"pandas", "geopandas", "pyproj", "pyogrio", "rich", "numpy.ma"}
+    assert sorted(m for m in modules if m in heavy or m.split(".")[0] in heavy - {"numpy.ma"}) == []
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["status"] for r in rows] == ["assigned", "unassigned", "assigned"]
