@@ -23,7 +23,7 @@ from sync.users import Authenticator, UserStore
 from . import api, errors, headers, health, readmodel
 from .config import ConfigError, load_settings, password_change_enforced
 from .dashboard import bp as dashboard_bp
-from .databases import couch, topology_for  # noqa: F401  (``server.app.couch`` for tests and scripts)
+from .databases import topology_for
 from .tablet import bp as tablet_bp
 from .track import bp as track_bp
 

@@ -51,6 +51,12 @@ def send_vendor(vendor: Mapping[str, str], name: str) -> Response:
                               max_age=0))
 
 
+def app_static_files(static_dir: Path, hidden: Collection[str] = ()) -> list[str]:
+    """What an app serves under ``static/``: its files but the page and ``hidden`` (files
+    served by a route of their own)."""
+    return static_files(static_dir, exclude={"index.html", *hidden})
+
+
 def send_page(static_dir: Path) -> Response:
     """The app's one HTML page (``index.html``), revalidated every time."""
     return no_cache(send_file(static_dir / "index.html", mimetype="text/html", max_age=0))
@@ -69,11 +75,10 @@ def app_blueprint(name: str, import_name: str, static_dir: Path, *,
     ``vendor/`` (the whitelist ``vendor``) and ``vocab.json`` (``labels()``). The app adds
     its own routes to it."""
     bp = Blueprint(name, import_name, url_prefix=f"/{name}")
-    hide = {"index.html", *hidden}
     bp.add_url_rule("", "no_slash", lambda: redirect(url_for(f"{name}.index")))
     bp.add_url_rule("/", "index", lambda: send_page(static_dir))
     bp.add_url_rule("/static/<path:path>", "static_file",
-                    lambda path: send_static(static_dir, path, static_files(static_dir, hide)))
+                    lambda path: send_static(static_dir, path, app_static_files(static_dir, hidden)))
     if vendor is not None:
         bp.add_url_rule("/vendor/<path:path>", "vendor", lambda path: send_vendor(vendor, path))
     if labels is not None:

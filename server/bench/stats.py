@@ -49,15 +49,9 @@ from server.readmodel.remote import QueryServer, RemoteStore
 from server.readmodel.store import ReadModel
 from sync.couch import CouchClient
 
+from .measure import percentile
+
 PERIOD = (date(2025, 11, 1), date(2026, 10, 31))
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 def _progress(console: Console) -> Progress:
@@ -206,7 +200,7 @@ def _time_queries(queries: dict[str, Callable[[], Any]], repeats: int, console: 
                 fn()
                 times.append((time.perf_counter() - t0) * 1000)
                 progress.advance(task)
-            lat[name] = {"p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95), "max_ms": max(times)}
+            lat[name] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95), "max_ms": max(times)}
     return lat
 
 
@@ -297,11 +291,11 @@ def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float,
         follower.stop()
     lags = [(seen[k] - written[k]) * 1000 for k in written if k in seen]
     return {"cases": len(written), "seen": len(lags), "rate_per_s": rate,
-            "p50_ms": _pct(lags, 50), "p95_ms": _pct(lags, 95),
+            "p50_ms": percentile(lags, 50), "p95_ms": percentile(lags, 95),
             "max_ms": max(lags) if lags else float("nan"),
             "follower_errors": follower.status.errors,
-            "dashboard_after_batch": {"batches": len(after_batch), "p50_ms": _pct(after_batch, 50),
-                                      "p95_ms": _pct(after_batch, 95)}}
+            "dashboard_after_batch": {"batches": len(after_batch), "p50_ms": percentile(after_batch, 50),
+                                      "p95_ms": percentile(after_batch, 95)}}
 
 
 def table(result: dict[str, Any]) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Response
 
-from server.assets import NODE_MODULES, app_blueprint, json_file, no_cache, static_files
+from server.assets import NODE_MODULES, app_blueprint, app_static_files, json_file, no_cache
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -42,11 +42,12 @@ VENDOR: dict[str, str] = {
 # Vendor files the app uses (pouchdb.find is whitelisted but not needed offline).
 VENDOR_SHELL = [name for name in VENDOR if name != "pouchdb.find.min.js"]
 # sw.js is served below, with the shell's version and file list filled in.
-bp = app_blueprint("tablet", __name__, STATIC, vendor=VENDOR, hidden={"sw.js"},
-                   labels=lambda: vocab())
+HIDDEN = {"sw.js"}
+bp = app_blueprint("tablet", __name__, STATIC, vendor=VENDOR, hidden=HIDDEN, labels=lambda: vocab())
+
 
 def _static_files() -> list[str]:
-    return static_files(STATIC, exclude={"index.html", "sw.js"})
+    return app_static_files(STATIC, HIDDEN)
 
 
 def shell_urls() -> list[str]:
