@@ -71,10 +71,10 @@ def home_db(area_code: str, *, create: bool = False) -> Database:
     """The database a case of ``area_code`` lives in (created with its replications when
     ``create`` and the township has none yet)."""
     topology = databases.topology()
-    if len(area_code) == 6:
-        return databases.couch().db(topology.county_db())
-    township = str(township_of(area_code))
-    db = databases.couch().db(topology.township_db(township))
+    township = township_of(area_code)
+    db = databases.couch().db(topology.scope_db(township))
+    if township is None:  # a county-level record
+        return db
     if create:
         ready: set[str] = current_app.extensions.setdefault("fq_township_ready", set())
         if db.name not in ready:
