@@ -29,7 +29,7 @@ from . import wire
 from .couch import CouchClient, Database
 from .errors import Conflict, NotAcceptable
 from .feeds import MAX_WAIT_S, FeedSlots
-from .gateway_cache import Checkpoint, CheckpointRevs, InfoCache
+from .gateway_cache import AbsentIds, Checkpoint, CheckpointRevs, InfoCache
 from .logins import LoginGuard
 from .push import (
     EventCheck,
@@ -90,6 +90,7 @@ class Gateway:
     indexes: ScopeIndexes = field(default_factory=ScopeIndexes)
     checkpoints: CheckpointRevs = field(default_factory=CheckpointRevs)
     infos: InfoCache = field(default_factory=InfoCache)
+    absent: AbsentIds = field(default_factory=AbsentIds)
     server_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
@@ -609,26 +610,24 @@ def revs_diff(user: User) -> Response:
     # every revision missing, whatever the database holds (no existence oracle). One that
     # left the user's scope is then pushed back and refused per document with a reason.
     mine = {doc_id: revs for doc_id, revs in body.items() if not index.known(doc_id) or sees(user, index.key(doc_id))}
-    answer = db.revs_diff(mine) if mine else {}
+    # Which ids the township holds at all, read beside which the county holds: an id in
+    # neither is new (every revision missing, no _revs_diff needed) and is remembered for
+    # the push that follows, which then reads nothing more for it (issue 16).
+    county = _county_holds(gw, db, list(mine))
+    held = db.holding(list(mine))
+    answer = db.revs_diff({doc_id: mine[doc_id] for doc_id in held}) if held else {}
+    gw.absent.note(db.name, user.username, [i for i in mine if i not in held and i not in county.result()])
     # Ids the index does not know were asked without a refresh first (a push's new ids are
-    # always unknown: that refresh was one more round trip per push, issue 16). Answered
-    # "every revision missing", an unknown id tells nothing whatever its scope; only one the
-    # database turns out to hold in some revision is looked up before it is answered.
-    held = [doc_id for doc_id in mine if not index.known(doc_id) and _holds_some(answer.get(doc_id), mine[doc_id])]
-    if held:
+    # always unknown: that refresh was one more round trip per push, issue 16); only one
+    # the township turns out to hold is looked up before it is answered.
+    unknown = [doc_id for doc_id in held if not index.known(doc_id)]
+    if unknown:
         index.refresh()
     for doc_id, revs in body.items():
-        if revs and (doc_id not in mine or (doc_id in held and not sees(user, index.key(doc_id)))):
+        hidden = doc_id not in mine or (doc_id in unknown and not sees(user, index.key(doc_id)))
+        if revs and (hidden or doc_id not in held):
             answer[doc_id] = {"missing": list(dict.fromkeys(revs))}
     return couch_json(answer)
-
-
-def _holds_some(entry: Mapping[str, Any] | None, revs: list[str]) -> bool:
-    """Does a ``_revs_diff`` answer entry show the database holding the document (some
-    asked revision not missing, or revisions it could descend from)?"""
-    if entry is None:
-        return bool(revs)
-    return bool(entry.get("possible_ancestors")) or set(entry.get("missing", ())) != set(revs)
 
 
 DOC_ARGS: dict[str, wire.Parser] = {
@@ -807,8 +806,11 @@ def push(user: User, docs: list[Any], *, new_edits: bool) -> list[dict[str, Any]
     named = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
              and not d["_id"].startswith("_")]
     batch_keys = {d["_id"]: scope_key(d) for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
-    county = _county_lookup(gw, db, docs, named, batch_keys)  # runs while the township is read
-    township = _township_rows(db, index, docs, named, batch_keys)
+    # Ids this user's _revs_diff found in neither database a moment ago are not read again.
+    absent = gw.absent.take(db.name, user.username, named)
+    to_read = [i for i in named if i not in absent]
+    county = _county_lookup(gw, db, docs, to_read, batch_keys)  # runs while the township is read
+    township = _township_rows(db, index, docs, to_read, batch_keys)
     stored = {i: s for i in named if (s := _stored_row(township.get(i))) is not None}
     parents = {i: s for i, row in township.items() if (s := _stored_row(row)) is not None}
     elsewhere = {i: found for i, found in county.result().items() if i not in township}
@@ -850,6 +852,16 @@ def _county_lookup(gw: Gateway, db: Database, docs: list[Any], named: list[str],
         return done
     return _LOOKUPS.submit(lambda: {doc_id: replace(found, elsewhere=True)
                                     for doc_id, found in _stored(county, wanted).items()})
+
+
+def _county_holds(gw: Gateway, db: Database, ids: list[str]) -> Future[set[str]]:
+    """Which of ``ids`` the county database holds (in any state), read on the lookup pool."""
+    county = gw.client.db(gw.topology.county_db())
+    if county.name == db.name or not ids:
+        done: Future[set[str]] = Future()
+        done.set_result(set())
+        return done
+    return _LOOKUPS.submit(county.holding, ids)
 
 
 def _stored_for(doc: Any, stored: dict[str, Stored], elsewhere: dict[str, Stored]) -> Stored | None:

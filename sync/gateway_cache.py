@@ -8,6 +8,9 @@ either checked by CouchDB or harmless when a little stale.
   batch; the write needs the stored revision, which cost a second read per write.
 * :class:`InfoCache` — a database's ``GET /db`` for one second. PouchDB 9 asks for it after
   every batch of a replication, only to show progress (``update_seq``).
+* :class:`AbsentIds` — the ids a user's ``_revs_diff`` just found in neither the township
+  nor the county. PouchDB pushes those documents a moment later; the push then needs no
+  second read to learn that they are new.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,3 +86,41 @@ class InfoCache:
         with self._lock:
             self._items[name] = (now, info)
         return info
+
+
+class AbsentIds:
+    """``(database, user) → {id: when it was found absent}``, each kept ``ttl`` seconds.
+
+    ``_revs_diff`` reads the township and the county by id anyway; what it found missing in
+    both is remembered here, and the ``_bulk_docs`` that follows (same user, same process)
+    takes those ids instead of reading them again (issue 16: that read cost a push about as
+    much as its write). Taken once: a repeated push reads. The hint can only be stale by a
+    document created under the same id in between, and ids are UUIDs the tablet made: that
+    write then meets ours as a conflict in CouchDB, which the review queue shows — never a
+    silent overwrite. A request served by another process simply finds no hint and reads.
+    """
+
+    def __init__(self, ttl: float = 30.0, size: int = 200_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self._size, self._clock = ttl, size, clock
+        self._items: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def note(self, db: str, user: str, ids: Iterable[str]) -> None:
+        now = self._clock()
+        with self._lock:
+            for doc_id in ids:
+                self._items[(db, user, doc_id)] = now
+                self._items.move_to_end((db, user, doc_id))
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def take(self, db: str, user: str, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` found absent less than ``ttl`` ago; their hints are used up."""
+        now, out = self._clock(), set()
+        with self._lock:
+            for doc_id in ids:
+                seen = self._items.pop((db, user, doc_id), None)
+                if seen is not None and now - seen < self.ttl:
+                    out.add(doc_id)
+        return out

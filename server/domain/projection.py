@@ -266,7 +266,8 @@ def _dedupe(events: Iterable[Mapping[str, Any]], fold: _Fold) -> list[Mapping[st
 def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *,
                  calendar: WorkCalendar | None = None,
                  until: datetime | None = None,
-                 now: datetime | None = None) -> CaseProjection:
+                 now: datetime | None = None,
+                 with_deadlines: bool = True) -> CaseProjection:
     """Fold a case's events (any order, duplicates allowed) into its current state.
 
     ``case`` is the base record (``case:*`` document), ``events`` its ``event:*``
@@ -279,6 +280,9 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
     events arrive by sync, which does not stamp them): one dated later than its
     ``received_at``, or than ``now``, by more than ``CLOCK_SKEW`` is flagged
     ``future_time`` (kept and applied: see ``schemas.events`` on device times).
+    ``with_deadlines=False`` leaves ``deadlines`` empty: judging whether an event is allowed
+    needs the state and anomalies only, and the working-day arithmetic was half the sync
+    gateway's cost of that judgement (issue 16).
     Raises ValueError only if the base record itself has no parseable ``created_at``.
     """
     calendar = calendar or default_calendar()
@@ -333,7 +337,7 @@ def project_case(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *
     timeline = ([(created_at, "", {"kind": "accepted"})] if on_report else []) + usable
     deadlines = tuple(
         _deadline(rule, created_at, timeline, fold, calendar) for rule in policy.rules
-    ) if policy else ()
+    ) if policy and with_deadlines else ()
 
     return CaseProjection(
         case_id=case_id,

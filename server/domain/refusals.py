@@ -47,8 +47,8 @@ def event_refusals(case: Mapping[str, Any], events: list[Mapping[str, Any]],
     for event in new_events:
         others = [e for e in history if e.get("_id") != event.get("_id")]
         if before is None or len(others) != len(history):
-            before = state_anomalies(project_case(case, others).anomalies)
-        after = project_case(case, [*others, event])
+            before = state_anomalies(project_case(case, others, with_deadlines=False).anomalies)
+        after = project_case(case, [*others, event], with_deadlines=False)
         new = new_state_anomalies(after.anomalies, before, tolerated)
         if new:
             out.append(_refused(event, new))

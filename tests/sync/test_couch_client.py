@@ -83,6 +83,19 @@ def test_new_edits_false_keeps_given_revision(db):
     assert doc["_revisions"]["ids"] == ["abc"]
 
 
+def test_holding_names_every_id_the_database_has_in_any_state(db):
+    db.bulk_docs([{"_id": "live", "type": "x"}, {"_id": "gone", "type": "x"}], w=every_copy(db))
+    db.bulk_docs([{"_id": "gone", "_rev": db.get("gone")["_rev"], "_deleted": True}], w=every_copy(db))
+    # two leaves, one of them deleted
+    db.bulk_docs([{"_id": "forked", "_rev": "1-abc", "type": "x"}, {"_id": "forked", "_rev": "1-def", "_deleted": True}],
+                 new_edits=False, w=every_copy(db))
+    assert db.holding(["live", "gone", "forked", "never"]) == {"live", "gone", "forked"}
+    assert db.holding([]) == set()
+    # Apache CouchDB (2+) answers it with _revs_diff's documented possible_ancestors
+    kind = db.client.info().get("couchdb")
+    assert db.client.is_apache_couchdb() == (kind == "Welcome")
+
+
 def test_changes_normal_longpoll_and_streamed_agree(db):
     db.bulk_docs([{"_id": f"d{i:03}", "type": "x", "n": i} for i in range(120)], w=every_copy(db))
     whole = db.changes(since=0)

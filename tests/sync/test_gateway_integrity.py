@@ -167,6 +167,18 @@ def test_a_case_id_of_another_township_cannot_be_taken_over(live, township_db, c
     assert county_db.get(carols_case["_id"], conflicts=True).get("_conflicts") is None
 
 
+def test_a_revs_diff_first_gives_no_way_round_the_county_identity_rule(live, township_db, county_db, carols_case):
+    """PouchDB asks _revs_diff before every push, and what it finds absent there the push
+    does not read again: an id the county holds must never be remembered as absent."""
+    mine = as_pushed_by_pouchdb({**f.case(f.GRID_A, "alice"), "_id": carols_case["_id"]}, generation=1)
+    diff = httpx.post(f"{live.url}/sync/alice/_revs_diff", json={mine["_id"]: [mine["_rev"]]},
+                      auth=ALICE, timeout=30)
+    assert diff.json() == {mine["_id"]: {"missing": [mine["_rev"]]}}  # no oracle: as for any id
+    [answer] = push(live, ALICE, [mine], new_edits=False)
+    assert answer["error"] == "forbidden" and "其他区域" in answer["reason"], answer
+    assert township_db.get_or_none(carols_case["_id"]) is None
+
+
 def test_an_event_for_a_case_of_my_own_scope_known_only_to_the_county_is_accepted(live, township_db, county_db):
     """A case the township created in the county database (it flows down later) is in
     alice's scope: her events on it are not refused by the identity rule."""
