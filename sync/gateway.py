@@ -921,10 +921,7 @@ def _township_rows(db: Database, index: Any, docs: list[Any], named: list[str],
     wanted = [*named, *(p for p in _parents(docs) if p not in batch_keys)]
     wanted += [e for c in cases for e in index.event_ids(c)]
     wanted = list(dict.fromkeys(wanted))
-    found: dict[str, dict[str, Any]] = {}
-    if wanted:
-        rows = db.all_docs(keys=wanted, include_docs=True)["rows"]
-        found = {r["id"]: r for r in rows if "id" in r and "error" not in r and "value" in r}
+    found = db.held_rows(wanted)
     for case_id in cases:
         if case_id in found and not found[case_id]["value"].get("deleted"):
             prefix = f"event:{case_id.partition(':')[2]}:"
@@ -951,10 +948,7 @@ def _audit_refusals(gw: Gateway, user: User, docs: list[Any], refusals: list[Ref
 
 def _stored(db: Database, ids: list[str]) -> dict[str, Stored]:
     """What ``db`` holds now for these ids (winning revision, scope key, author)."""
-    if not ids:
-        return {}
-    rows = db.all_docs(keys=ids, include_docs=True)["rows"]
-    return {r["id"]: s for r in rows if (s := _stored_row(r)) is not None}
+    return {doc_id: s for doc_id, row in db.held_rows(ids).items() if (s := _stored_row(row)) is not None}
 
 
 def _stored_row(row: Mapping[str, Any] | None) -> Stored | None:

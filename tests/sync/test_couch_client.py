@@ -91,6 +91,11 @@ def test_holding_names_every_id_the_database_has_in_any_state(db):
                  new_edits=False, w=every_copy(db))
     assert db.holding(["live", "gone", "forked", "never"]) == {"live", "gone", "forked"}
     assert db.holding([]) == set()
+    rows = db.held_rows(["live", "gone", "forked", "never", "live"])
+    assert set(rows) == {"live", "gone", "forked"}
+    assert rows["live"]["doc"]["type"] == "x" and rows["live"]["value"] == {"rev": db.get("live")["_rev"]}
+    assert rows["gone"]["value"]["deleted"] is True and rows["gone"]["doc"] is None
+    assert rows["forked"]["value"] == {"rev": "1-abc"}  # the winner: the live leaf
     # Apache CouchDB (2+) answers it with _revs_diff's documented possible_ancestors
     kind = db.client.info().get("couchdb")
     assert db.client.is_apache_couchdb() == (kind == "Welcome")
