@@ -165,9 +165,28 @@ def layout_for(codes: Sequence[str], metrics: Sequence[Any], child: int | None =
     return None
 
 
-def grouped(cur: duckdb.DuckDBPyConnection, layout: Layout, where: str, key_cells: str | None,
+# An aggregate as plain data, so that the process owning the read model can compute it for
+# a reader in another process and compute it again after each batch (``ReadModel.aggregate``):
+# ("sql", select) or ("cells", table, where, key_cells, key_rows, live_source).
+Aggregate = tuple[str, ...]
+
+
+def aggregate(cur: duckdb.DuckDBPyConnection, spec: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of the aggregate ``spec`` describes (see ``Aggregate``)."""
+    kind, *args = spec
+    if kind == "sql" and len(args) == 1:
+        return cur.execute(str(args[0])).fetchall()
+    if kind == "cells" and len(args) == 5:
+        table, where, key_cells, key_rows, live_source = args
+        if table not in {layout.table for layout in LAYOUTS}:
+            raise ValueError(f"no cell table {table!r}")
+        return grouped(cur, table, where, key_cells, key_rows, live_source)
+    raise ValueError(f"not an aggregate: {kind!r}")
+
+
+def grouped(cur: duckdb.DuckDBPyConnection, table: str, where: str, key_cells: str | None,
             key_rows: str | None, live_source: str) -> list[tuple[Any, ...]]:
-    """(key?, a0 … aN) per group, ordered by key: the sums of ``layout``'s cells plus the
+    """(key?, a0 … aN) per group, ordered by key: the sums of the cells of ``table`` plus the
     as-of aggregates of the live cases (``live_source``: ``cases_at(as_of, 'live_cases')``).
 
     ``where`` must select by ``area_code`` prefixes no longer than the layout's and by
@@ -178,7 +197,7 @@ def grouped(cur: duckdb.DuckDBPyConnection, layout: Layout, where: str, key_cell
     sums = ", ".join(f"SUM(a{i})" for i in range(n))
     k = f"{key_cells} AS k, " if key_cells else ""
     group = " GROUP BY k ORDER BY k" if key_cells else ""
-    rows = cur.execute(f"SELECT {k}{sums} FROM {layout.table} WHERE {where}{group}").fetchall()
+    rows = cur.execute(f"SELECT {k}{sums} FROM {table} WHERE {where}{group}").fetchall()
     as_of = [i for i, a in enumerate(p.aggregates) if a.as_of]
     if not as_of:
         return rows

@@ -104,21 +104,15 @@ def _grouped(cur: duckdb.DuckDBPyConnection, q: StatsQuery, key_sql: str | None,
     the case rows."""
     plan = plan_for(q.metrics)
     layout = cells.layout_for((q.prefix, *q.scope), q.metrics, child, column)
+    spec: cells.Aggregate
     if layout is not None and (key_cells or not key_sql):
-        sql = f"{layout.table} {key_cells} {q.where()} {q.as_of}"
-
-        def compute() -> list[tuple[Any, ...]]:
-            return cells.grouped(cur, layout, q.where(), key_cells, key_sql,
-                                 cases_at(q.as_of, "live_cases"))
+        spec = ("cells", layout.table, q.where(), key_cells or "", key_sql or "", cases_at(q.as_of, "live_cases"))
     else:
         key = f"{key_sql} AS k, " if key_sql else ""
         group = " GROUP BY k ORDER BY k" if key_sql else ""
-        sql = (f"SELECT {'k, ' if key_sql else ''}{plan.outer} FROM (SELECT {key}{plan.inner()} "
-               f"FROM {cases_at(q.as_of)} WHERE {q.where()}){group}")
-
-        def compute() -> list[tuple[Any, ...]]:
-            return cur.execute(sql).fetchall()
-    rows = store.cached(sql, compute) if store is not None else compute()
+        spec = ("sql", f"SELECT {'k, ' if key_sql else ''}{plan.outer} FROM (SELECT {key}{plan.inner()} "
+                       f"FROM {cases_at(q.as_of)} WHERE {q.where()}){group}")
+    rows = store.aggregate(spec, cur) if store is not None else cells.aggregate(cur, spec)
     out = []
     for row in rows:
         if key_sql:

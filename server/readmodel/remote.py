@@ -20,6 +20,7 @@ JSON cannot carry (dates, timestamps, decimals, bytes) travel as one-key objects
     {"op": "execute", "sql": ..., "params": [...]}  → {"columns": [...], "rows": [...], "more": bool}
     {"op": "fetch"}                                  → {"rows": [...], "more": bool}
     {"op": "version"}                                → {"version": n, "seq": ...}
+    {"op": "aggregate", "spec": [...]}               → {"rows": [...]}  (``ReadModel.aggregate``)
 
 Rows come in chunks of ``CHUNK`` so an export of every case streams with bounded memory
 on both sides. The socket file is created with mode 0600 in a 0700 directory, so only the
@@ -38,7 +39,6 @@ import socketserver
 import struct
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from datetime import time as daytime
@@ -168,6 +168,8 @@ class _Handler(socketserver.BaseRequestHandler):
         if op == "version":
             store = self.server.store
             return {"version": store.version, "seq": store.seq()}, result
+        if op == "aggregate":
+            return {"rows": self.server.store.aggregate(request["spec"], cursor)}, result
         raise ValueError(f"unknown op {op!r}")
 
 
@@ -274,17 +276,13 @@ class RemoteCursor:
 
 
 class RemoteStore:
-    """What the API reads of a :class:`ReadModel` (``cursor``, ``cached``, ``seq``), from the
-    process that owns the file. Aggregates are cached here too, per server process, and
-    dropped when the owner reports a newer batch (one ``version`` round trip per lookup),
-    so a cached answer is never older than the owner's last commit."""
+    """What the API reads of a :class:`ReadModel` (``cursor``, ``aggregate``, ``seq``), from
+    the process that owns the file. Aggregates come from the owner's cache (one round trip):
+    the owner computes the ones asked lately again after each batch, whichever process
+    asked them, and an answer is never older than its previous batch."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.cache_enabled = True
-        self._cache: OrderedDict[str, Any] = OrderedDict()
-        self._cache_version: int | None = None
-        self._lock = threading.Lock()
 
     def cursor(self) -> RemoteCursor:
         return RemoteCursor(self.path)
@@ -299,24 +297,16 @@ class RemoteStore:
     def seq(self) -> Any:
         return self._state()["seq"]
 
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        if not self.cache_enabled:
-            return compute()
-        version = self._state()["version"]
-        with self._lock:
-            if self._cache_version != version:
-                self._cache.clear()
-                self._cache_version = version
-            elif key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        value = compute()
-        with self._lock:
-            if self._cache_version == version:
-                self._cache[key] = value
-                while len(self._cache) > 256:
-                    self._cache.popitem(last=False)
-        return value
+    def aggregate(self, spec: Sequence[Any], cur: Any = None) -> list[tuple[Any, ...]]:
+        """``ReadModel.aggregate`` in the owner, over ``cur``'s connection when it is one of
+        this store's cursors with no open result."""
+        if isinstance(cur, RemoteCursor) and cur._path == self.path and not cur._more:
+            return [tuple(row) for row in cur._call({"op": "aggregate", "spec": list(spec)})["rows"]]
+        remote = self.cursor()
+        try:
+            return [tuple(row) for row in remote._call({"op": "aggregate", "spec": list(spec)})["rows"]]
+        finally:
+            remote.close()
 
     def close(self) -> None:
         """Nothing to release: cursors hold their own connections."""

@@ -1,7 +1,7 @@
 """The read model read over its owner's socket (``server/readmodel/remote.py``) answers
 exactly what the in-process cursor answers — values, types, order — streams big results in
-chunks, survives a bad query, never serves a cached aggregate older than the owner's last
-batch, and says clearly (503, both languages) when the owner is gone.
+chunks, survives a bad query, serves each aggregate from the owner, computed again with
+each batch the owner commits, and says clearly (503, both languages) when the owner is gone.
 
 And ``fengqiao serve --workers 2`` really runs: two server processes answer the same
 statistics, read from one owning ``fengqiao stats serve`` process, which ends with it.
@@ -95,19 +95,21 @@ def test_a_bad_query_is_an_error_and_the_connection_lives_on(owner) -> None:  # 
     assert cur.execute("SELECT 41 + 1").fetchone() == (42,)
 
 
-def test_a_cached_aggregate_is_dropped_when_the_owner_commits(owner) -> None:  # type: ignore[no-untyped-def]
+def test_an_aggregate_asked_over_the_socket_is_ready_after_the_owners_next_batch(owner) -> None:  # type: ignore[no-untyped-def]
     store, _, remote = owner
-    calls = []
-
-    def compute() -> int:
-        calls.append(1)
-        return remote.cursor().execute("SELECT count(*) FROM cases").fetchone()[0]  # type: ignore[index]
-
-    before = remote.cached("count", compute)
-    assert remote.cached("count", compute) == before and len(calls) == 1
-    [(case, events)] = generate(1, seed=99)
-    store.apply_changes(as_changes([case, *events], 10_000), "2-x")
-    assert remote.cached("count", compute) == before + 1 and len(calls) == 2
+    q = StatsQuery(COUNTY, date(2025, 11, 1), date(2027, 10, 31), date(2026, 7, 1), (COUNTY,))
+    cur = remote.cursor()
+    before, _ = totals(cur, q, remote)
+    spec = ("sql", "SELECT count(*) FROM cases")
+    assert remote.aggregate(spec, cur) == [(store.cursor().execute("SELECT count(*) FROM cases").fetchone()[0],)]  # type: ignore[index]
+    [(case, events)] = generate(1, seed=98)
+    store.apply_changes(as_changes([case, *events], 20_000), "3-x")
+    # asked lately, whichever process asked: computed again by the owner with the batch
+    assert store.prepared(spec)
+    count = store.cursor().execute("SELECT count(*) FROM cases").fetchone()[0]  # type: ignore[index]
+    assert remote.aggregate(spec, cur) == [(count,)] and remote.aggregate(spec) == [(count,)]
+    after, _ = totals(cur, q, remote)
+    assert after == before + 1
 
 
 def test_an_owner_that_is_gone_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]

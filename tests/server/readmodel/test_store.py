@@ -196,3 +196,22 @@ def test_an_empty_read_model_counts_zero_not_an_error(tmp_path) -> None:  # type
     count, values = totals(empty.cursor(), q)
     assert count == 0
     assert all(v.denominator == 0 for v in values.values())
+
+
+def test_the_dashboards_aggregates_are_recomputed_with_each_batch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = ReadModel(tmp_path / "rm.duckdb")
+    [first, second] = generate(2, seed=5)
+    store.apply_changes(as_changes([first[0], *first[1]]), "1-x")
+    q = StatsQuery("339901", date(2020, 1, 1), date(2030, 12, 31), date(2026, 7, 1), ("339901",))
+    cur = store.cursor()
+    count, _ = totals(cur, q, store)
+    bad = ("sql", "SELECT * FROM no_such_table")
+    with pytest.raises(Exception, match="no_such_table"):
+        store.aggregate(bad, cur)
+    store.apply_changes(as_changes([second[0], *second[1]], 100), "2-x")
+    # ready before anyone asks, and right: the batch's case is counted; an aggregate that
+    # fails is left to fail when asked, never failing the batch
+    asked = [spec for spec in store._hot if spec != bad]
+    assert asked and all(store.prepared(spec) for spec in asked) and not store.prepared(bad)
+    assert totals(cur, q, store)[0] == totals(cur, q)[0] == count + 1
+    store.close()
