@@ -149,11 +149,10 @@ def run(couch_url: str, *, county: str = "339901", cases: int = 1_000_000,
             out["queries_remote"] = _time_queries(
                 _queries(remote.cursor(), remote, q, county, as_of, cursor),
                 repeats, console, "经套接字查询 / queries over the socket")
+            # 6. lag behind the county database while cases keep arriving
+            out["lag"] = _lag(store, remote, couch_url, db, county, lag_seconds, rate, console, q)
         finally:
             server.close()
-
-        # 6. lag behind the county database while cases keep arriving
-        out["lag"] = _lag(store, couch_url, db, county, lag_seconds, rate, console, q)
         return out
     finally:
         store.close()
@@ -227,10 +226,11 @@ def _fill(store: ReadModel, template_rows: int, extra: int, advance: Callable[[i
     cur.execute("DROP TABLE tpl")
 
 
-def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float, rate: float,
-         console: Console, q: StatsQuery) -> dict[str, Any]:
+def _lag(store: ReadModel, remote: RemoteStore, couch_url: str, db: Any, county: str, seconds: float,
+         rate: float, console: Console, q: StatsQuery) -> dict[str, Any]:
     """Feed lag at ``rate`` cases/s, and the dashboard's three queries right after each
-    batch the follower commits (the result cache has just been emptied: the cold case)."""
+    batch the follower commits, in the owning process and over its socket (a new version:
+    only what the owner computed again with the batch is ready)."""
     import random
 
     follower = Follower(store, couch_url, db.name, batch=500, poll_timeout_ms=5000).start()
@@ -242,16 +242,20 @@ def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float,
     stop = threading.Event()
 
     after_batch: list[float] = []
+    after_batch_remote: list[float] = []
 
     def poll() -> None:
-        cur = store.cursor()
+        cur, over = store.cursor(), remote.cursor()
         version = store.version
         while not stop.is_set() or len(seen) < len(written):
             if store.version != version:
                 version = store.version
                 t0 = time.perf_counter()
                 totals(cur, q, store), by_child_area(cur, q, store), monthly(cur, q, store)
-                after_batch.append((time.perf_counter() - t0) * 1000)
+                t1 = time.perf_counter()
+                totals(over, q, remote), by_child_area(over, q, remote), monthly(over, q, remote)
+                after_batch.append((t1 - t0) * 1000)
+                after_batch_remote.append((time.perf_counter() - t1) * 1000)
             with lock:
                 pending = [k for k in written if k not in seen]
             if pending:
@@ -295,7 +299,10 @@ def _lag(store: ReadModel, couch_url: str, db: Any, county: str, seconds: float,
             "max_ms": max(lags) if lags else float("nan"),
             "follower_errors": follower.status.errors,
             "dashboard_after_batch": {"batches": len(after_batch), "p50_ms": percentile(after_batch, 50),
-                                      "p95_ms": percentile(after_batch, 95)}}
+                                      "p95_ms": percentile(after_batch, 95)},
+            "dashboard_after_batch_remote": {"batches": len(after_batch_remote),
+                                             "p50_ms": percentile(after_batch_remote, 50),
+                                             "p95_ms": percentile(after_batch_remote, 95)}}
 
 
 def table(result: dict[str, Any]) -> Any:
@@ -318,11 +325,12 @@ def table(result: dict[str, Any]) -> Any:
     t.add_row("feed lag (write → queryable)", f"{lag['p50_ms']:.0f}", f"{lag['p95_ms']:.0f}",
               f"{lag['seen']}/{lag['cases']} cases at {lag['rate_per_s']:g}/s, max {lag['max_ms']:.0f} ms; "
               + ("OK" if lag["p95_ms"] < 2000 else "over 2 s target"))
-    cold = lag.get("dashboard_after_batch")
-    if cold and cold["batches"]:
-        t.add_row("dashboard after each batch (cold cache)", f"{cold['p50_ms']:.1f}", f"{cold['p95_ms']:.1f}",
-                  f"totals + by township + trend, {cold['batches']} batches; "
-                  + ("OK" if cold["p95_ms"] < 100 else "over 100 ms target"))
+    for key, where in (("dashboard_after_batch", "in the owner"), ("dashboard_after_batch_remote", "over its socket")):
+        after = lag.get(key)
+        if after and after["batches"]:
+            t.add_row(f"dashboard right after each batch, {where}", f"{after['p50_ms']:.1f}",
+                      f"{after['p95_ms']:.1f}", f"totals + by township + trend, {after['batches']} batches; "
+                      + ("OK" if after["p95_ms"] < 100 else "over 100 ms target"))
     b = result["baseline"]
     t.add_row("baseline: scan + project + compute_metrics", f"{b['seconds'] * 1000:.0f}", "",
               f"{b['cases']:,} cases (measured); read model {b['read_model_seconds'] * 1000:.1f} ms "
