@@ -67,7 +67,8 @@ def read_model_process(settings: dict[str, Any], timeout: float = 120.0) -> Iter
     for setting in SETTINGS:
         if setting.from_env and settings.get(setting.name) is not None:
             env[setting.name] = str(settings[setting.name])
-    env["FENGQIAO_STATS_FOLLOW"] = "eager"
+    # The owner follows the county feed from the start, unless told not to follow at all.
+    env["FENGQIAO_STATS_FOLLOW"] = "off" if settings.get("FENGQIAO_STATS_FOLLOW") == "off" else "eager"
     child = subprocess.Popen([sys.executable, "-m", "server", "stats", "serve", "--socket", str(path)],
                              env=env)
     try:

@@ -12,6 +12,7 @@ decisions taken above for that township). Creating all this is idempotent.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 from .couch import CouchClient, Database, replication_doc
 from .design import design_documents, down_selector, mango_indexes, up_selector
 from .errors import Conflict, CouchError, NotFound
+
+log = logging.getLogger("fengqiao.sync")
 
 # Only server admins read or write the databases: tablets and people reach data through
 # the gateway and the API, which enforce each user's scope.
@@ -187,15 +190,42 @@ def _delete(replicator: Database, doc_id: str, current: dict[str, Any] | None) -
 
 
 def remove_replications(client: CouchClient, topology: Topology) -> None:
-    """Delete this topology's ``_replicator`` documents (tests, and decommissioning)."""
+    """Delete this topology's ``_replicator`` documents and wait until their jobs have
+    stopped (tests, and decommissioning; ``stop_replications``)."""
+    stop_replications(client, [i for code in topology.township_codes for i in topology.replication_ids(code)])
+
+
+def stop_replications(client: CouchClient, doc_ids: list[str], *, wait_s: float = 15.0) -> None:
+    """Delete these ``_replicator`` documents and, on Apache CouchDB, wait (at most
+    ``wait_s``) until its scheduler has stopped their jobs.
+
+    Why wait: a job still running when its databases are deleted can miss its own
+    cancellation and retry against the missing database for as long as the node runs
+    (measured on 3.4.3: "zombie" jobs in ``_scheduler/jobs`` whose document is gone,
+    apache/couchdb#3988), so databases are deleted only after this returns."""
     replicator = client.db("_replicator")
-    for code in topology.township_codes:
-        for doc_id in topology.replication_ids(code):
+    removed = []
+    for doc_id in doc_ids:
+        for _ in range(10):  # the replicator writes its state into the document meanwhile
+            current = replicator.get_or_none(doc_id)
+            if current is None:
+                break
             try:
-                current = replicator.get(doc_id)
                 replicator.delete_doc(doc_id, current["_rev"])
-            except NotFound:
-                pass
+            except (Conflict, NotFound):
+                continue
+            removed.append(doc_id)
+            break
+    if not removed or not client.is_apache_couchdb():
+        return
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        jobs = client.json("GET", "_scheduler/jobs").get("jobs", [])
+        if not {job.get("doc_id") for job in jobs} & set(removed):
+            return
+        time.sleep(0.1)
+    log.warning("replication jobs still running %.0f s after their documents were deleted: %s",
+                wait_s, ", ".join(removed))
 
 
 def replication_status(client: CouchClient, topology: Topology, window: int = 200) -> list[dict[str, Any]]:

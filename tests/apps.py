@@ -28,8 +28,7 @@ from factories import ACCOUNTS, COUNTY, TOWNSHIP_1, TOWNSHIP_2, provision_accoun
 from werkzeug.serving import make_server
 
 from sync.couch import CouchClient, Database
-from sync.errors import Conflict, NotFound
-from sync.topology import Topology
+from sync.topology import Topology, stop_replications
 
 # Every database a test run creates starts with this (and is deleted by the end of the run).
 RUN_PREFIX = f"fqtest{uuid.uuid4().hex[:6]}_"
@@ -46,19 +45,8 @@ def drop_prefix(couch: CouchClient, prefix: str) -> None:
     (replication ids start with the topology's prefix, ``sync.topology``)."""
     replicator = couch.db("_replicator")
     if replicator.exists():
-        for row in replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]:
-            rev = row["value"]["rev"]
-            for _ in range(10):  # the replicator writes its state into the document meanwhile
-                try:
-                    replicator.delete_doc(row["id"], rev)
-                    break
-                except NotFound:
-                    break
-                except Conflict:
-                    current = replicator.get_or_none(row["id"])
-                    if current is None:
-                        break
-                    rev = current["_rev"]
+        rows = replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]
+        stop_replications(couch, [row["id"] for row in rows])
     for name in couch.all_dbs():
         if name.startswith(prefix):
             couch.delete_db(name)

@@ -17,6 +17,7 @@ from pathlib import Path
 from sync.couch import CouchClient
 from sync.embedded import EmbeddedCouch
 from sync.errors import SyncError
+from sync.topology import stop_replications
 
 from .couch_stats import local_pids
 
@@ -75,8 +76,8 @@ def cleanup(client: CouchClient, prefix: str) -> None:
     with contextlib.suppress(SyncError):
         replicator = client.db("_replicator")
         if replicator.exists():
-            for row in replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]:
-                replicator.delete_doc(row["id"], row["value"]["rev"])
+            rows = replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]
+            stop_replications(client, [row["id"] for row in rows])
         for name in client.all_dbs():
             if name.startswith(prefix):
                 client.delete_db(name)

@@ -34,7 +34,10 @@ class GatewayProcess:
 
     def __init__(self, couch_url: str, prefix: str, county: str, home: Path | str, *,
                  port: int | None = None, workers: int = 2, threads: int = 8,
-                 log_level: str = "WARNING") -> None:
+                 log_level: str = "WARNING", stats_follow: str | None = None) -> None:
+        """``stats_follow``: ``FENGQIAO_STATS_FOLLOW`` — ``eager`` (as a county runs it: the
+        read model follows the county feed from the start, whatever the number of workers),
+        ``off`` (the sync path alone), None: the product's default."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = Path(home)
@@ -43,6 +46,8 @@ class GatewayProcess:
                     "FENGQIAO_PORT": str(self.port), "FENGQIAO_HOST": "127.0.0.1",
                     "FENGQIAO_LOG_LEVEL": log_level,
                     "FENGQIAO_SECRET_KEY": "bench-" + uuid.uuid4().hex}
+        if stats_follow is not None:
+            self.env["FENGQIAO_STATS_FOLLOW"] = stats_follow
         self.args = [sys.executable, "-m", "server", "serve", "--workers", str(workers),
                      "--threads", str(threads)]
         self.process: subprocess.Popen[bytes] | None = None

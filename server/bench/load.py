@@ -273,8 +273,10 @@ def load_bench(couch_url: str | None, county: str = "339901", *, tablets: int = 
                                  rnd=rnd, step=step)
         caught_up = _wait_replicated(env, topology, 300, step)
         step("启动网关（gunicorn）/ starting the gateway (gunicorn)")
+        # As a county runs it: the statistics read model follows the county feed throughout,
+        # with one worker as with several (left lazy, one worker never started it here).
         gateway = GatewayProcess(env.couch_url, env.prefix, county, env.home / "gw",
-                                 workers=workers, threads=threads)
+                                 workers=workers, threads=threads, stats_follow="eager")
         base = gateway.start()
         order = list(range(len(tabs)))
         rnd.shuffle(order)

@@ -79,8 +79,10 @@ def sync_bench(couch_url: str | None, county: str = "339901", *, docs: int = 200
         doc_bytes = statistics.mean(len(json.dumps(d, ensure_ascii=False).encode()) for d in scope)
 
         step("启动网关（gunicorn）/ starting the gateway (gunicorn)")
+        # The sync path alone: the direct side has no statistics follower either (the
+        # follower's cost is bench stats' and bench load's), with any number of workers.
         gateway = GatewayProcess(env.couch_url, env.prefix, county, env.home / "gw",
-                                 workers=workers, threads=threads)
+                                 workers=workers, threads=threads, stats_follow="off")
         pouch = PouchProcess()
         auth = {"username": user.username, "password": BENCH_PASSWORD}
         gw_url = f"{gateway.start()}/sync/{user.username}"
