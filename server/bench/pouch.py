@@ -73,10 +73,12 @@ class PouchProcess:
         return answer["result"]
 
     def replicate(self, db: str, url: str, direction: str, auth: dict[str, str] | None = None,
-                  **opts: Any) -> dict[str, Any]:
+                  keep_alive: bool = False, **opts: Any) -> dict[str, Any]:
         """Replicate local ``db`` with ``url`` (``direction``: ``pull`` or ``push``); the
-        result has PouchDB's figures, its errors and denials, and ``ms`` taken in Node."""
-        return self.call("replicate", db=db, url=url, auth=auth, direction=direction, opts=opts)
+        result has PouchDB's figures, its errors and denials, and ``ms`` taken in Node.
+        ``keep_alive``: keep connections open, as a browser does (node-fetch closes each)."""
+        return self.call("replicate", db=db, url=url, auth=auth, direction=direction, opts=opts,
+                         keepAlive=keep_alive)
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -5,22 +5,31 @@
 // folder `sync.embedded.node_modules_dir()` names), so it runs from an installed wheel too.
 //
 // One JSON command per line on stdin, one JSON answer per line on stdout, in order:
-//   {"id": 1, "op": "replicate", "db": "t1", "url": "...", "direction": "pull"}
+//   {"id": 1, "op": "replicate", "db": "t1", "url": "...", "direction": "pull", "keepAlive": true}
 //   -> {"id": 1, "ok": true, "result": {..., "ms": 812.4}}
 // Errors come back as {"id": 1, "ok": false, "error": {...}} so a caller can look at them.
 // Timings are taken here, around PouchDB's own call, so pipe overhead is not counted.
 'use strict';
 const PouchDB = require('pouchdb-node').plugin(require('pouchdb-adapter-memory'));
 const readline = require('readline');
+const http = require('http');
+const https = require('https');
 
 const dbs = {};
 function local(name) {
   if (!dbs[name]) dbs[name] = new PouchDB(name, {adapter: 'memory'});
   return dbs[name];
 }
-function remote(url, auth) {
+// Browsers keep their connections open; node-fetch closes each one unless given an agent
+// ("Connection: close"), which spreads one replication's requests over every gateway
+// process. `keepAlive` (benchmarks) replicates as a browser does.
+const agents = {'http:': new http.Agent({keepAlive: true}), 'https:': new https.Agent({keepAlive: true})};
+function remote(url, auth, keepAlive) {
   const opts = {skip_setup: true};
   if (auth) opts.auth = auth;
+  if (keepAlive) {
+    opts.fetch = (u, o) => PouchDB.fetch(u, Object.assign({}, o, {agent: agents[new URL(u).protocol]}));
+  }
   return new PouchDB(url, opts);
 }
 function plain(err) {
@@ -57,9 +66,9 @@ const ops = {
             digest: stub.digest, length: stub.length};
   },
   // -- replication between a local database and a URL (the gateway, or CouchDB directly) ----
-  async replicate({db, url, auth, direction, opts}) {
-    const source = direction === 'pull' ? remote(url, auth) : local(db);
-    const target = direction === 'pull' ? local(db) : remote(url, auth);
+  async replicate({db, url, auth, direction, opts, keepAlive}) {
+    const source = direction === 'pull' ? remote(url, auth, keepAlive) : local(db);
+    const target = direction === 'pull' ? local(db) : remote(url, auth, keepAlive);
     const denied = [];
     const started = now();
     const rep = PouchDB.replicate(source, target, Object.assign({batch_size: 100}, opts || {}));

@@ -90,7 +90,7 @@ def sync_bench(couch_url: str | None, county: str = "339901", *, docs: int = 200
             names = (f"tab{n}" for n in itertools.count())
 
             def timed(url: str, direction: str, db: str, auth_: dict[str, str] | None) -> dict[str, Any]:
-                result = pouch.replicate(db, url, direction, auth_)
+                result = pouch.replicate(db, url, direction, auth_, keep_alive=True)
                 if result["errors"] or result["doc_write_failures"] or result["status"] != "complete":
                     brief = {k: result[k] for k in ("docs_read", "docs_written", "doc_write_failures", "status")}
                     raise BenchError("复制出错", f"{direction} {url}: {brief}; first error: "

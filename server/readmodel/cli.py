@@ -108,7 +108,10 @@ def stats_serve(socket_path: Path | None) -> None:
         path = socket_path or Path(settings.get("FENGQIAO_STATS_SOCKET") or default_socket(settings))
         _client, db = _county_db(settings)
         store = _store(settings)
-        follower = Follower(store, settings["COUCHDB_URL"], db.name).start()
+        # FENGQIAO_STATS_FOLLOW=off: serve what the file holds, follow nothing (tools, and
+        # benchmarks of the sync path alone).
+        follower = None if settings.get("FENGQIAO_STATS_FOLLOW") == "off" else \
+            Follower(store, settings["COUCHDB_URL"], db.name).start()
         server = QueryServer(store, path).start()
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -118,7 +121,8 @@ def stats_serve(socket_path: Path | None) -> None:
             stop.wait()
         finally:
             server.close()
-            follower.stop()
+            if follower is not None:
+                follower.stop()
             store.close()
             _client.close()
 
