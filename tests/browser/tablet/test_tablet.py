@@ -57,6 +57,9 @@ def test_offline_dispute_survives_reload_then_syncs_to_township_and_county(
     page.reload()  # offline: the service worker serves the shell
     page.wait_for_selector(f'[data-id="{case_id}"] [data-sync]')
     assert badge(page, case_id) == "local"
+    # 离线 once a sync attempt finds no server: after this reload Chromium 150 says
+    # navigator.onLine = true although the network is off, as a Wi-Fi without uplink does.
+    page.wait_for_selector('#netbar[data-net="offline"]')
     assert page.inner_text("#netbar").startswith("● 离线")
     page.screenshot(path=artifacts / "tablet-case-offline.png", full_page=True)
     page.goto(f"{live.url}/tablet/#/list")

@@ -55,12 +55,19 @@ const POUCH_MESSAGES_ZH = {
 };
 
 /** A failed replication in words for the status bar: Chinese first, English second. */
+/** A request that reached no server (no HTTP status): offline, or on a network that does
+ *  not reach the server — a village Wi-Fi without uplink leaves navigator.onLine true. */
+export function unreachable(err) {
+  const reason = err ? (err.reason || err.message || String(err.error || err)) : '';
+  return Boolean(err) && !err.status && /failed to fetch|networkerror|network request failed|load failed/i.test(reason);
+}
+
 export function failureText(direction, err) {
   if (err && err.status === 401) return LOGIN_EXPIRED;
   const [zh, en] = direction === 'push' ? ['上传失败', 'upload failed'] : ['下载失败', 'download failed'];
   const status = err && err.status ? ` HTTP ${err.status}` : '';
   let reason = err ? (err.reason || err.message || String(err.error || err)) : '';
-  if (err && !err.status && /failed to fetch|networkerror|network request failed|load failed/i.test(reason)) {
+  if (unreachable(err)) {
     reason = `无法连接服务器 / cannot reach the server (${reason})`;
   } else if (POUCH_MESSAGES_ZH[reason]) {
     reason = `${POUCH_MESSAGES_ZH[reason]} / ${reason}`;
@@ -257,11 +264,16 @@ export class Store extends EventTarget {
       rep.on('paused', (err) => {
         idle[name] = !err;
         if (err) {
-          // Offline, failing requests are expected and the bar says 离线 already.
-          if (navigator.onLine) this.fail(name, failureText(name, err));
+          // The server cannot be reached: the bar says 离线 (the records are kept here and
+          // go up once it can), whatever navigator.onLine claims. Offline, failing requests
+          // are expected; any other failure is shown with its reason.
+          if (unreachable(err)) {
+            if (this.net !== 'offline') { this.net = 'offline'; this.emit('net'); }
+          } else if (navigator.onLine) this.fail(name, failureText(name, err));
           return;
         }
         this.failures[name] = null;
+        if (this.net === 'offline' && navigator.onLine) this.net = 'online';  // it got through
         if (idle.push && idle.pull) {
           this.state.last_sync = new Date().toISOString();
           this.saveState();
