@@ -24,12 +24,15 @@ function local(name) {
 // ("Connection: close"), which spreads one replication's requests over every gateway
 // process. `keepAlive` (benchmarks) replicates as a browser does.
 const agents = {'http:': new http.Agent({keepAlive: true}), 'https:': new https.Agent({keepAlive: true})};
+// A request with no answer after REQUEST_TIMEOUT_MS fails, so a replication whose server was
+// killed at the wrong instant ends with an error (a tablet retries) instead of waiting forever.
+const REQUEST_TIMEOUT_MS = 60000;
 function remote(url, auth, keepAlive) {
   const opts = {skip_setup: true};
   if (auth) opts.auth = auth;
-  if (keepAlive) {
-    opts.fetch = (u, o) => PouchDB.fetch(u, Object.assign({}, o, {agent: agents[new URL(u).protocol]}));
-  }
+  opts.fetch = (u, o) => PouchDB.fetch(u, Object.assign({}, o,
+    keepAlive ? {agent: agents[new URL(u).protocol]} : {},
+    o && o.signal ? {} : {signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)}));
   return new PouchDB(url, opts);
 }
 function plain(err) {
