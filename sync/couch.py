@@ -97,7 +97,7 @@ class CouchClient:
         )
         self._counts: Counter[str] = Counter()
         self._count_lock = threading.Lock()
-        self._by_selector: bool | None = None
+        self._apache: bool | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -151,11 +151,11 @@ class CouchClient:
         pouchdb-server (``"express-pouchdb"`` there) differs (docs/architecture.md, measured
         facts): a replicator that honours ``selector``, ``possible_ancestors`` in
         ``_revs_diff``."""
-        if self._by_selector is None:
+        if self._apache is None:
             info = self.info()
             major = str(info.get("version", "0")).split(".")[0]
-            self._by_selector = info.get("couchdb") == "Welcome" and major.isdigit() and int(major) >= 2
-        return self._by_selector
+            self._apache = info.get("couchdb") == "Welcome" and major.isdigit() and int(major) >= 2
+        return self._apache
 
     def replicates_by_selector(self) -> bool:
         """Whether the server's replicator honours a ``selector`` (pouchdb-server ignores it)."""

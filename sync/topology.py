@@ -195,6 +195,19 @@ def remove_replications(client: CouchClient, topology: Topology) -> None:
     stop_replications(client, [i for code in topology.township_codes for i in topology.replication_ids(code)])
 
 
+def remove_prefix(client: CouchClient, prefix: str) -> None:
+    """Delete every ``_replicator`` document and database named with ``prefix`` (a test
+    run's or a benchmark's; replication ids start with the topology's prefix), the
+    replications stopped first (``stop_replications``)."""
+    replicator = client.db("_replicator")
+    if replicator.exists():
+        rows = replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]
+        stop_replications(client, [row["id"] for row in rows])
+    for name in client.all_dbs():
+        if name.startswith(prefix):
+            client.delete_db(name)
+
+
 def stop_replications(client: CouchClient, doc_ids: list[str], *, wait_s: float = 15.0) -> None:
     """Delete these ``_replicator`` documents and, on Apache CouchDB, wait (at most
     ``wait_s``) until its scheduler has stopped their jobs.

@@ -28,7 +28,7 @@ from factories import ACCOUNTS, COUNTY, TOWNSHIP_1, TOWNSHIP_2, provision_accoun
 from werkzeug.serving import make_server
 
 from sync.couch import CouchClient, Database
-from sync.topology import Topology, stop_replications
+from sync.topology import Topology, remove_prefix
 
 # Every database a test run creates starts with this (and is deleted by the end of the run).
 RUN_PREFIX = f"fqtest{uuid.uuid4().hex[:6]}_"
@@ -43,13 +43,7 @@ def new_prefix(tag: str = "") -> str:
 def drop_prefix(couch: CouchClient, prefix: str) -> None:
     """Delete the ``_replicator`` documents and databases named with ``prefix``
     (replication ids start with the topology's prefix, ``sync.topology``)."""
-    replicator = couch.db("_replicator")
-    if replicator.exists():
-        rows = replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]
-        stop_replications(couch, [row["id"] for row in rows])
-    for name in couch.all_dbs():
-        if name.startswith(prefix):
-            couch.delete_db(name)
+    remove_prefix(couch, prefix)
 
 
 # Settings of each named variant, on top of the base (CouchDB, prefix, home, secret, county).

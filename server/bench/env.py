@@ -17,7 +17,7 @@ from pathlib import Path
 from sync.couch import CouchClient
 from sync.embedded import EmbeddedCouch
 from sync.errors import SyncError
-from sync.topology import stop_replications
+from sync.topology import remove_prefix
 
 from .couch_stats import local_pids
 
@@ -74,11 +74,5 @@ def bench_env(couch_url: str | None, county: str) -> Iterator[BenchEnv]:
 def cleanup(client: CouchClient, prefix: str) -> None:
     """Delete every database and ``_replicator`` document whose name starts with ``prefix``."""
     with contextlib.suppress(SyncError):
-        replicator = client.db("_replicator")
-        if replicator.exists():
-            rows = replicator.all_docs(startkey=prefix, endkey=prefix + "\ufff0")["rows"]
-            stop_replications(client, [row["id"] for row in rows])
-        for name in client.all_dbs():
-            if name.startswith(prefix):
-                client.delete_db(name)
+        remove_prefix(client, prefix)
 

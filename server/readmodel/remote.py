@@ -300,13 +300,13 @@ class RemoteStore:
     def aggregate(self, spec: Sequence[Any], cur: Any = None) -> list[tuple[Any, ...]]:
         """``ReadModel.aggregate`` in the owner, over ``cur``'s connection when it is one of
         this store's cursors with no open result."""
-        if isinstance(cur, RemoteCursor) and cur._path == self.path and not cur._more:
-            return [tuple(row) for row in cur._call({"op": "aggregate", "spec": list(spec)})["rows"]]
-        remote = self.cursor()
+        borrowed = isinstance(cur, RemoteCursor) and cur._path == self.path and not cur._more
+        remote = cur if borrowed else self.cursor()
         try:
             return [tuple(row) for row in remote._call({"op": "aggregate", "spec": list(spec)})["rows"]]
         finally:
-            remote.close()
+            if not borrowed:
+                remote.close()
 
     def close(self) -> None:
         """Nothing to release: cursors hold their own connections."""
